@@ -1,0 +1,27 @@
+"""Linear mixed models for strictly nested data (sessions in patients in therapists).
+
+The engine is a chain of typed stages: :func:`build_spec` (formula + data -> validated arrays)
+-> :func:`compute_statistics` (per-group cross-products, one pass) -> :class:`ProfiledDeviance`
+(deviance and exact gradient) -> :func:`minimise` -> :class:`MixedResult`.
+"""
+
+from alliance.mixed.fit import fit, fit_spec
+from alliance.mixed.formula import parse_formula
+from alliance.mixed.objective import ProfiledDeviance
+from alliance.mixed.optimize import FitInfo, minimise
+from alliance.mixed.result import MixedResult
+from alliance.mixed.spec import ModelSpec, build_spec
+from alliance.mixed.statistics import compute_statistics
+
+__all__ = [
+    "FitInfo",
+    "MixedResult",
+    "ModelSpec",
+    "ProfiledDeviance",
+    "build_spec",
+    "compute_statistics",
+    "fit",
+    "fit_spec",
+    "minimise",
+    "parse_formula",
+]

@@ -1,0 +1,98 @@
+"""Text and HTML display of mixed-model results (all rounding happens here)."""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from alliance.mixed.result import MixedResult
+
+
+def _number(value: float, digits: int = 4) -> str:
+    if value is None or (isinstance(value, float) and not np.isfinite(value)):
+        return ""
+    return f"{value:.{digits}g}" if abs(value) >= 1e5 or abs(value) < 1e-3 else f"{value:.{digits}f}"
+
+
+def _p_value(value: float) -> str:
+    if not np.isfinite(value):
+        return ""
+    return "< .001" if value < 0.001 else f"{value:.3f}"
+
+
+def _random_table(result: MixedResult) -> pd.DataFrame:
+    rows = []
+    for row in result.random_effects.itertuples(index=False):
+        if not pd.isna(row.term2):
+            continue
+        rows.append({"Groups": row.group, "Name": "" if pd.isna(row.term1) else row.term1,
+                     "Variance": _number(row.vcov),
+                     "Std.Dev.": _number(row.sdcor)})
+    for row in result.random_effects.itertuples(index=False):
+        if not pd.isna(row.term2):
+            rows.append({"Groups": row.group, "Name": f"corr({row.term1}, {row.term2})",
+                         "Variance": "", "Std.Dev.": _number(row.sdcor, 3)})
+    return pd.DataFrame(rows)
+
+
+def _fixed_table(result: MixedResult) -> pd.DataFrame:
+    table = result.fixed_effects.reset_index(drop=True)
+    return pd.DataFrame({
+        "Estimate": table["estimate"].map(_number),
+        "Std. Error": table["std_error"].map(_number),
+        "df": table["df"].map(lambda v: _number(v, 2)),
+        "t value": table["t"].map(lambda v: f"{v:.3f}"),
+        "Pr(>|t|)": table["p"].map(_p_value),
+        "CI": [f"[{_number(lo)}, {_number(hi)}]" for lo, hi in zip(
+            table["ci_low"], table["ci_high"], strict=True)],
+    }).set_index(table["term"].rename(None))
+
+
+def _header(result: MixedResult) -> list[str]:
+    criterion = "REML criterion at convergence" if result.reml else "deviance"
+    groups = "; ".join(f"{name}, {count}" for name, count in result.groups.items())
+    lines = [
+        f"Linear mixed model fit by {'REML' if result.reml else 'maximum likelihood'}"
+        f" ({result.df_method} df)",
+        f"Formula: {result.spec.formula.formula}",
+        f"{criterion}: {result.deviance:.4f}   logLik: {result.loglik:.4f}   "
+        f"AIC: {result.aic:.4f}   BIC: {result.bic:.4f}",
+        f"Number of obs: {result.n_obs}, groups: {groups}",
+    ]
+    if result.n_dropped:
+        lines.append(f"Excluded for missing values: {result.n_dropped} rows")
+    return lines
+
+
+def summary_text(result: MixedResult) -> str:
+    """lme4-style summary for the terminal."""
+    lines = _header(result)
+    lines += ["", "Random effects:", _random_table(result).to_string(index=False)]
+    ratios = result.residual_sd_ratios
+    if len(ratios) > 1:
+        lines.append("Residual SD ratios (varIdent): " + ", ".join(
+            f"{name} {value:.4f}" for name, value in ratios.items()))
+    lines += ["", "Fixed effects:", _fixed_table(result).to_string()]
+    status = "converged" if result.converged else "NOT converged"
+    lines += ["", f"Optimizer: {result.fit_info.optimizer}; {status} after "
+              f"{result.fit_info.n_evaluations} evaluations; max |gradient| "
+              f"{result.fit_info.projected_gradient:.2g}"]
+    lines += [f"Warning: {note}" for note in result.warnings]
+    return "\n".join(lines)
+
+
+def summary_html(result: MixedResult) -> str:
+    """The same summary as HTML tables, for notebooks."""
+    head = "".join(f"<div>{html.escape(line)}</div>" for line in _header(result))
+    warnings = "".join(
+        f"<div style='color:#a00'>Warning: {html.escape(note)}</div>" for note in result.warnings
+    )
+    return (
+        f"<div class='alliance-mixed'>{head}<h4>Random effects</h4>"
+        f"{_random_table(result).to_html(index=False)}<h4>Fixed effects</h4>"
+        f"{_fixed_table(result).to_html()}{warnings}</div>"
+    )

@@ -1,0 +1,191 @@
+"""``fit``: the chain spec -> statistics -> objective -> optimise -> result, and nothing else."""
+
+from __future__ import annotations
+
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from alliance.errors import BoundaryWarning, ConvergenceWarning, SpecificationError
+from alliance.mixed.conditional import conditional_effects
+from alliance.mixed.inference import containment_df, satterthwaite_df
+from alliance.mixed.objective import ProfiledDeviance
+from alliance.mixed.optimize import SINGULAR_TOLERANCE, FitInfo, minimise
+from alliance.mixed.parameters import ParameterLayout
+from alliance.mixed.result import FIXED_COLUMNS, RANDOM_COLUMNS, MixedResult
+from alliance.mixed.spec import ModelSpec, build_spec
+from alliance.mixed.statistics import compute_statistics
+
+DF_METHODS = ("satterthwaite", "containment", "residual")
+
+
+def fit(
+    formula: str,
+    data: pd.DataFrame,
+    *,
+    reml: bool = True,
+    df_method: str = "satterthwaite",
+    residual_groups: str | None = None,
+    start: np.ndarray | None = None,
+    confidence: float = 0.95,
+) -> MixedResult:
+    """Fit a linear mixed model for strictly nested data.
+
+    Parameters
+    ----------
+    formula : str
+        lme4 syntax: fixed part with interactions and transforms, random parts
+        ``(terms | g)``, ``(terms || g)``, ``(terms | g1/g2)``, ``(terms | g1:g2)``.
+        Example: ``"wai ~ time * (burdens + satisfactions) + (time | therapist/patient)"``.
+    data : pandas.DataFrame
+        One row per observation. Rows with a missing value in a used column are excluded and
+        counted (``result.n_dropped``).
+    reml : bool
+        REML (default, as lme4) or maximum likelihood.
+    df_method : {"satterthwaite", "containment", "residual"}
+        Denominator df for the fixed-effect t tests: Satterthwaite as lmerTest, the HLM
+        containment rule, or ``n - p``.
+    residual_groups : str, optional
+        Column whose levels each get their own residual variance (nlme's ``varIdent``).
+    start : numpy.ndarray, optional
+        Starting ``[theta, rho]``; lme4's default (identity factors) when omitted.
+    confidence : float
+        Level of the fixed-effect confidence intervals (t-based with the chosen df).
+
+    Returns
+    -------
+    MixedResult
+
+    Notes
+    -----
+    Matches lme4::lmer and lmerTest (deviance, estimates, variance components, Satterthwaite
+    df) on sleepstudy, Pastes, Dyestuff, Orthodont, Oxboys, Pixel and a three-level alliance
+    study: see tests/mixed/test_lme4_parity.py.
+    """
+    began = time.perf_counter()
+    if df_method not in DF_METHODS:
+        raise SpecificationError(f"df_method must be one of {DF_METHODS}, not '{df_method}'")
+    spec = build_spec(formula, data, residual_groups=residual_groups)
+    return fit_spec(spec, reml=reml, df_method=df_method, start=start, confidence=confidence,
+                    began=began)
+
+
+def fit_spec(
+    spec: ModelSpec,
+    *,
+    reml: bool = True,
+    df_method: str = "satterthwaite",
+    start: np.ndarray | None = None,
+    confidence: float = 0.95,
+    began: float | None = None,
+) -> MixedResult:
+    """Fit an already validated :class:`ModelSpec` (used by refits and the bootstrap)."""
+    began = time.perf_counter() if began is None else began
+    objective = ProfiledDeviance(compute_statistics(spec), ParameterLayout.from_spec(spec), reml)
+    params, info = minimise(objective, start)
+    return assemble(spec, objective, params, info, df_method, confidence, began)
+
+
+def assemble(
+    spec: ModelSpec,
+    objective: ProfiledDeviance,
+    params: np.ndarray,
+    info: FitInfo,
+    df_method: str,
+    confidence: float,
+    began: float,
+) -> MixedResult:
+    """Build the result at the optimum ``params``."""
+    evaluation = objective.forward(params)
+    deviance = objective.deviance_of(evaluation)
+    sigma2 = evaluation.r2 / objective.residual_df
+    sigma = float(np.sqrt(sigma2))
+    p = spec.n_fixed
+    vcov = sigma2 * np.linalg.inv(evaluation.t_final[:p, :p])
+    std_error = np.sqrt(np.diag(vcov))
+    if df_method == "satterthwaite":
+        df = satterthwaite_df(objective, params, sigma, np.eye(p))
+    elif df_method == "containment":
+        df = containment_df(spec)
+    else:
+        df = np.full(p, float(spec.n_obs - p))
+    t_value = evaluation.beta / std_error
+    p_value = 2.0 * stats.t.sf(np.abs(t_value), df)
+    half_width = stats.t.ppf(0.5 + confidence / 2.0, df) * std_error
+    fixed = pd.DataFrame(
+        {
+            "term": list(spec.fixed_names),
+            "estimate": evaluation.beta,
+            "std_error": std_error,
+            "df": df,
+            "t": t_value,
+            "p": p_value,
+            "ci_low": evaluation.beta - half_width,
+            "ci_high": evaluation.beta + half_width,
+        },
+        columns=FIXED_COLUMNS,
+    )
+    random = _variance_components(spec, objective.layout, params, sigma)
+    singular = _is_singular(objective.layout, params)
+    conditional = conditional_effects(spec, evaluation, sigma2)
+    result = MixedResult(
+        spec=spec,
+        method="REML" if objective.reml else "ML",
+        params=params,
+        beta=evaluation.beta,
+        vcov_beta=vcov,
+        sigma=sigma,
+        deviance=deviance,
+        fixed_effects=fixed,
+        random_effects=random,
+        df_method=df_method,
+        singular=singular,
+        fit_info=info,
+        conditional=conditional,
+        objective=objective,
+        fit_seconds=time.perf_counter() - began,
+    )
+    if not info.converged:
+        warnings.warn(info.warnings[0], ConvergenceWarning, stacklevel=3)
+    if singular:
+        warnings.warn("boundary (singular) fit: see result.warnings", BoundaryWarning,
+                      stacklevel=3)
+    return result
+
+
+def _is_singular(layout: ParameterLayout, params: np.ndarray) -> bool:
+    """lme4's ``isSingular``: a diagonal entry of a relative factor below 1e-4."""
+    diagonal = layout.is_diagonal()[: layout.n_theta]
+    return bool(np.any(params[: layout.n_theta][diagonal] < SINGULAR_TOLERANCE))
+
+
+def _variance_components(
+    spec: ModelSpec, layout: ParameterLayout, params: np.ndarray, sigma: float
+) -> pd.DataFrame:
+    """Rows as lme4's ``as.data.frame(VarCorr(fit))``: variances, then covariances, per level."""
+    rows: list[dict[str, object]] = []
+    for level, lam in zip(spec.levels, layout.lambdas(params), strict=True):
+        cov = sigma**2 * lam @ lam.T
+        sd = np.sqrt(np.diag(cov))
+        offset = 0
+        for block in level.blocks:
+            names = block.names
+            idx = range(offset, offset + block.size)
+            for i, name in zip(idx, names, strict=True):
+                rows.append({"group": level.name, "term1": name, "term2": None,
+                             "vcov": cov[i, i], "sdcor": sd[i]})
+            if block.correlated:
+                for a in range(block.size):
+                    for b in range(a + 1, block.size):
+                        i, j = offset + a, offset + b
+                        denominator = sd[i] * sd[j]
+                        correlation = cov[i, j] / denominator if denominator > 0 else np.nan
+                        rows.append({"group": level.name, "term1": names[a], "term2": names[b],
+                                     "vcov": cov[i, j], "sdcor": correlation})
+            offset += block.size
+    rows.append({"group": "Residual", "term1": None, "term2": None,
+                 "vcov": sigma**2, "sdcor": sigma})
+    return pd.DataFrame(rows, columns=RANDOM_COLUMNS)

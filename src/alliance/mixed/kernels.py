@@ -1,0 +1,237 @@
+"""Compiled kernels: per-group cross-products and the level-by-level elimination.
+
+Written by hand in numba because the work is many tiny dense blocks (2x2 to ~12x12, one per
+patient): batched ``numpy.linalg`` calls spend their time in call overhead and temporaries on
+such blocks, and sparse-matrix libraries do not exploit the strict nesting. Each kernel loops
+over groups with explicit index loops and scratch buffers allocated once per call.
+
+Notation (one level, one group ``g``; ``q`` random effects, ``r`` remaining columns):
+``S_qq``, ``S_qr`` are the group's cross-products of its own random-effects columns with
+themselves and with the remaining columns ``[Z_outer, X, y]`` (raw plus what its children
+passed up); ``A = Lambda' S_qq Lambda + I``; ``C = Lambda' S_qr``; ``H = A^{-1} C``.
+The group passes ``S_rr(children) - C' H`` to its parent and adds ``log|A|`` to the
+log-determinant. The backward (adjoint) kernel differentiates exactly this chain.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def accumulate_level(aug, offset, q, codes, strata, n_groups, n_strata):  # pragma: no cover
+    """Per group and stratum: ``P = sum z z'`` and ``R = sum z rest'`` over the group's rows.
+
+    ``aug`` is ``[Z_1 ... Z_L, X, y]`` (one row per observation); this level's ``z`` are the
+    ``q`` columns from ``offset``, ``rest`` all columns after them.
+    """
+    n, m = aug.shape
+    r = m - offset - q
+    p_out = np.zeros((n_groups, n_strata, q, q))
+    r_out = np.zeros((n_groups, n_strata, q, r))
+    for row in range(n):
+        g = codes[row]
+        s = strata[row]
+        for i in range(q):
+            zi = aug[row, offset + i]
+            if zi == 0.0:
+                continue
+            for j in range(q):
+                p_out[g, s, i, j] += zi * aug[row, offset + j]
+            for k in range(r):
+                r_out[g, s, i, k] += zi * aug[row, offset + q + k]
+    return p_out, r_out
+
+
+@njit(cache=True)
+def _cholesky(a, q):  # pragma: no cover
+    """In-place lower Cholesky factor of the leading q x q block of ``a``."""
+    for j in range(q):
+        total = a[j, j]
+        for k in range(j):
+            total -= a[j, k] * a[j, k]
+        a[j, j] = np.sqrt(total)
+        for i in range(j + 1, q):
+            total = a[i, j]
+            for k in range(j):
+                total -= a[i, k] * a[j, k]
+            a[i, j] = total / a[j, j]
+        for i in range(j):
+            a[i, j] = 0.0
+
+
+@njit(cache=True)
+def _solve_cholesky(chol, b, q, ncol):  # pragma: no cover
+    """Solve ``(L L') x = b`` in place for the ``ncol`` columns of ``b``."""
+    for c in range(ncol):
+        for i in range(q):
+            total = b[i, c]
+            for k in range(i):
+                total -= chol[i, k] * b[k, c]
+            b[i, c] = total / chol[i, i]
+        for i in range(q - 1, -1, -1):
+            total = b[i, c]
+            for k in range(i + 1, q):
+                total -= chol[k, i] * b[k, c]
+            b[i, c] = total / chol[i, i]
+
+
+@njit(cache=True)
+def _own_blocks(g, p_stat, r_stat, weights, child, has_child, sqq, sqr):  # pragma: no cover
+    n_strata, q, r = r_stat.shape[1], r_stat.shape[2], r_stat.shape[3]
+    for i in range(q):
+        for j in range(q):
+            total = 0.0
+            for s in range(n_strata):
+                total += weights[s] * p_stat[g, s, i, j]
+            if has_child:
+                total += child[g, i, j]
+            sqq[i, j] = total
+        for k in range(r):
+            total = 0.0
+            for s in range(n_strata):
+                total += weights[s] * r_stat[g, s, i, k]
+            if has_child:
+                total += child[g, i, q + k]
+            sqr[i, k] = total
+
+
+@njit(cache=True)
+def forward_level(p_stat, r_stat, weights, child, has_child, lam, parent, acc, ainv_out, h_out):  # pragma: no cover
+    """Eliminate one level; add each group's Schur complement to its parent in ``acc``.
+
+    Returns the level's ``sum_g log|A_g|``; fills ``ainv_out[g] = A_g^{-1}`` and
+    ``h_out[g] = H_g`` for the adjoint pass and for the conditional modes.
+    """
+    n_groups, q, r = r_stat.shape[0], r_stat.shape[2], r_stat.shape[3]
+    sqq = np.empty((q, q))
+    sqr = np.empty((q, r))
+    tmp = np.empty((q, q))
+    a = np.empty((q, q))
+    c = np.empty((q, r))
+    eye = np.empty((q, q))
+    logdet = 0.0
+    for g in range(n_groups):
+        _own_blocks(g, p_stat, r_stat, weights, child, has_child, sqq, sqr)
+        for i in range(q):
+            for j in range(q):
+                total = 0.0
+                for k in range(q):
+                    total += sqq[i, k] * lam[k, j]
+                tmp[i, j] = total
+        for i in range(q):
+            for j in range(q):
+                total = 1.0 if i == j else 0.0
+                for k in range(q):
+                    total += lam[k, i] * tmp[k, j]
+                a[i, j] = total
+        _cholesky(a, q)
+        for i in range(q):
+            logdet += 2.0 * np.log(a[i, i])
+        for i in range(q):
+            for k in range(r):
+                total = 0.0
+                for j in range(q):
+                    total += lam[j, i] * sqr[j, k]
+                c[i, k] = total
+                h_out[g, i, k] = total
+        _solve_cholesky(a, h_out[g], q, r)
+        for i in range(q):
+            for j in range(q):
+                eye[i, j] = 1.0 if i == j else 0.0
+        _solve_cholesky(a, eye, q, q)
+        ainv_out[g] = eye
+        target = parent[g]
+        for k1 in range(r):
+            for k2 in range(k1, r):
+                total = 0.0
+                for i in range(q):
+                    total -= c[i, k1] * h_out[g, i, k2]
+                if has_child:
+                    total += child[g, q + k1, q + k2]
+                acc[target, k1, k2] += total
+                if k2 != k1:
+                    acc[target, k2, k1] += total
+    return logdet
+
+
+@njit(cache=True)
+def backward_level(
+    p_stat, r_stat, weights, child, has_child, lam, parent, adjoint_parent,
+    ainv, h, logdet_weight, grad_lam, grad_weights, adjoint_child, want_child,
+):  # pragma: no cover
+    """Adjoint of :func:`forward_level`.
+
+    ``adjoint_parent[parent[g]]`` is d f / d(acc) (symmetric, trace convention) for what the
+    group passed up. Adds ``d f / d Lambda`` to ``grad_lam`` and ``d f / d w_s`` to
+    ``grad_weights``; when ``want_child``, stores d f / d(child[g]) in ``adjoint_child[g]``.
+    """
+    n_groups, n_strata, q, r = r_stat.shape[0], r_stat.shape[1], r_stat.shape[2], r_stat.shape[3]
+    sqq = np.empty((q, q))
+    sqr = np.empty((q, r))
+    hg = np.empty((q, r))
+    abar = np.empty((q, q))
+    tmp = np.empty((q, q))
+    lal = np.empty((q, q))
+    lhg = np.empty((q, r))
+    for g in range(n_groups):
+        gb = adjoint_parent[parent[g]]
+        _own_blocks(g, p_stat, r_stat, weights, child, has_child, sqq, sqr)
+        for i in range(q):
+            for k in range(r):
+                total = 0.0
+                for j in range(r):
+                    total += h[g, i, j] * gb[j, k]
+                hg[i, k] = total
+        for i in range(q):
+            for j in range(q):
+                total = logdet_weight * ainv[g, i, j]
+                for k in range(r):
+                    total += hg[i, k] * h[g, j, k]
+                abar[i, j] = total
+        # d f / d Lambda = 2 S_qq Lambda Abar + S_qr Cbar',  Cbar = -2 H Gbar
+        for i in range(q):
+            for j in range(q):
+                total = 0.0
+                for k in range(q):
+                    total += lam[i, k] * abar[k, j]
+                tmp[i, j] = total
+        for i in range(q):
+            for j in range(q):
+                total = 0.0
+                for k in range(q):
+                    total += 2.0 * sqq[i, k] * tmp[k, j]
+                for k in range(r):
+                    total -= 2.0 * sqr[i, k] * hg[j, k]
+                grad_lam[i, j] += total
+        for i in range(q):
+            for j in range(q):
+                total = 0.0
+                for k in range(q):
+                    total += tmp[i, k] * lam[j, k]
+                lal[i, j] = total
+            for k in range(r):
+                total = 0.0
+                for j in range(q):
+                    total += lam[i, j] * hg[j, k]
+                lhg[i, k] = total
+        if n_strata > 1:
+            for s in range(n_strata):
+                total = 0.0
+                for i in range(q):
+                    for j in range(q):
+                        total += lal[i, j] * p_stat[g, s, i, j]
+                    for k in range(r):
+                        total -= 2.0 * lhg[i, k] * r_stat[g, s, i, k]
+                grad_weights[s] += total
+        if want_child:
+            for i in range(q):
+                for j in range(q):
+                    adjoint_child[g, i, j] = lal[i, j]
+                for k in range(r):
+                    adjoint_child[g, i, q + k] = -lhg[i, k]
+                    adjoint_child[g, q + k, i] = -lhg[i, k]
+            for k1 in range(r):
+                for k2 in range(r):
+                    adjoint_child[g, q + k1, q + k2] = gb[k1, k2]

@@ -1,0 +1,173 @@
+"""Stage 3 of a fit: the profiled (RE)ML deviance and its exact gradient.
+
+Follows the profiled deviance of lme4 (Bates, Maechler, Bolker & Walker 2015, J Stat Softw
+67(1), eqs. 34 and 41), evaluated for strictly nested designs by eliminating the random
+effects level by level from the innermost group outwards (block Cholesky). For parameters
+``phi = [theta, rho]``::
+
+    ML:   d(phi) = log|L|^2 + n (1 + log(2 pi r2 / n)) + sum_s n_s 2 rho_s
+    REML: d(phi) = log|L|^2 + log|R_X|^2 + (n-p) (1 + log(2 pi r2 / (n-p))) + sum_s n_s 2 rho_s
+
+with ``r2`` the penalized weighted residual sum of squares. The gradient is the adjoint
+(reverse mode) of the same elimination, so it costs about two deviance evaluations. Checked
+against lme4: REML criterion on sleepstudy to 1e-10 and against central differences.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from alliance.mixed.kernels import backward_level, forward_level
+from alliance.mixed.parameters import ParameterLayout
+from alliance.mixed.statistics import Statistics
+
+_NO_CHILD = np.zeros((1, 1, 1))
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Everything one forward elimination produces at ``params``."""
+
+    params: np.ndarray
+    lambdas: list[np.ndarray]
+    weights: np.ndarray
+    accumulators: list[np.ndarray]
+    ainv: list[np.ndarray]
+    h: list[np.ndarray]
+    log_det_l: float
+    log_det_rx: float
+    t_final: np.ndarray
+    beta: np.ndarray
+    r2: float
+
+
+class ProfiledDeviance:
+    """The objective function of a nested linear mixed model.
+
+    Parameters
+    ----------
+    statistics : Statistics
+        The compressed cross-products (stage 2).
+    layout : ParameterLayout
+        Where each parameter sits.
+    reml : bool
+        REML criterion (True) or ML deviance (False).
+    """
+
+    def __init__(self, statistics: Statistics, layout: ParameterLayout, reml: bool) -> None:
+        self.statistics = statistics
+        self.layout = layout
+        self.reml = reml
+        self.n_evaluations = 0
+
+    @property
+    def residual_df(self) -> int:
+        """``n - p`` under REML, ``n`` under ML."""
+        stats = self.statistics
+        return stats.n_obs - stats.n_fixed if self.reml else stats.n_obs
+
+    def forward(self, params: np.ndarray) -> Evaluation:
+        """Eliminate every level; profile out ``beta`` and ``sigma``."""
+        params = np.asarray(params, dtype=float)
+        stats = self.statistics
+        lambdas = self.layout.lambdas(params)
+        weights = self.layout.strata_weights(params)
+        child, has_child = _NO_CHILD, False
+        accumulators, ainvs, hs = [], [], []
+        log_det_l = 0.0
+        for level, lam in zip(stats.levels, lambdas, strict=True):
+            n_groups, q, r = level.p.shape[0], level.q, level.n_rest
+            acc = np.zeros((level.n_parents, r, r))
+            ainv = np.empty((n_groups, q, q))
+            h = np.empty((n_groups, q, r))
+            log_det_l += forward_level(
+                level.p, level.r, weights, child, has_child, lam, level.parent, acc, ainv, h
+            )
+            accumulators.append(acc)
+            ainvs.append(ainv)
+            hs.append(h)
+            child, has_child = acc, True
+        p = stats.n_fixed
+        t_final = np.tensordot(weights, stats.t, axes=1) + child[0]
+        chol_x = np.linalg.cholesky(t_final[:p, :p])
+        beta = _cho_solve(chol_x, t_final[:p, p])
+        r2 = float(t_final[p, p] - t_final[:p, p] @ beta)
+        log_det_rx = float(2.0 * np.log(np.diag(chol_x)).sum())
+        self.n_evaluations += 1
+        return Evaluation(
+            params, lambdas, weights, accumulators, ainvs, hs, float(log_det_l), log_det_rx,
+            t_final, beta, max(r2, np.finfo(float).tiny),
+        )
+
+    def deviance_of(self, evaluation: Evaluation) -> float:
+        """The (RE)ML deviance from a forward evaluation."""
+        dof = self.residual_df
+        value = evaluation.log_det_l + dof * (1.0 + np.log(2.0 * np.pi * evaluation.r2 / dof))
+        if self.reml:
+            value += evaluation.log_det_rx
+        rho = evaluation.params[self.layout.n_theta :]
+        return float(value + 2.0 * (self.statistics.n_per_stratum[1:] * rho).sum())
+
+    def __call__(self, params: np.ndarray) -> float:
+        return self.deviance_of(self.forward(params))
+
+    def value_and_gradient(self, params: np.ndarray) -> tuple[float, np.ndarray]:
+        """Deviance and its exact gradient with respect to ``[theta, rho]``."""
+        evaluation = self.forward(params)
+        dof = self.residual_df
+        gradient = self.backward(
+            evaluation, log_det_weight=1.0, rx_weight=1.0 if self.reml else 0.0,
+            r2_weight=dof / evaluation.r2,
+        )
+        gradient[self.layout.n_theta :] += 2.0 * self.statistics.n_per_stratum[1:]
+        return self.deviance_of(evaluation), gradient
+
+    def backward(
+        self, evaluation: Evaluation, *, log_det_weight: float, rx_weight: float,
+        r2_weight: float,
+    ) -> np.ndarray:
+        """Gradient of ``a log|L|^2 + b log|R_X|^2 + c r2`` with respect to ``[theta, rho]``."""
+        stats = self.statistics
+        p = stats.n_fixed
+        beta = evaluation.beta
+        top = np.zeros((p + 1, p + 1))
+        top[:p, :p] = np.outer(beta, beta)
+        top[:p, p] = -beta
+        top[p, :p] = -beta
+        top[p, p] = 1.0
+        top *= r2_weight
+        if rx_weight:
+            top[:p, :p] += rx_weight * np.linalg.inv(evaluation.t_final[:p, :p])
+        n_strata = len(evaluation.weights)
+        grad_weights = np.einsum("ij,sji->s", top, stats.t)
+        grad_params = np.zeros(self.layout.size)
+        adjoint = top[None, :, :]
+        n_levels = len(stats.levels)
+        for index in range(n_levels - 1, -1, -1):
+            level = stats.levels[index]
+            lam = evaluation.lambdas[index]
+            want_child = index > 0
+            child = evaluation.accumulators[index - 1] if want_child else _NO_CHILD
+            adjoint_child = np.empty_like(child) if want_child else _NO_CHILD
+            grad_lam = np.zeros((level.q, level.q))
+            level_weights = np.zeros(n_strata)
+            backward_level(
+                level.p, level.r, evaluation.weights, child, want_child, lam, level.parent,
+                adjoint, evaluation.ainv[index], evaluation.h[index], log_det_weight,
+                grad_lam, level_weights, adjoint_child, want_child,
+            )
+            grad_weights += level_weights
+            layout = self.layout.levels[index]
+            grad_params[layout.start : layout.stop] = grad_lam[layout.rows, layout.cols]
+            adjoint = adjoint_child
+        if n_strata > 1:
+            grad_params[self.layout.n_theta :] = (
+                -2.0 * evaluation.weights[1:] * grad_weights[1:]
+            )
+        return grad_params
+
+
+def _cho_solve(chol: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    return np.linalg.solve(chol.T, np.linalg.solve(chol, rhs))

@@ -1,0 +1,235 @@
+"""Stage 5 of a fit: the result of a nested linear mixed model.
+
+Immutable and at full precision; rounding happens only in :mod:`alliance.mixed.display`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from alliance.mixed.conditional import ConditionalEffects, random_contribution
+from alliance.mixed.display import summary_html, summary_text
+from alliance.mixed.objective import ProfiledDeviance
+from alliance.mixed.optimize import FitInfo
+from alliance.mixed.spec import ModelSpec
+
+FIXED_COLUMNS = ["term", "estimate", "std_error", "df", "t", "p", "ci_low", "ci_high"]
+RANDOM_COLUMNS = ["group", "term1", "term2", "vcov", "sdcor"]
+
+
+@dataclass(frozen=True)
+class MixedResult:
+    """A fitted nested linear mixed model.
+
+    Attributes
+    ----------
+    spec : ModelSpec
+        The validated model (formula, arrays, grouping levels).
+    method : str
+        ``"REML"`` or ``"ML"``.
+    params : numpy.ndarray
+        Optimum of the covariance parameters ``[theta, rho]``.
+    beta : numpy.ndarray
+        Fixed-effect estimates.
+    vcov_beta : numpy.ndarray
+        Their covariance matrix.
+    sigma : float
+        Residual standard deviation (of the first residual stratum).
+    deviance : float
+        ``-2 logLik`` under ML; the REML criterion under REML (as lme4 reports).
+    fixed_effects : pandas.DataFrame
+        term, estimate, std_error, df, t, p, ci_low, ci_high.
+    random_effects : pandas.DataFrame
+        group, term1, term2, vcov, sdcor (as lme4's ``as.data.frame(VarCorr(fit))``).
+    df_method : str
+        ``"satterthwaite"``, ``"containment"`` or ``"residual"``.
+    singular : bool
+        A variance at 0 or a correlation at +-1 (lme4's ``isSingular``).
+    fit_info : FitInfo
+        How the optimum was obtained.
+    conditional : ConditionalEffects
+        Conditional modes and covariances of the random effects.
+    objective : ProfiledDeviance
+        The deviance function (for profiles, refits and bootstrap).
+    """
+
+    spec: ModelSpec
+    method: str
+    params: np.ndarray
+    beta: np.ndarray
+    vcov_beta: np.ndarray
+    sigma: float
+    deviance: float
+    fixed_effects: pd.DataFrame
+    random_effects: pd.DataFrame
+    df_method: str
+    singular: bool
+    fit_info: FitInfo
+    conditional: ConditionalEffects = field(repr=False)
+    objective: ProfiledDeviance = field(repr=False)
+    fit_seconds: float = 0.0
+
+    @property
+    def reml(self) -> bool:
+        return self.method == "REML"
+
+    @property
+    def converged(self) -> bool:
+        return self.fit_info.converged
+
+    @property
+    def n_obs(self) -> int:
+        return self.spec.n_obs
+
+    @property
+    def n_dropped(self) -> int:
+        """Rows excluded for missing values in the model's columns."""
+        return self.spec.n_dropped
+
+    @property
+    def groups(self) -> dict[str, int]:
+        return self.spec.groups
+
+    @property
+    def theta(self) -> np.ndarray:
+        return self.params[: self.objective.layout.n_theta]
+
+    @property
+    def n_parameters(self) -> int:
+        """Parameters counted by lme4 for AIC/BIC: fixed effects, theta, rho and sigma."""
+        return len(self.beta) + len(self.params) + 1
+
+    @property
+    def loglik(self) -> float:
+        return -0.5 * self.deviance
+
+    @property
+    def aic(self) -> float:
+        return self.deviance + 2.0 * self.n_parameters
+
+    @property
+    def bic(self) -> float:
+        return self.deviance + np.log(self.n_obs) * self.n_parameters
+
+    @property
+    def residual_variance(self) -> float:
+        return self.sigma**2
+
+    @property
+    def residual_sd_ratios(self) -> dict[str, float]:
+        """Residual SD of each stratum relative to the first (nlme's varIdent ratios)."""
+        layout = self.objective.layout
+        weights = layout.strata_weights(self.params)
+        return dict(zip(layout.strata_labels, 1.0 / np.sqrt(weights), strict=True))
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        notes = list(self.fit_info.warnings)
+        if self.singular:
+            notes.append(
+                "boundary (singular) fit: a variance is estimated as 0 or a correlation as +-1; "
+                "consider simplifying the random effects"
+            )
+        if self.n_dropped:
+            notes.append(f"{self.n_dropped} rows with missing values were excluded")
+        return tuple(notes)
+
+    def covariance_matrices(self) -> dict[str, pd.DataFrame]:
+        """Covariance matrix of the random effects of each grouping level."""
+        out = {}
+        for level, lam in zip(self.spec.levels, self.objective.layout.lambdas(self.params), strict=True):
+            names = list(level.column_names)
+            out[level.name] = pd.DataFrame(self.sigma**2 * lam @ lam.T, index=names, columns=names)
+        return out
+
+    def ranef(self, condvar: bool = True) -> dict[str, pd.DataFrame]:
+        """Conditional modes (BLUPs) per grouping level; with ``condvar`` their variances.
+
+        One DataFrame per level with the group label as index, one column per term and, with
+        ``condvar``, ``var(<term>)`` columns (the diagonal of lme4's ``condVar``).
+        """
+        out = {}
+        for level, modes, cov in zip(
+            self.spec.levels, self.conditional.modes, self.conditional.covariances, strict=True
+        ):
+            names = list(level.column_names)
+            frame = pd.DataFrame(modes, index=pd.Index(level.labels, name=level.name), columns=names)
+            if condvar:
+                for j, name in enumerate(names):
+                    frame[f"var({name})"] = cov[:, j, j]
+            out[level.name] = frame
+        return out
+
+    @cached_property
+    def fitted(self) -> np.ndarray:
+        """Fitted values ``X beta + Z b`` of the rows used in the fit."""
+        return self.spec.x @ self.beta + random_contribution(self.spec, self.conditional.modes)
+
+    @property
+    def residuals(self) -> np.ndarray:
+        """Response minus fitted values (rows used in the fit)."""
+        return self.spec.y - self.fitted
+
+    def to_frame(self) -> pd.DataFrame:
+        """The fixed-effects table."""
+        return self.fixed_effects.copy()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The result as the ``alliance fit --json`` contract (DESIGN.md)."""
+        random_rows = []
+        for row in self.random_effects.itertuples(index=False):
+            term1 = None if pd.isna(row.term1) else row.term1
+            term2 = None if pd.isna(row.term2) else row.term2
+            entry: dict[str, Any] = {"group": row.group, "term1": term1, "term2": term2}
+            if term2 is None:
+                entry.update(variance=float(row.vcov), sd=float(row.sdcor))
+            else:
+                entry.update(covariance=float(row.vcov), correlation=float(row.sdcor))
+            random_rows.append(entry)
+        return {
+            "formula": self.spec.formula.formula,
+            "method": self.method,
+            "n_obs": self.n_obs,
+            "n_excluded_missing": self.n_dropped,
+            "groups": self.groups,
+            "loglik": self.loglik,
+            "deviance": self.deviance,
+            "aic": self.aic,
+            "bic": self.bic,
+            "converged": self.converged,
+            "singular": self.singular,
+            "df_method": self.df_method,
+            "fixed_effects": [
+                {key: (value if key == "term" else float(value)) for key, value in row.items()}
+                for row in self.fixed_effects.to_dict(orient="records")
+            ],
+            "random_effects": random_rows,
+            "residual_variance": self.residual_variance,
+            "residual_sd_ratios": self.residual_sd_ratios,
+            "theta": self.theta.tolist(),
+            "warnings": list(self.warnings),
+            "fit_info": {
+                "optimizer": self.fit_info.optimizer,
+                "n_evaluations": self.fit_info.n_evaluations,
+                "n_iterations": self.fit_info.n_iterations,
+                "message": self.fit_info.message,
+                "gradient": self.fit_info.gradient.tolist(),
+                "projected_gradient": self.fit_info.projected_gradient,
+            },
+            "fit_seconds": self.fit_seconds,
+        }
+
+    def summary(self) -> str:
+        """Text like lme4's ``summary()``, for the terminal."""
+        return summary_text(self)
+
+    def _repr_html_(self) -> str:
+        return summary_html(self)
+
+    def __str__(self) -> str:
+        return self.summary()

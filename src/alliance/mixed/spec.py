@@ -1,0 +1,363 @@
+"""Stage 1 of a fit: formula + data -> validated arrays (the model specification).
+
+All validation of user input happens here and nowhere later, as in lme4's ``lFormula``: unknown
+columns, non-numeric values, missing values (rows dropped and counted), grouping factors that
+are crossed rather than nested, too many random effects for the data, rank-deficient fixed
+effects.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from formulaic import Formula, model_matrix
+from scipy.linalg import qr
+
+from alliance.errors import DataError, SpecificationError
+from alliance.mixed.formula import ParsedFormula, RandomTerm, parse_formula
+from alliance.mixed.transforms import lme4_column_name, replace_calls
+
+
+@dataclass(frozen=True)
+class TermBlock:
+    """One random-effects term of a level: its columns and whether they are correlated."""
+
+    names: tuple[str, ...]
+    correlated: bool
+
+    @property
+    def size(self) -> int:
+        return len(self.names)
+
+
+@dataclass(frozen=True)
+class LevelSpec:
+    """One grouping level (innermost first) with its random-effects design.
+
+    Attributes
+    ----------
+    name : str
+        lme4's name of the grouping factor (``patient:therapist``).
+    codes : numpy.ndarray
+        Group index (0 .. n_groups-1) of each row.
+    labels : numpy.ndarray
+        The label of each group, as text.
+    parent : numpy.ndarray or None
+        Index of the enclosing group at the next level out, per group; None at the top.
+    blocks : tuple of TermBlock
+        The terms of this level; the relative covariance factor is block diagonal over them.
+    z : numpy.ndarray
+        The random-effects columns of this level, one row per observation.
+    """
+
+    name: str
+    codes: np.ndarray
+    labels: np.ndarray
+    parent: np.ndarray | None
+    blocks: tuple[TermBlock, ...]
+    z: np.ndarray
+
+    @property
+    def n_groups(self) -> int:
+        return len(self.labels)
+
+    @property
+    def q(self) -> int:
+        return int(self.z.shape[1])
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(name for block in self.blocks for name in block.names)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Validated arrays of a nested linear mixed model.
+
+    The model is ``y = X beta + sum_l Z_l b_l + e`` with ``b_l ~ N(0, sigma^2 Lambda_l Lambda_l')``
+    per group of level ``l`` and ``e ~ N(0, sigma^2 delta_s^2)`` for rows of residual stratum ``s``
+    (``delta_0 = 1``).
+    """
+
+    formula: ParsedFormula
+    response: str
+    y: np.ndarray
+    x: np.ndarray
+    fixed_names: tuple[str, ...]
+    levels: tuple[LevelSpec, ...]
+    strata: np.ndarray
+    strata_labels: tuple[str, ...]
+    strata_column: str | None
+    row_index: np.ndarray
+    n_dropped: int
+    dropped_rows: tuple[object, ...] = field(repr=False)
+
+    @property
+    def n_obs(self) -> int:
+        return int(self.y.shape[0])
+
+    @property
+    def n_fixed(self) -> int:
+        return int(self.x.shape[1])
+
+    @property
+    def groups(self) -> dict[str, int]:
+        return {level.name: level.n_groups for level in self.levels}
+
+
+def _suggest(name: str, columns: Sequence[str]) -> str:
+    close = difflib.get_close_matches(name, list(columns), n=1)
+    return f" Did you mean '{close[0]}'?" if close else ""
+
+
+def _check_columns(names: set[str], data: pd.DataFrame, where: str) -> None:
+    for name in sorted(names):
+        if name not in data.columns:
+            raise DataError(
+                f"column '{name}' used in the {where} is not in the data; the data have columns "
+                f"{list(map(str, data.columns))}.{_suggest(name, list(map(str, data.columns)))}"
+            )
+
+
+def _fixed_variables(text: str) -> set[str]:
+    return {str(name) for name in Formula(text).required_variables}
+
+
+def _rows(index: pd.Index, mask: np.ndarray, limit: int = 5) -> str:
+    shown = [str(value) for value in index[mask][:limit]]
+    more = int(mask.sum()) - len(shown)
+    return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
+
+
+def _numeric_response(data: pd.DataFrame, parsed: ParsedFormula, counter: list[int]) -> np.ndarray:
+    transformed = replace_calls(parsed.response, data, counter)
+    if transformed.columns:
+        return next(iter(transformed.columns.values()))
+    name = parsed.response.strip()
+    _check_columns({name}, data, "response")
+    column = data[name]
+    values = pd.to_numeric(column, errors="coerce")
+    bad = values.isna().to_numpy() & column.notna().to_numpy()
+    if bad.any():
+        examples = ", ".join(
+            f"row {row}: {value!r}" for row, value in list(column[bad].items())[:5]
+        )
+        raise DataError(
+            f"the response '{name}' must be numeric, but has non-numeric values ({examples}); "
+            "convert or remove them"
+        )
+    return values.to_numpy(float)
+
+
+def _group_codes(data: pd.DataFrame, grouping: tuple[str, ...]) -> pd.Series:
+    if len(grouping) == 1:
+        return data[grouping[0]].astype("string")
+    # lme4 names an interaction level by pasting the factor levels with ':'.
+    text = data[grouping[0]].astype("string")
+    for name in grouping[1:]:
+        text = text + ":" + data[name].astype("string")
+    return text
+
+
+def _random_design(
+    data: pd.DataFrame, term: RandomTerm, counter: list[int]
+) -> tuple[np.ndarray, tuple[str, ...]]:
+    transformed = replace_calls(term.expression, data, counter)
+    frame = data.assign(**transformed.columns)
+    matrix = model_matrix(transformed.text, frame, na_action="ignore")
+    names = tuple(lme4_column_name(str(name), transformed.names) for name in matrix.columns)
+    return np.asarray(matrix, dtype=float), names
+
+
+def _check_nesting(inner: LevelSpec, outer_codes: np.ndarray, outer: str) -> np.ndarray:
+    parent = np.full(inner.n_groups, -1, dtype=np.int64)
+    parent[inner.codes] = outer_codes
+    conflict = parent[inner.codes] != outer_codes
+    if conflict.any():
+        group = inner.labels[inner.codes[np.argmax(conflict)]]
+        outers = sorted(set(map(int, outer_codes[inner.codes == inner.codes[np.argmax(conflict)]])))
+        raise SpecificationError(
+            f"grouping factors '{inner.name}' and '{outer}' are not nested: group '{group}' of "
+            f"'{inner.name}' occurs in {len(outers)} groups of '{outer}'. Crossed designs are not "
+            f"supported; if ids are reused within groups, write the nesting explicitly, e.g. "
+            f"(1 | {outer}/{inner.name})"
+        )
+    return parent
+
+
+def build_spec(
+    formula: str,
+    data: pd.DataFrame,
+    *,
+    residual_groups: str | None = None,
+) -> ModelSpec:
+    """Validate ``data`` against ``formula`` and build the model's arrays.
+
+    Parameters
+    ----------
+    formula : str
+        lme4 syntax, e.g. ``"wai ~ time * burdens + (time | therapist/patient)"``.
+    data : pandas.DataFrame
+        One row per observation.
+    residual_groups : str, optional
+        Column whose levels get their own residual variance (nlme's ``varIdent``).
+
+    Raises
+    ------
+    DataError
+        Unknown column, non-numeric values, a column with no non-missing value.
+    SpecificationError
+        No random effects, crossed grouping factors, too many random effects for the data,
+        rank-deficient fixed effects.
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise DataError(f"data must be a pandas DataFrame, not {type(data).__name__}")
+    parsed = parse_formula(formula)
+    if not parsed.random:
+        raise SpecificationError(
+            f"the formula '{formula}' has no random-effects term; add one such as (1 | therapist)"
+        )
+    counter = [0]
+    fixed = replace_calls(parsed.fixed, data, counter)
+    fixed_vars = _fixed_variables(fixed.text) - set(fixed.columns)
+    _check_columns(fixed_vars, data, "fixed part of the formula")
+    group_vars = {name for term in parsed.random for name in term.grouping}
+    _check_columns(group_vars, data, "random-effects grouping")
+    if residual_groups is not None:
+        _check_columns({residual_groups}, data, "residual variance strata")
+
+    response = _numeric_response(data, parsed, counter)
+    frame = data.assign(**fixed.columns)
+    fixed_matrix = model_matrix(fixed.text, frame, na_action="ignore", ensure_full_rank=True)
+    x_all = np.asarray(fixed_matrix, dtype=float)
+    fixed_names = tuple(
+        lme4_column_name(str(name), fixed.names) for name in fixed_matrix.columns
+    )
+    random_parts = [_random_design(data, term, counter) for term in parsed.random]
+
+    used = sorted(fixed_vars | group_vars | ({residual_groups} if residual_groups else set()))
+    for name in used:
+        if data[name].isna().all():
+            raise DataError(f"column '{name}' has no non-missing value; check the data file")
+    if np.isnan(response).all():
+        raise DataError(f"the response '{parsed.response}' has no non-missing value")
+
+    keep = ~np.isnan(response) & ~np.isnan(x_all).any(axis=1)
+    for z, _ in random_parts:
+        keep &= ~np.isnan(z).any(axis=1)
+    for name in group_vars | ({residual_groups} if residual_groups else set()):
+        keep &= data[name].notna().to_numpy()
+    n_dropped = int((~keep).sum())
+    dropped = tuple(data.index[~keep])
+    if keep.sum() == 0:
+        raise DataError("no row is complete for the variables of the model")
+
+    y = response[keep]
+    x = x_all[keep]
+    _check_rank(x, fixed_names)
+    kept = data.loc[keep]
+    levels = _build_levels(parsed, kept, [(z[keep], names) for z, names in random_parts])
+    _check_identifiable(levels, len(y))
+
+    if residual_groups is None:
+        strata = np.zeros(len(y), dtype=np.int64)
+        strata_labels: tuple[str, ...] = ("all",)
+    else:
+        codes, uniques = pd.factorize(kept[residual_groups].astype("string"), sort=True)
+        strata = codes.astype(np.int64)
+        strata_labels = tuple(str(value) for value in uniques)
+    return ModelSpec(
+        formula=parsed,
+        response=parsed.response,
+        y=y,
+        x=x,
+        fixed_names=fixed_names,
+        levels=levels,
+        strata=strata,
+        strata_labels=strata_labels,
+        strata_column=residual_groups,
+        row_index=np.asarray(data.index[keep]),
+        n_dropped=n_dropped,
+        dropped_rows=dropped,
+    )
+
+
+def _check_rank(x: np.ndarray, names: tuple[str, ...]) -> None:
+    if x.shape[0] <= x.shape[1]:
+        raise SpecificationError(
+            f"{x.shape[0]} complete rows cannot estimate {x.shape[1]} fixed effects"
+        )
+    scale = np.sqrt((x**2).sum(axis=0))
+    if (scale == 0).any():
+        zero = [names[i] for i in np.flatnonzero(scale == 0)]
+        raise SpecificationError(f"fixed-effect column(s) {zero} are all zero in the used rows")
+    _, r_factor, pivot = qr(x / scale, mode="economic", pivoting=True)
+    diagonal = np.abs(np.diag(r_factor))
+    rank = int((diagonal > diagonal[0] * 1e-7 * max(x.shape)).sum())
+    if rank < x.shape[1]:
+        aliased = [names[i] for i in pivot[rank:]]
+        raise SpecificationError(
+            f"the fixed effects are rank deficient: {aliased} are linear combinations of other "
+            "columns; remove them from the formula (or centre / rescale the predictors)"
+        )
+
+
+def _build_levels(
+    parsed: ParsedFormula,
+    data: pd.DataFrame,
+    random_parts: list[tuple[np.ndarray, tuple[str, ...]]],
+) -> tuple[LevelSpec, ...]:
+    by_group: dict[str, list[tuple[RandomTerm, np.ndarray, tuple[str, ...]]]] = {}
+    for term, (z, names) in zip(parsed.random, random_parts, strict=True):
+        by_group.setdefault(term.group_name, []).append((term, z, names))
+    draft = []
+    for name, terms in by_group.items():
+        grouping = terms[0][0].grouping
+        codes, labels = pd.factorize(_group_codes(data, grouping), sort=True)
+        blocks = []
+        columns = []
+        for term, z, names in terms:
+            if term.correlated:
+                blocks.append(TermBlock(names, True))
+            else:
+                blocks.extend(TermBlock((single,), False) for single in names)
+            columns.append(z)
+        z_all = np.column_stack(columns)
+        all_names = [n for block in blocks for n in block.names]
+        if len(set(all_names)) != len(all_names):
+            raise SpecificationError(
+                f"the random effects for '{name}' repeat a term: {all_names}; list each once"
+            )
+        draft.append((name, codes.astype(np.int64), np.asarray(labels, dtype=object),
+                      tuple(blocks), z_all))
+    # Innermost level first: more groups means further in; nesting is checked below.
+    draft.sort(key=lambda item: -len(item[2]))
+    levels: list[LevelSpec] = []
+    for index, (name, codes, labels, blocks, z) in enumerate(draft):
+        parent = None
+        if index + 1 < len(draft):
+            outer_name, outer_codes = draft[index + 1][0], draft[index + 1][1]
+            provisional = LevelSpec(name, codes, labels, None, blocks, z)
+            parent = _check_nesting(provisional, outer_codes, outer_name)
+        levels.append(LevelSpec(name, codes, labels, parent, blocks, z))
+    return tuple(levels)
+
+
+def _check_identifiable(levels: tuple[LevelSpec, ...], n_obs: int) -> None:
+    for level in levels:
+        if level.n_groups >= n_obs:
+            raise SpecificationError(
+                f"grouping factor '{level.name}' has {level.n_groups} levels for {n_obs} "
+                "observations: its variance cannot be told apart from the residual variance "
+                "(lme4 refuses this too); remove the term or use a coarser grouping"
+            )
+        if level.n_groups * level.q > n_obs and level.q > 1:
+            raise SpecificationError(
+                f"'{level.name}' has {level.n_groups} groups x {level.q} random effects = "
+                f"{level.n_groups * level.q} random effects for {n_obs} observations; the model "
+                "is unidentifiable: drop the random slope or use a diagonal covariance"
+            )

@@ -1,0 +1,1 @@
+"""scales layer."""
