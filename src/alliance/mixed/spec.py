@@ -267,8 +267,15 @@ def build_spec(
         strata = np.zeros(len(y), dtype=np.int64)
         strata_labels: tuple[str, ...] = ("all",)
     else:
-        codes, uniques = pd.factorize(kept[residual_groups].astype("string"), sort=True)
-        strata = codes.astype(np.int64)
+        column = kept[residual_groups]
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            # the first level (nlme's reference stratum) is the first category
+            present = [c for c in column.cat.categories if (column == c).any()]
+            codes = pd.Categorical(column, categories=present).codes
+            uniques = present
+        else:
+            codes, uniques = pd.factorize(column.astype("string"), sort=True)
+        strata = np.asarray(codes, dtype=np.int64)
         strata_labels = tuple(str(value) for value in uniques)
     return ModelSpec(
         formula=parsed,
