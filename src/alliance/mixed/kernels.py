@@ -45,39 +45,6 @@ def accumulate_level(aug, offset, q, codes, strata, n_groups, n_strata):  # prag
 
 
 @njit(cache=True)
-def _cholesky(a, q):  # pragma: no cover
-    """In-place lower Cholesky factor of the leading q x q block of ``a``."""
-    for j in range(q):
-        total = a[j, j]
-        for k in range(j):
-            total -= a[j, k] * a[j, k]
-        a[j, j] = np.sqrt(total)
-        for i in range(j + 1, q):
-            total = a[i, j]
-            for k in range(j):
-                total -= a[i, k] * a[j, k]
-            a[i, j] = total / a[j, j]
-        for i in range(j):
-            a[i, j] = 0.0
-
-
-@njit(cache=True)
-def _solve_cholesky(chol, b, q, ncol):  # pragma: no cover
-    """Solve ``(L L') x = b`` in place for the ``ncol`` columns of ``b``."""
-    for c in range(ncol):
-        for i in range(q):
-            total = b[i, c]
-            for k in range(i):
-                total -= chol[i, k] * b[k, c]
-            b[i, c] = total / chol[i, i]
-        for i in range(q - 1, -1, -1):
-            total = b[i, c]
-            for k in range(i + 1, q):
-                total -= chol[k, i] * b[k, c]
-            b[i, c] = total / chol[i, i]
-
-
-@njit(cache=True)
 def _own_blocks(g, p_stat, r_stat, weights, child, has_child, sqq, sqr):  # pragma: no cover
     n_strata, q, r = r_stat.shape[1], r_stat.shape[2], r_stat.shape[3]
     for i in range(q):
@@ -101,8 +68,9 @@ def _own_blocks(g, p_stat, r_stat, weights, child, has_child, sqq, sqr):  # prag
 def forward_level(p_stat, r_stat, weights, child, has_child, lam, parent, acc, ainv_out, h_out):  # pragma: no cover
     """Eliminate one level; add each group's Schur complement to its parent in ``acc``.
 
-    Returns the level's ``sum_g log|A_g|``; fills ``ainv_out[g] = A_g^{-1}`` and
-    ``h_out[g] = H_g`` for the adjoint pass and for the conditional modes.
+    Only the upper triangle of ``acc`` is accumulated (the caller mirrors it). Returns the
+    level's ``sum_g log|A_g|``; fills ``ainv_out[g] = A_g^{-1}`` and ``h_out[g] = H_g`` for the
+    adjoint pass and for the conditional modes.
     """
     n_groups, q, r = r_stat.shape[0], r_stat.shape[2], r_stat.shape[3]
     sqq = np.empty((q, q))
@@ -110,7 +78,7 @@ def forward_level(p_stat, r_stat, weights, child, has_child, lam, parent, acc, a
     tmp = np.empty((q, q))
     a = np.empty((q, q))
     c = np.empty((q, r))
-    eye = np.empty((q, q))
+    half = np.empty((q, r))
     logdet = 0.0
     for g in range(n_groups):
         _own_blocks(g, p_stat, r_stat, weights, child, has_child, sqq, sqr)
@@ -121,38 +89,67 @@ def forward_level(p_stat, r_stat, weights, child, has_child, lam, parent, acc, a
                     total += sqq[i, k] * lam[k, j]
                 tmp[i, j] = total
         for i in range(q):
-            for j in range(q):
+            for j in range(i + 1):
                 total = 1.0 if i == j else 0.0
                 for k in range(q):
                     total += lam[k, i] * tmp[k, j]
                 a[i, j] = total
-        _cholesky(a, q)
-        for i in range(q):
-            logdet += 2.0 * np.log(a[i, i])
+        # lower Cholesky factor of A in place
+        for j in range(q):
+            total = a[j, j]
+            for k in range(j):
+                total -= a[j, k] * a[j, k]
+            diagonal = np.sqrt(total)
+            a[j, j] = diagonal
+            logdet += 2.0 * np.log(diagonal)
+            for i in range(j + 1, q):
+                total = a[i, j]
+                for k in range(j):
+                    total -= a[i, k] * a[j, k]
+                a[i, j] = total / diagonal
         for i in range(q):
             for k in range(r):
                 total = 0.0
                 for j in range(q):
                     total += lam[j, i] * sqr[j, k]
                 c[i, k] = total
-                h_out[g, i, k] = total
-        _solve_cholesky(a, h_out[g], q, r)
-        for i in range(q):
-            for j in range(q):
-                eye[i, j] = 1.0 if i == j else 0.0
-        _solve_cholesky(a, eye, q, q)
-        ainv_out[g] = eye
+        # half = L^{-1} C, so that C' A^{-1} C = half' half
+        for k in range(r):
+            for i in range(q):
+                total = c[i, k]
+                for m in range(i):
+                    total -= a[i, m] * half[m, k]
+                half[i, k] = total / a[i, i]
         target = parent[g]
         for k1 in range(r):
             for k2 in range(k1, r):
                 total = 0.0
                 for i in range(q):
-                    total -= c[i, k1] * h_out[g, i, k2]
-                if has_child:
-                    total += child[g, q + k1, q + k2]
+                    total -= half[i, k1] * half[i, k2]
                 acc[target, k1, k2] += total
-                if k2 != k1:
-                    acc[target, k2, k1] += total
+        if has_child:
+            for k1 in range(r):
+                for k2 in range(k1, r):
+                    acc[target, k1, k2] += child[g, q + k1, q + k2]
+        # H = L'^{-1} half
+        for k in range(r):
+            for i in range(q - 1, -1, -1):
+                total = half[i, k]
+                for m in range(i + 1, q):
+                    total -= a[m, i] * h_out[g, m, k]
+                h_out[g, i, k] = total / a[i, i]
+        # A^{-1} = L'^{-1} L^{-1}
+        for column in range(q):
+            for i in range(q):
+                total = 1.0 if i == column else 0.0
+                for m in range(i):
+                    total -= a[i, m] * tmp[m, column]
+                tmp[i, column] = total / a[i, i]
+            for i in range(q - 1, -1, -1):
+                total = tmp[i, column]
+                for m in range(i + 1, q):
+                    total -= a[m, i] * ainv_out[g, m, column]
+                ainv_out[g, i, column] = total / a[i, i]
     return logdet
 
 

@@ -85,6 +85,8 @@ class ProfiledDeviance:
             log_det_l += forward_level(
                 level.p, level.r, weights, child, has_child, lam, level.parent, acc, ainv, h
             )
+            upper = np.triu(acc)
+            acc = upper + np.swapaxes(np.triu(acc, 1), 1, 2)
             accumulators.append(acc)
             ainvs.append(ainv)
             hs.append(h)
