@@ -18,6 +18,7 @@ from scipy.linalg import block_diag
 
 from alliance.mixed.objective import Evaluation
 from alliance.mixed.spec import ModelSpec
+from alliance.mixed.statistics import Statistics
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,9 @@ class ConditionalEffects:
     covariances: tuple[np.ndarray, ...]
 
 
-def conditional_effects(spec: ModelSpec, evaluation: Evaluation, sigma2: float) -> ConditionalEffects:
+def conditional_effects(
+    spec: ModelSpec, statistics: Statistics, evaluation: Evaluation, sigma2: float
+) -> ConditionalEffects:
     """Conditional modes and covariances of every level's random effects."""
     n_levels = len(spec.levels)
     modes: list[np.ndarray] = [np.empty(0)] * n_levels
@@ -39,7 +42,8 @@ def conditional_effects(spec: ModelSpec, evaluation: Evaluation, sigma2: float) 
     for index in range(n_levels - 1, -1, -1):
         level = spec.levels[index]
         lam = evaluation.lambdas[index]
-        h = evaluation.h[index]
+        # H in the full rest columns [Z_outer, X, y] (the elimination kept distinct ones)
+        h = evaluation.h[index][:, :, statistics.levels[index].expand]
         ainv = evaluation.ainv[index]
         if index == n_levels - 1:
             u = h @ tail

@@ -130,7 +130,7 @@ def assemble(
     )
     random = _variance_components(spec, objective.layout, params, sigma)
     singular = _is_singular(objective.layout, params)
-    conditional = conditional_effects(spec, evaluation, sigma2)
+    conditional = conditional_effects(spec, objective.statistics, evaluation, sigma2)
     result = MixedResult(
         spec=spec,
         method="REML" if objective.reml else "ML",

@@ -20,14 +20,14 @@ from numba import njit
 
 
 @njit(cache=True)
-def accumulate_level(aug, offset, q, codes, strata, n_groups, n_strata):  # pragma: no cover
+def accumulate_level(aug, offset, q, rest, codes, strata, n_groups, n_strata):  # pragma: no cover
     """Per group and stratum: ``P = sum z z'`` and ``R = sum z rest'`` over the group's rows.
 
     ``aug`` is ``[Z_1 ... Z_L, X, y]`` (one row per observation); this level's ``z`` are the
-    ``q`` columns from ``offset``, ``rest`` all columns after them.
+    ``q`` columns from ``offset``; ``rest`` lists the columns of ``aug`` kept as "rest".
     """
-    n, m = aug.shape
-    r = m - offset - q
+    n = aug.shape[0]
+    r = rest.shape[0]
     p_out = np.zeros((n_groups, n_strata, q, q))
     r_out = np.zeros((n_groups, n_strata, q, r))
     for row in range(n):
@@ -40,8 +40,25 @@ def accumulate_level(aug, offset, q, codes, strata, n_groups, n_strata):  # prag
             for j in range(q):
                 p_out[g, s, i, j] += zi * aug[row, offset + j]
             for k in range(r):
-                r_out[g, s, i, k] += zi * aug[row, offset + q + k]
+                r_out[g, s, i, k] += zi * aug[row, rest[k]]
     return p_out, r_out
+
+
+@njit(cache=True)
+def accumulate_top(xy, codes, strata, n_groups, n_strata):  # pragma: no cover
+    """Per outermost group and stratum: the upper triangle of ``sum [X, y][X, y]'``."""
+    n, m = xy.shape
+    t_out = np.zeros((n_groups, n_strata, m, m))
+    counts = np.zeros((n_groups, n_strata))
+    for row in range(n):
+        g = codes[row]
+        s = strata[row]
+        counts[g, s] += 1.0
+        for i in range(m):
+            xi = xy[row, i]
+            for j in range(i, m):
+                t_out[g, s, i, j] += xi * xy[row, j]
+    return t_out, counts
 
 
 @njit(cache=True)

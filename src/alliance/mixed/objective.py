@@ -33,7 +33,7 @@ class Evaluation:
     params: np.ndarray
     lambdas: list[np.ndarray]
     weights: np.ndarray
-    accumulators: list[np.ndarray]
+    accumulators: list[np.ndarray]  # per level: the children's Schur complements, as read
     ainv: list[np.ndarray]
     h: list[np.ndarray]
     log_det_l: float
@@ -79,18 +79,21 @@ class ProfiledDeviance:
         log_det_l = 0.0
         for level, lam in zip(stats.levels, lambdas, strict=True):
             n_groups, q, r = level.p.shape[0], level.q, level.n_rest
+            if has_child:
+                child = child[:, level.gather][:, :, level.gather]
             acc = np.zeros((level.n_parents, r, r))
             ainv = np.empty((n_groups, q, q))
             h = np.empty((n_groups, q, r))
             log_det_l += forward_level(
                 level.p, level.r, weights, child, has_child, lam, level.parent, acc, ainv, h
             )
-            upper = np.triu(acc)
-            acc = upper + np.swapaxes(np.triu(acc, 1), 1, 2)
-            accumulators.append(acc)
+            acc += np.swapaxes(np.triu(acc, 1), 1, 2)
+            accumulators.append(child)
             ainvs.append(ainv)
             hs.append(h)
             child, has_child = acc, True
+        top = stats.levels[-1].expand
+        child = child[:, top][:, :, top]
         p = stats.n_fixed
         t_final = np.tensordot(weights, stats.t, axes=1) + child[0]
         chol_x = np.linalg.cholesky(t_final[:p, :p])
@@ -145,13 +148,13 @@ class ProfiledDeviance:
         n_strata = len(evaluation.weights)
         grad_weights = np.einsum("ij,sji->s", top, stats.t)
         grad_params = np.zeros(self.layout.size)
-        adjoint = top[None, :, :]
-        n_levels = len(stats.levels)
-        for index in range(n_levels - 1, -1, -1):
+        outermost = stats.levels[-1]
+        adjoint = _scatter(top[None, :, :], outermost.expand, outermost.n_rest)
+        for index in range(len(stats.levels) - 1, -1, -1):
             level = stats.levels[index]
             lam = evaluation.lambdas[index]
             want_child = index > 0
-            child = evaluation.accumulators[index - 1] if want_child else _NO_CHILD
+            child = evaluation.accumulators[index] if want_child else _NO_CHILD
             adjoint_child = np.empty_like(child) if want_child else _NO_CHILD
             grad_lam = np.zeros((level.q, level.q))
             level_weights = np.zeros(n_strata)
@@ -163,12 +166,20 @@ class ProfiledDeviance:
             grad_weights += level_weights
             layout = self.layout.levels[index]
             grad_params[layout.start : layout.stop] = grad_lam[layout.rows, layout.cols]
-            adjoint = adjoint_child
+            if want_child:
+                adjoint = _scatter(adjoint_child, level.gather, stats.levels[index - 1].n_rest)
         if n_strata > 1:
             grad_params[self.layout.n_theta :] = (
                 -2.0 * evaluation.weights[1:] * grad_weights[1:]
             )
         return grad_params
+
+
+def _scatter(adjoint: np.ndarray, index: np.ndarray, size: int) -> np.ndarray:
+    """Adjoint of the gather ``full[:, index][:, :, index]``: sum entries that share a column."""
+    selection = np.zeros((len(index), size))
+    selection[np.arange(len(index)), index] = 1.0
+    return selection.T @ adjoint @ selection
 
 
 def _cho_solve(chol: np.ndarray, rhs: np.ndarray) -> np.ndarray:

@@ -24,6 +24,10 @@ from alliance.mixed.objective import ProfiledDeviance
 SINGULAR_TOLERANCE = 1e-4
 #: A fit whose projected gradient exceeds this (in deviance units) is not called converged.
 GRADIENT_TOLERANCE = 1e-3
+#: Fits with at least this many outermost groups start from a fit to a subset of them.
+WARM_START_MIN_GROUPS = 1000
+#: Number of outermost groups in that subset.
+WARM_START_GROUPS = 200
 
 
 @dataclass(frozen=True)
@@ -35,7 +39,10 @@ class FitInfo:
     optimizer : str
         Name of the method.
     n_evaluations : int
-        Deviance (and gradient) evaluations.
+        Deviance (and gradient) evaluations on the full data.
+    n_warm_start_evaluations : int
+        Evaluations on a subset of the outermost groups that found the starting point
+        (0 when the data are small enough to start from lme4's default).
     n_iterations : int
         Optimizer iterations.
     converged : bool
@@ -48,6 +55,9 @@ class FitInfo:
         Gradient of the deviance at the optimum.
     projected_gradient : float
         Largest gradient component not blocked by a bound.
+    scaled_gradient : float
+        The convergence measure compared with ``gradient_tolerance``: the projected gradient,
+        or where that is above the tolerance, lme4's Hessian-scaled gradient.
     gradient_tolerance : float
         Threshold used for ``converged``.
     options : dict
@@ -60,12 +70,14 @@ class FitInfo:
 
     optimizer: str
     n_evaluations: int
+    n_warm_start_evaluations: int
     n_iterations: int
     converged: bool
     message: str
     start: np.ndarray
     gradient: np.ndarray
     projected_gradient: float
+    scaled_gradient: float
     gradient_tolerance: float
     options: dict[str, float | int] = field(default_factory=dict)
     seconds: float = 0.0
@@ -84,10 +96,14 @@ def _line_search(
 ) -> tuple[np.ndarray, float, np.ndarray, bool]:
     """Backtracking (Armijo) along the projected path ``max(x + a d, lower)``."""
     alpha = 1.0
-    for _ in range(60):
+    # below this predicted change, differences of f are rounding error
+    noise = 1e-13 * (1.0 + abs(f))
+    for _ in range(30):
         trial = np.maximum(x + alpha * direction, lower)
-        f_trial, g_trial = fun_grad(trial)
         decrease = g @ (trial - x)
+        if -decrease < noise:
+            break
+        f_trial, g_trial = fun_grad(trial)
         if np.isfinite(f_trial) and f_trial <= f + 1e-4 * decrease:
             return trial, f_trial, g_trial, True
         if np.isfinite(f_trial) and decrease < 0:
@@ -99,6 +115,17 @@ def _line_search(
     return x, f, g, False
 
 
+@dataclass(frozen=True)
+class SearchOutcome:
+    """End point of :func:`projected_bfgs`."""
+
+    x: np.ndarray
+    iterations: int
+    message: str
+    inverse_hessian: np.ndarray
+    reached_optimum: bool = False
+
+
 def projected_bfgs(
     fun_grad: Callable[[np.ndarray], tuple[float, np.ndarray]],
     x0: np.ndarray,
@@ -107,31 +134,46 @@ def projected_bfgs(
     max_iterations: int,
     gtol: float,
     ftol: float,
-) -> tuple[np.ndarray, int, str]:
+    inverse_hessian: np.ndarray | None = None,
+    decrement_tol: float = 1e-8,
+) -> SearchOutcome:
     """Minimise a smooth function subject to ``x >= lower``.
 
-    Returns the optimum, the number of iterations and a message. Stops when the projected
-    gradient is below ``gtol``, when an iteration improves ``f`` by less than
-    ``ftol * (1 + |f|)`` twice in a row, or when no step along the direction decreases ``f``.
+    Stops when the projected gradient is below ``gtol``, when an iteration improves ``f`` by
+    less than ``ftol * (1 + |f|)`` twice in a row, when the quasi-Newton model predicts a
+    further decrease below ``decrement_tol`` (Newton decrement ``g' H^-1 g``; with a million
+    observations the gradient is dominated by rounding before the projected gradient gets
+    small, but the decrement is not), or when no step along the direction decreases ``f``.
+    ``inverse_hessian`` seeds the quasi-Newton matrix (e.g. from a fit to a
+    subsample); without it the first step is a scaled gradient step.
     """
     x = np.maximum(np.asarray(x0, dtype=float), lower)
     f, g = fun_grad(x)
     n = len(x)
-    inverse_hessian = np.eye(n) / max(1.0, float(np.abs(g).max()))
-    scaled = False
+    scaled = inverse_hessian is not None
+    if inverse_hessian is None:
+        inverse_hessian = np.eye(n) / max(1.0, float(np.abs(g).max()))
     stalls = 0
     for iteration in range(1, max_iterations + 1):
         if np.max(np.abs(projected_gradient(x, g, lower)), initial=0.0) < gtol:
-            return x, iteration - 1, "projected gradient below tolerance"
+            return SearchOutcome(x, iteration - 1, "projected gradient below tolerance",
+                                 inverse_hessian, True)
         free = ~((x <= lower) & (g > 0))
         direction = np.zeros(n)
         direction[free] = -inverse_hessian[np.ix_(free, free)] @ g[free]
+        if 0.0 <= -(g @ direction) < decrement_tol and scaled:
+            # the quasi-Newton model predicts less than decrement_tol of further decrease:
+            # the optimum is reached to the precision floating point allows
+            return SearchOutcome(x, iteration - 1, "Newton decrement below tolerance",
+                                 inverse_hessian, True)
         if g @ direction >= 0:
             inverse_hessian = np.eye(n) / max(1.0, float(np.abs(g).max()))
             direction = np.where(free, -g, 0.0) * inverse_hessian[0, 0]
         x_new, f_new, g_new, moved = _line_search(fun_grad, x, f, g, direction, lower)
         if not moved:
-            return x, iteration, "no further decrease possible along the search direction"
+            return SearchOutcome(x, iteration, "no further decrease possible along the search "
+                                 "direction", inverse_hessian,
+                                 bool(-(g @ direction) < 1e3 * decrement_tol))
         s, y = x_new - x, g_new - g
         curvature = float(s @ y)
         if curvature > 1e-12 * float(np.linalg.norm(s) * np.linalg.norm(y)):
@@ -141,11 +183,69 @@ def projected_bfgs(
             rho = 1.0 / curvature
             left = np.eye(n) - rho * np.outer(s, y)
             inverse_hessian = left @ inverse_hessian @ left.T + rho * np.outer(s, s)
+        decrement = -(g @ direction)
         stalls = stalls + 1 if f - f_new < ftol * (1.0 + abs(f)) else 0
         x, f, g = x_new, f_new, g_new
+        if stalls and decrement < 1e3 * decrement_tol:
+            return SearchOutcome(x, iteration, "no decrease beyond rounding error near the "
+                                 "optimum", inverse_hessian, True)
         if stalls >= 2:
-            return x, iteration, "relative decrease of the deviance below tolerance"
-    return x, max_iterations, "maximum number of iterations reached"
+            return SearchOutcome(x, iteration, "relative decrease of the deviance below "
+                                 "tolerance", inverse_hessian)
+    return SearchOutcome(x, max_iterations, "maximum number of iterations reached",
+                         inverse_hessian)
+
+
+def _warm_start(
+    objective: ProfiledDeviance, lower: np.ndarray, x0: np.ndarray, options: dict[str, float | int]
+) -> tuple[np.ndarray, np.ndarray | None, int]:
+    """Optimise on an evenly spread subset of outermost groups first.
+
+    With thousands of therapists the optimum on a few hundred of them is close to the full
+    one; starting there, with the subsample's quasi-Newton matrix rescaled by the share of the
+    data, the full-data search needs a handful of evaluations instead of dozens. The final
+    optimum is still the full data's: the full search and its convergence checks follow.
+    """
+    n_outer = objective.statistics.levels[-1].p.shape[0]
+    if n_outer < WARM_START_MIN_GROUPS:
+        return x0, None, 0
+    chosen = np.unique(np.linspace(0, n_outer - 1, WARM_START_GROUPS).round().astype(np.int64))
+    small = ProfiledDeviance(objective.statistics.subset(chosen), objective.layout,
+                             objective.reml)
+    outcome = projected_bfgs(
+        small.value_and_gradient, x0, lower, max_iterations=int(options["max_iterations"]),
+        gtol=float(options["gtol"]), ftol=1e-10,
+    )
+    share = small.statistics.n_obs / objective.statistics.n_obs
+    return outcome.x, outcome.inverse_hessian * share, small.n_evaluations
+
+
+def scaled_gradient(
+    objective: ProfiledDeviance, params: np.ndarray, gradient: np.ndarray, lower: np.ndarray
+) -> float:
+    """lme4's convergence measure: the gradient scaled by the Cholesky factor of the Hessian.
+
+    ``max |min(|L^-1 g|, |g|)|`` over the free parameters, with ``H = L L'`` the Hessian by
+    forward differences of the exact gradient (as lme4's ``checkConv``, tolerance 0.002). With
+    hundreds of thousands of observations the raw gradient at the optimum is dominated by
+    rounding; the scaled gradient is not.
+    """
+    free = np.flatnonzero(~((params <= lower) & (gradient > 0)))
+    if free.size == 0:
+        return 0.0
+    hessian = np.empty((free.size, free.size))
+    for column, index in enumerate(free):
+        step = 1e-5 * max(abs(params[index]), 0.1)
+        shifted = params.copy()
+        shifted[index] += step
+        hessian[:, column] = (objective.value_and_gradient(shifted)[1][free] - gradient[free]) / step
+    hessian = 0.5 * (hessian + hessian.T)
+    try:
+        chol = np.linalg.cholesky(hessian)
+    except np.linalg.LinAlgError:
+        return float(np.max(np.abs(gradient[free])))
+    scaled = np.linalg.solve(chol, gradient[free])
+    return float(np.max(np.minimum(np.abs(scaled), np.abs(gradient[free]))))
 
 
 def minimise(
@@ -163,31 +263,41 @@ def minimise(
     }
     evaluations_before = objective.n_evaluations
     began = time.perf_counter()
-    params, iterations, message = projected_bfgs(
-        objective.value_and_gradient, x0, lower, max_iterations=max_iterations,
-        gtol=float(options["gtol"]), ftol=float(options["ftol"]),
+    initial_x, initial_hessian, warm_evaluations = (
+        _warm_start(objective, lower, x0, options) if start is None else (x0, None, 0)
     )
+    outcome = projected_bfgs(
+        objective.value_and_gradient, initial_x, lower, max_iterations=max_iterations,
+        gtol=float(options["gtol"]), ftol=float(options["ftol"]),
+        inverse_hessian=initial_hessian,
+    )
+    params, iterations, message = outcome.x, outcome.iterations, outcome.message
     _, gradient = objective.value_and_gradient(params)
     seconds = time.perf_counter() - began
     free_gradient = projected_gradient(params, gradient, lower)
     worst = float(np.max(np.abs(free_gradient), initial=0.0))
-    converged = worst < GRADIENT_TOLERANCE and iterations < max_iterations
+    scaled = worst
+    if worst >= GRADIENT_TOLERANCE:
+        scaled = scaled_gradient(objective, params, gradient, lower)
+    converged = scaled < GRADIENT_TOLERANCE and iterations < max_iterations
     warnings = []
     if not converged:
         warnings.append(
-            f"the optimizer did not converge ({message}); largest free gradient component "
-            f"{worst:.3g} exceeds {GRADIENT_TOLERANCE:g}. Rescale predictors or simplify the "
+            f"the optimizer did not converge ({message}); largest scaled gradient component "
+            f"{scaled:.3g} exceeds {GRADIENT_TOLERANCE:g}. Rescale predictors or simplify the "
             "random effects"
         )
     info = FitInfo(
         optimizer="projected BFGS with exact adjoint gradient",
         n_evaluations=objective.n_evaluations - evaluations_before,
+        n_warm_start_evaluations=warm_evaluations,
         n_iterations=iterations,
         converged=converged,
         message=message,
         start=x0,
         gradient=gradient,
         projected_gradient=worst,
+        scaled_gradient=scaled,
         gradient_tolerance=GRADIENT_TOLERANCE,
         options=options,
         seconds=seconds,
