@@ -7,15 +7,12 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from alliance.errors import BoundaryWarning, ConvergenceWarning, SpecificationError
-from alliance.mixed.conditional import conditional_effects
-from alliance.mixed.inference import containment_df, satterthwaite_df
 from alliance.mixed.objective import ProfiledDeviance
 from alliance.mixed.optimize import SINGULAR_TOLERANCE, FitInfo, minimise
 from alliance.mixed.parameters import ParameterLayout
-from alliance.mixed.result import FIXED_COLUMNS, RANDOM_COLUMNS, MixedResult
+from alliance.mixed.result import RANDOM_COLUMNS, MixedResult
 from alliance.mixed.spec import ModelSpec, build_spec
 from alliance.mixed.statistics import compute_statistics
 
@@ -105,32 +102,8 @@ def assemble(
     sigma = float(np.sqrt(sigma2))
     p = spec.n_fixed
     vcov = sigma2 * np.linalg.inv(evaluation.t_final[:p, :p])
-    std_error = np.sqrt(np.diag(vcov))
-    if df_method == "satterthwaite":
-        df = satterthwaite_df(objective, params, sigma, np.eye(p))
-    elif df_method == "containment":
-        df = containment_df(spec)
-    else:
-        df = np.full(p, float(spec.n_obs - p))
-    t_value = evaluation.beta / std_error
-    p_value = 2.0 * stats.t.sf(np.abs(t_value), df)
-    half_width = stats.t.ppf(0.5 + confidence / 2.0, df) * std_error
-    fixed = pd.DataFrame(
-        {
-            "term": list(spec.fixed_names),
-            "estimate": evaluation.beta,
-            "std_error": std_error,
-            "df": df,
-            "t": t_value,
-            "p": p_value,
-            "ci_low": evaluation.beta - half_width,
-            "ci_high": evaluation.beta + half_width,
-        },
-        columns=FIXED_COLUMNS,
-    )
     random = _variance_components(spec, objective.layout, params, sigma)
     singular = _is_singular(objective.layout, params)
-    conditional = conditional_effects(spec, objective.statistics, evaluation, sigma2)
     result = MixedResult(
         spec=spec,
         method="REML" if objective.reml else "ML",
@@ -139,13 +112,13 @@ def assemble(
         vcov_beta=vcov,
         sigma=sigma,
         deviance=deviance,
-        fixed_effects=fixed,
         random_effects=random,
         df_method=df_method,
+        confidence=confidence,
         singular=singular,
         fit_info=info,
-        conditional=conditional,
         objective=objective,
+        evaluation=evaluation,
         fit_seconds=time.perf_counter() - began,
     )
     if not info.converged:

@@ -19,10 +19,19 @@ level-``l`` predictors in the same equation (Raudenbush & Bryk 2002, ch. 3 and 8
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+import pandas as pd
+from scipy import stats
 
 from alliance.mixed.objective import ProfiledDeviance
 from alliance.mixed.spec import ModelSpec
+
+if TYPE_CHECKING:
+    from alliance.mixed.result import MixedResult
+
+FIXED_COLUMNS = ["term", "estimate", "std_error", "df", "t", "p", "ci_low", "ci_high"]
 
 
 def _unprofiled(objective: ProfiledDeviance, params: np.ndarray, sigma: float) -> np.ndarray:
@@ -166,3 +175,31 @@ def containment_df(spec: ModelSpec) -> np.ndarray:
         ]
         df[j] = spec.levels[min(level, n_levels) - 1].n_groups - len(peers) - 1
     return df
+
+
+def fixed_effects_table(result: MixedResult) -> pd.DataFrame:
+    """The fixed-effects table: estimates, SEs, df by ``result.df_method``, t, p and CIs."""
+    spec = result.spec
+    p = spec.n_fixed
+    std_error = np.sqrt(np.diag(result.vcov_beta))
+    if result.df_method == "satterthwaite":
+        df = satterthwaite_df(result.objective, result.params, result.sigma, np.eye(p))
+    elif result.df_method == "containment":
+        df = containment_df(spec)
+    else:
+        df = np.full(p, float(spec.n_obs - p))
+    t_value = result.beta / std_error
+    half_width = stats.t.ppf(0.5 + result.confidence / 2.0, df) * std_error
+    return pd.DataFrame(
+        {
+            "term": list(spec.fixed_names),
+            "estimate": result.beta,
+            "std_error": std_error,
+            "df": df,
+            "t": t_value,
+            "p": 2.0 * stats.t.sf(np.abs(t_value), df),
+            "ci_low": result.beta - half_width,
+            "ci_high": result.beta + half_width,
+        },
+        columns=FIXED_COLUMNS,
+    )

@@ -12,13 +12,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from alliance.mixed.conditional import ConditionalEffects, random_contribution
+from alliance.mixed.conditional import (
+    ConditionalEffects,
+    conditional_effects,
+    random_contribution,
+)
 from alliance.mixed.display import summary_html, summary_text
-from alliance.mixed.objective import ProfiledDeviance
+from alliance.mixed.inference import fixed_effects_table
+from alliance.mixed.objective import Evaluation, ProfiledDeviance
 from alliance.mixed.optimize import FitInfo
+from alliance.mixed.predict import predict
 from alliance.mixed.spec import ModelSpec
 
-FIXED_COLUMNS = ["term", "estimate", "std_error", "df", "t", "p", "ci_low", "ci_high"]
 RANDOM_COLUMNS = ["group", "term1", "term2", "vcov", "sdcor"]
 
 
@@ -42,20 +47,24 @@ class MixedResult:
         Residual standard deviation (of the first residual stratum).
     deviance : float
         ``-2 logLik`` under ML; the REML criterion under REML (as lme4 reports).
-    fixed_effects : pandas.DataFrame
-        term, estimate, std_error, df, t, p, ci_low, ci_high.
     random_effects : pandas.DataFrame
         group, term1, term2, vcov, sdcor (as lme4's ``as.data.frame(VarCorr(fit))``).
     df_method : str
         ``"satterthwaite"``, ``"containment"`` or ``"residual"``.
+    confidence : float
+        Level of the fixed-effect confidence intervals.
     singular : bool
         A variance at 0 or a correlation at +-1 (lme4's ``isSingular``).
     fit_info : FitInfo
         How the optimum was obtained.
-    conditional : ConditionalEffects
-        Conditional modes and covariances of the random effects.
     objective : ProfiledDeviance
         The deviance function (for profiles, refits and bootstrap).
+    evaluation : Evaluation
+        The elimination at the optimum (for conditional modes).
+
+    The fixed-effects table (with its small-sample df) and the conditional modes are computed
+    on first access, as lmerTest computes df at ``summary()``: a fit used only for its
+    deviance (a likelihood-ratio test, a power simulation) does not pay for them.
     """
 
     spec: ModelSpec
@@ -65,14 +74,26 @@ class MixedResult:
     vcov_beta: np.ndarray
     sigma: float
     deviance: float
-    fixed_effects: pd.DataFrame
     random_effects: pd.DataFrame
     df_method: str
+    confidence: float
     singular: bool
     fit_info: FitInfo
-    conditional: ConditionalEffects = field(repr=False)
     objective: ProfiledDeviance = field(repr=False)
+    evaluation: Evaluation = field(repr=False)
     fit_seconds: float = 0.0
+
+    @cached_property
+    def fixed_effects(self) -> pd.DataFrame:
+        """term, estimate, std_error, df, t, p, ci_low, ci_high."""
+        return fixed_effects_table(self)
+
+    @cached_property
+    def conditional(self) -> ConditionalEffects:
+        """Conditional modes and covariances of the random effects."""
+        return conditional_effects(
+            self.spec, self.objective.statistics, self.evaluation, self.sigma**2
+        )
 
     @property
     def reml(self) -> bool:
@@ -174,6 +195,13 @@ class MixedResult:
     def residuals(self) -> np.ndarray:
         """Response minus fitted values (rows used in the fit)."""
         return self.spec.y - self.fitted
+
+    def predict(
+        self, newdata: pd.DataFrame, *, include_random: bool = True, allow_new_levels: bool = True
+    ) -> pd.Series:
+        """Predictions for new rows: :func:`alliance.mixed.predict.predict`."""
+        return predict(self, newdata, include_random=include_random,
+                       allow_new_levels=allow_new_levels)
 
     def to_frame(self) -> pd.DataFrame:
         """The fixed-effects table."""
