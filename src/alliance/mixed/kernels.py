@@ -16,7 +16,7 @@ log-determinant. The backward (adjoint) kernel differentiates exactly this chain
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 
 @njit(cache=True)
@@ -249,3 +249,51 @@ def backward_level(
             for k1 in range(r):
                 for k2 in range(r):
                     adjoint_child[g, q + k1, q + k2] = gb[k1, k2]
+
+
+@njit(cache=True, parallel=True)
+def forward_level_parallel(
+    p_stat, r_stat, weights, child, has_child, lam, parent, acc, ainv_out, h_out, n_chunks,
+):  # pragma: no cover
+    """:func:`forward_level` over ``n_chunks`` contiguous blocks of groups in parallel threads.
+
+    Each block accumulates into a private copy of ``acc``; the copies are summed at the end.
+    """
+    n_groups = p_stat.shape[0]
+    partial = np.zeros((n_chunks, acc.shape[0], acc.shape[1], acc.shape[2]))
+    logdets = np.zeros(n_chunks)
+    for chunk in prange(n_chunks):
+        first = chunk * n_groups // n_chunks
+        last = (chunk + 1) * n_groups // n_chunks
+        own_child = child[first:last] if has_child else child
+        logdets[chunk] = forward_level(
+            p_stat[first:last], r_stat[first:last], weights, own_child, has_child, lam,
+            parent[first:last], partial[chunk], ainv_out[first:last], h_out[first:last],
+        )
+    for chunk in range(n_chunks):
+        acc += partial[chunk]
+    return logdets.sum()
+
+
+@njit(cache=True, parallel=True)
+def backward_level_parallel(
+    p_stat, r_stat, weights, child, has_child, lam, parent, adjoint_parent,
+    ainv, h, logdet_weight, grad_lam, grad_weights, adjoint_child, want_child, n_chunks,
+):  # pragma: no cover
+    """:func:`backward_level` over ``n_chunks`` contiguous blocks of groups in parallel."""
+    n_groups = p_stat.shape[0]
+    partial_lam = np.zeros((n_chunks, grad_lam.shape[0], grad_lam.shape[1]))
+    partial_weights = np.zeros((n_chunks, grad_weights.shape[0]))
+    for chunk in prange(n_chunks):
+        first = chunk * n_groups // n_chunks
+        last = (chunk + 1) * n_groups // n_chunks
+        own_child = child[first:last] if has_child else child
+        own_adjoint = adjoint_child[first:last] if want_child else adjoint_child
+        backward_level(
+            p_stat[first:last], r_stat[first:last], weights, own_child, has_child, lam,
+            parent[first:last], adjoint_parent, ainv[first:last], h[first:last], logdet_weight,
+            partial_lam[chunk], partial_weights[chunk], own_adjoint, want_child,
+        )
+    for chunk in range(n_chunks):
+        grad_lam += partial_lam[chunk]
+        grad_weights += partial_weights[chunk]

@@ -17,13 +17,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
-from alliance.mixed.kernels import backward_level, forward_level
+from alliance.mixed.kernels import (
+    backward_level,
+    backward_level_parallel,
+    forward_level,
+    forward_level_parallel,
+)
 from alliance.mixed.parameters import ParameterLayout
 from alliance.mixed.statistics import Statistics
 
 _NO_CHILD = np.zeros((1, 1, 1))
+#: Levels with at least this many groups are eliminated by all threads (below it the cost of
+#: starting them exceeds the gain).
+PARALLEL_MIN_GROUPS = 20_000
+_THREADS = numba.get_num_threads()
 
 
 @dataclass(frozen=True)
@@ -84,9 +94,15 @@ class ProfiledDeviance:
             acc = np.zeros((level.n_parents, r, r))
             ainv = np.empty((n_groups, q, q))
             h = np.empty((n_groups, q, r))
-            log_det_l += forward_level(
-                level.p, level.r, weights, child, has_child, lam, level.parent, acc, ainv, h
-            )
+            if n_groups >= PARALLEL_MIN_GROUPS and _THREADS > 1:
+                log_det_l += forward_level_parallel(
+                    level.p, level.r, weights, child, has_child, lam, level.parent, acc, ainv,
+                    h, _THREADS,
+                )
+            else:
+                log_det_l += forward_level(
+                    level.p, level.r, weights, child, has_child, lam, level.parent, acc, ainv, h
+                )
             acc += np.swapaxes(np.triu(acc, 1), 1, 2)
             accumulators.append(child)
             ainvs.append(ainv)
@@ -158,11 +174,15 @@ class ProfiledDeviance:
             adjoint_child = np.empty_like(child) if want_child else _NO_CHILD
             grad_lam = np.zeros((level.q, level.q))
             level_weights = np.zeros(n_strata)
-            backward_level(
+            arguments = (
                 level.p, level.r, evaluation.weights, child, want_child, lam, level.parent,
                 adjoint, evaluation.ainv[index], evaluation.h[index], log_det_weight,
                 grad_lam, level_weights, adjoint_child, want_child,
             )
+            if level.p.shape[0] >= PARALLEL_MIN_GROUPS and _THREADS > 1:
+                backward_level_parallel(*arguments, _THREADS)
+            else:
+                backward_level(*arguments)
             grad_weights += level_weights
             layout = self.layout.levels[index]
             grad_params[layout.start : layout.stop] = grad_lam[layout.rows, layout.cols]

@@ -277,7 +277,13 @@ def minimise(
     free_gradient = projected_gradient(params, gradient, lower)
     worst = float(np.max(np.abs(free_gradient), initial=0.0))
     scaled = worst
-    if worst >= GRADIENT_TOLERANCE:
+    if worst >= GRADIENT_TOLERANCE and outcome.reached_optimum:
+        # ||L^-1 g|| = sqrt(g' H^-1 g) bounds every component of lme4's scaled gradient;
+        # the quasi-Newton matrix gives it without further evaluations
+        free = np.flatnonzero(free_gradient != 0.0)
+        inverse = outcome.inverse_hessian[np.ix_(free, free)]
+        scaled = float(np.sqrt(max(gradient[free] @ inverse @ gradient[free], 0.0)))
+    if scaled >= GRADIENT_TOLERANCE:
         scaled = scaled_gradient(objective, params, gradient, lower)
     converged = scaled < GRADIENT_TOLERANCE and iterations < max_iterations
     warnings = []

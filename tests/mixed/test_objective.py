@@ -1,0 +1,99 @@
+"""The profiled deviance: values against lme4, exact gradient against finite differences."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import alliance.mixed.objective as objective_module
+from alliance.mixed import ProfiledDeviance, build_spec, compute_statistics
+from alliance.mixed.parameters import ParameterLayout
+
+DATA = Path(__file__).resolve().parents[1] / "reference" / "data"
+
+CASES = [
+    ("sleepstudy.csv", "Reaction ~ Days + (Days | Subject)", None),
+    ("pastes.csv", "strength ~ 1 + (1 | batch/cask)", None),
+    ("pixel.csv", "pixel ~ day + I(day^2) + (day | Dog) + (1 | Side:Dog)", None),
+    ("alliance_sim.csv", "wai ~ time * (burdens + satisfactions) + (time | therapist/patient)", None),
+    ("joint_rater_sim.csv", "wai ~ 0 + rater + rater:time + (0 + rater | therapist/patient)", "rater"),
+]
+
+
+def make_objective(data: str, formula: str, strata: str | None, reml: bool) -> ProfiledDeviance:
+    spec = build_spec(formula, pd.read_csv(DATA / data), residual_groups=strata)
+    return ProfiledDeviance(compute_statistics(spec), ParameterLayout.from_spec(spec), reml)
+
+
+def interior_point(objective: ProfiledDeviance) -> np.ndarray:
+    rng = np.random.default_rng(7)
+    start = objective.layout.start()
+    return start + rng.uniform(0.05, 0.3, size=start.shape)
+
+
+def test_deviance_matches_lme4_devfun_on_sleepstudy():
+    # lme4: lmer(..., devFunOnly = TRUE)(c(1, 0, 1)) and (c(0.9, 0.1, 0.3)), printed to 15 digits
+    objective = make_objective("sleepstudy.csv", CASES[0][1], None, True)
+    assert objective(np.array([1.0, 0.0, 1.0])) == pytest.approx(1773.680330616, rel=1e-12)
+    assert objective(np.array([0.9, 0.1, 0.3])) == pytest.approx(1746.52792368196, rel=1e-12)
+
+
+@pytest.mark.parametrize("data,formula,strata", CASES)
+@pytest.mark.parametrize("reml", [True, False])
+def test_gradient_matches_central_differences(data, formula, strata, reml):
+    objective = make_objective(data, formula, strata, reml)
+    point = interior_point(objective)
+    _, gradient = objective.value_and_gradient(point)
+    step = 1e-6
+    numeric = np.array([
+        (objective(point + step * unit) - objective(point - step * unit)) / (2 * step)
+        for unit in np.eye(len(point))
+    ])
+    np.testing.assert_allclose(gradient, numeric, rtol=1e-5, atol=1e-5 * np.abs(numeric).max())
+
+
+@pytest.mark.parametrize("data,formula,strata", CASES[3:])
+def test_parallel_elimination_equals_serial(monkeypatch, data, formula, strata):
+    objective = make_objective(data, formula, strata, True)
+    point = interior_point(objective)
+    serial = objective.value_and_gradient(point)
+    monkeypatch.setattr(objective_module, "PARALLEL_MIN_GROUPS", 1)
+    monkeypatch.setattr(objective_module, "_THREADS", 2)
+    parallel = objective.value_and_gradient(point)
+    assert parallel[0] == pytest.approx(serial[0], rel=1e-13)
+    np.testing.assert_allclose(parallel[1], serial[1], rtol=1e-9, atol=1e-9)
+
+
+def test_subset_of_all_groups_is_the_full_problem():
+    objective = make_objective(*CASES[3][:3], True)
+    n_outer = objective.statistics.levels[-1].p.shape[0]
+    full_subset = ProfiledDeviance(
+        objective.statistics.subset(np.arange(n_outer)), objective.layout, True
+    )
+    point = interior_point(objective)
+    assert full_subset(point) == pytest.approx(objective(point), rel=1e-13)
+
+
+def test_subset_matches_a_fit_to_the_subset_data():
+    data = pd.read_csv(DATA / "alliance_sim.csv")
+    formula = CASES[3][1]
+    objective = make_objective("alliance_sim.csv", formula, None, True)
+    chosen = np.arange(0, 70, 3)
+    therapists = np.sort(data["therapist"].unique())[chosen]
+    sub_spec = build_spec(formula, data[data["therapist"].isin(therapists)])
+    direct = ProfiledDeviance(compute_statistics(sub_spec), ParameterLayout.from_spec(sub_spec), True)
+    via_subset = ProfiledDeviance(objective.statistics.subset(chosen), objective.layout, True)
+    point = interior_point(objective)
+    assert via_subset(point) == pytest.approx(direct(point), rel=1e-12)
+
+
+def test_repeated_columns_are_kept_once():
+    objective = make_objective(*CASES[3][:3], True)
+    patients = objective.statistics.levels[0]
+    # rest = [therapist (Intercept), time, 6 fixed effects, y]: the two therapist columns
+    # repeat the fixed (Intercept) and time
+    assert len(patients.expand) == 9
+    assert patients.n_rest == 7
