@@ -2,7 +2,7 @@
 # parallel analysis, reliability and polychoric correlations, from psych / GPArotation.
 #
 # Run from the repository root:
-#     Rscript tests/reference/psych_efa.R          # about a minute
+#     Rscript tests/reference/psych_efa.R          # about 15 s
 #
 # Writes
 #   tests/reference/data/psych_bfi.csv        the 25 personality items of psychTools::bfi
@@ -14,13 +14,18 @@
 #   tests/reference/psych_efa_polychoric.json   psych::polychoric
 #
 # Every analysis runs on the data as read back from the CSV files, so a fixture describes
-# exactly what a reader of the CSV gets. The script is deterministic (fixed seeds).
+# exactly what a reader of the CSV gets. The script is deterministic (fixed seeds, one core):
+# two runs give byte-identical files.
 
 suppressPackageStartupMessages({
   library(psych)
   library(GPArotation)
   library(jsonlite)
 })
+
+# psych runs fa.parallel's draws through parallel::mclapply; forked workers make the random
+# draws depend on scheduling. One core keeps them reproducible under set.seed().
+options(mc.cores = 1)
 
 if (!dir.exists(file.path("tests", "reference"))) {
   stop("run this script from the repository root: Rscript tests/reference/psych_efa.R")
@@ -75,9 +80,11 @@ fit_case <- function(name, x, nfactors, fm, rotate, n.obs = NA, cor = "cor", ...
           scores = "regression", warnings = FALSE, ...)
   L <- unclass(f$loadings)
   Phi <- if (is.null(f$Phi)) diag(nfactors) else f$Phi
-  weights <- list(regression = unname(f$weights))
+  # Weights from the correlation matrix analysed (for cor = "poly" fa() itself would use
+  # Pearson correlations of the raw data for its regression weights).
   r <- f$r
-  for (method in c("Bartlett", "tenBerge")) {
+  weights <- list()
+  for (method in c("regression", "Bartlett", "tenBerge")) {
     weights[[method]] <- unname(factor.scores(r, f = L, Phi = f$Phi, method = method)$weights)
   }
   message(sprintf("%-28s chi2 = %10.4f  df = %3d  RMSEA = %.5f  TLI = %.5f", name,
@@ -98,6 +105,7 @@ fit_case <- function(name, x, nfactors, fm, rotate, n.obs = NA, cor = "cor", ...
     ),
     rotation_matrix = if (is.null(f$rot.mat)) NULL else unname(f$rot.mat),
     weights = weights,
+    scores_head = if (is.null(f$scores)) NULL else unname(f$scores[1:10, , drop = FALSE]),
     fit = list(
       n_obs = f$n.obs, objective = f$objective, chi_square = f$STATISTIC, df = f$dof,
       p = f$PVAL, rmsea = unname(f$RMSEA[1]), rmsea_ci_low = unname(f$RMSEA[2]),
@@ -128,8 +136,8 @@ write_fixture(c(session, list(
               harman74_n_obs = harman_n),
   note = paste("psych::fa defaults otherwise (use = 'pairwise', SMC = TRUE, min.err = 0.001,",
                "max.iter = 50, alpha = 0.1 for the RMSEA interval); GPArotation rotations from",
-               "the identity start; weights: 'regression' from fa(), 'Bartlett' and 'tenBerge'",
-               "from factor.scores(r, loadings, Phi)."),
+               "the identity start; weights: factor.scores(r, loadings, Phi, method) with r the",
+               "correlation matrix analysed."),
   fits = fits
 )), "psych_efa.json")
 
