@@ -100,8 +100,7 @@ def assemble(
     deviance = objective.deviance_of(evaluation)
     sigma2 = evaluation.r2 / objective.residual_df
     sigma = float(np.sqrt(sigma2))
-    p = spec.n_fixed
-    vcov = sigma2 * np.linalg.inv(evaluation.t_final[:p, :p])
+    vcov = sigma2 * evaluation.txx_inverse
     random = _variance_components(spec, objective.layout, params, sigma)
     singular = _is_singular(objective.layout, params)
     result = MixedResult(

@@ -52,8 +52,7 @@ def _unprofiled(objective: ProfiledDeviance, params: np.ndarray, sigma: float) -
 def _covariance_beta(objective: ProfiledDeviance, params: np.ndarray) -> np.ndarray:
     """``(X' V^-1 X)^-1`` (per unit sigma^2) at ``params``."""
     evaluation = objective.forward(params)
-    p = objective.statistics.n_fixed
-    return np.linalg.inv(evaluation.t_final[:p, :p])
+    return evaluation.txx_inverse
 
 
 def _step(value: float) -> float:

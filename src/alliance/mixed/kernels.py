@@ -62,7 +62,12 @@ def accumulate_top(xy, codes, strata, n_groups, n_strata):  # pragma: no cover
 
 
 @njit(cache=True)
-def _own_blocks(g, p_stat, r_stat, weights, child, has_child, sqq, sqr):  # pragma: no cover
+def _own_blocks(g, p_stat, r_stat, weights, child, has_child, gather, sqq, sqr):  # pragma: no cover
+    """The group's ``S_qq`` and ``S_qr``: its own cross-products plus its children's.
+
+    ``child[g]`` is in the inner level's reduced coordinates; ``gather`` maps this level's
+    ``[z, rest]`` columns into them.
+    """
     n_strata, q, r = r_stat.shape[1], r_stat.shape[2], r_stat.shape[3]
     for i in range(q):
         for j in range(q):
@@ -70,22 +75,24 @@ def _own_blocks(g, p_stat, r_stat, weights, child, has_child, sqq, sqr):  # prag
             for s in range(n_strata):
                 total += weights[s] * p_stat[g, s, i, j]
             if has_child:
-                total += child[g, i, j]
+                total += child[g, gather[i], gather[j]]
             sqq[i, j] = total
         for k in range(r):
             total = 0.0
             for s in range(n_strata):
                 total += weights[s] * r_stat[g, s, i, k]
             if has_child:
-                total += child[g, i, q + k]
+                total += child[g, gather[i], gather[q + k]]
             sqr[i, k] = total
 
 
 @njit(cache=True)
-def forward_level(p_stat, r_stat, weights, child, has_child, lam, parent, acc, ainv_out, h_out):  # pragma: no cover
+def forward_level(
+    p_stat, r_stat, weights, child, has_child, gather, lam, parent, acc, ainv_out, h_out,
+):  # pragma: no cover
     """Eliminate one level; add each group's Schur complement to its parent in ``acc``.
 
-    Only the upper triangle of ``acc`` is accumulated (the caller mirrors it). Returns the
+    The upper triangle is accumulated and mirrored at the end. Returns the
     level's ``sum_g log|A_g|``; fills ``ainv_out[g] = A_g^{-1}`` and ``h_out[g] = H_g`` for the
     adjoint pass and for the conditional modes.
     """
@@ -98,7 +105,7 @@ def forward_level(p_stat, r_stat, weights, child, has_child, lam, parent, acc, a
     half = np.empty((q, r))
     logdet = 0.0
     for g in range(n_groups):
-        _own_blocks(g, p_stat, r_stat, weights, child, has_child, sqq, sqr)
+        _own_blocks(g, p_stat, r_stat, weights, child, has_child, gather, sqq, sqr)
         for i in range(q):
             for j in range(q):
                 total = 0.0
@@ -147,7 +154,7 @@ def forward_level(p_stat, r_stat, weights, child, has_child, lam, parent, acc, a
         if has_child:
             for k1 in range(r):
                 for k2 in range(k1, r):
-                    acc[target, k1, k2] += child[g, q + k1, q + k2]
+                    acc[target, k1, k2] += child[g, gather[q + k1], gather[q + k2]]
         # H = L'^{-1} half
         for k in range(r):
             for i in range(q - 1, -1, -1):
@@ -167,19 +174,24 @@ def forward_level(p_stat, r_stat, weights, child, has_child, lam, parent, acc, a
                 for m in range(i + 1, q):
                     total -= a[m, i] * ainv_out[g, m, column]
                 ainv_out[g, i, column] = total / a[i, i]
+    for target in range(acc.shape[0]):
+        for k1 in range(r):
+            for k2 in range(k1 + 1, r):
+                acc[target, k2, k1] = acc[target, k1, k2]
     return logdet
 
 
 @njit(cache=True)
 def backward_level(
-    p_stat, r_stat, weights, child, has_child, lam, parent, adjoint_parent,
-    ainv, h, logdet_weight, grad_lam, grad_weights, adjoint_child, want_child,
+    p_stat, r_stat, weights, child, has_child, gather, lam, parent, adjoint_parent,
+    ainv, h, logdet_weight, grad_lam, grad_weights, adjoint_child,
 ):  # pragma: no cover
     """Adjoint of :func:`forward_level`.
 
     ``adjoint_parent[parent[g]]`` is d f / d(acc) (symmetric, trace convention) for what the
     group passed up. Adds ``d f / d Lambda`` to ``grad_lam`` and ``d f / d w_s`` to
-    ``grad_weights``; when ``want_child``, stores d f / d(child[g]) in ``adjoint_child[g]``.
+    ``grad_weights``; when there are children, adds d f / d(child[g]) to ``adjoint_child[g]``
+    (zeros on entry; entries that share a column through ``gather`` are summed).
     """
     n_groups, n_strata, q, r = r_stat.shape[0], r_stat.shape[1], r_stat.shape[2], r_stat.shape[3]
     sqq = np.empty((q, q))
@@ -191,7 +203,7 @@ def backward_level(
     lhg = np.empty((q, r))
     for g in range(n_groups):
         gb = adjoint_parent[parent[g]]
-        _own_blocks(g, p_stat, r_stat, weights, child, has_child, sqq, sqr)
+        _own_blocks(g, p_stat, r_stat, weights, child, has_child, gather, sqq, sqr)
         for i in range(q):
             for k in range(r):
                 total = 0.0
@@ -239,21 +251,22 @@ def backward_level(
                     for k in range(r):
                         total -= 2.0 * lhg[i, k] * r_stat[g, s, i, k]
                 grad_weights[s] += total
-        if want_child:
+        if has_child:
             for i in range(q):
                 for j in range(q):
-                    adjoint_child[g, i, j] = lal[i, j]
+                    adjoint_child[g, gather[i], gather[j]] += lal[i, j]
                 for k in range(r):
-                    adjoint_child[g, i, q + k] = -lhg[i, k]
-                    adjoint_child[g, q + k, i] = -lhg[i, k]
+                    adjoint_child[g, gather[i], gather[q + k]] -= lhg[i, k]
+                    adjoint_child[g, gather[q + k], gather[i]] -= lhg[i, k]
             for k1 in range(r):
                 for k2 in range(r):
-                    adjoint_child[g, q + k1, q + k2] = gb[k1, k2]
+                    adjoint_child[g, gather[q + k1], gather[q + k2]] += gb[k1, k2]
 
 
 @njit(cache=True, parallel=True)
 def forward_level_parallel(
-    p_stat, r_stat, weights, child, has_child, lam, parent, acc, ainv_out, h_out, n_chunks,
+    p_stat, r_stat, weights, child, has_child, gather, lam, parent, acc, ainv_out, h_out,
+    n_chunks,
 ):  # pragma: no cover
     """:func:`forward_level` over ``n_chunks`` contiguous blocks of groups in parallel threads.
 
@@ -267,7 +280,7 @@ def forward_level_parallel(
         last = (chunk + 1) * n_groups // n_chunks
         own_child = child[first:last] if has_child else child
         logdets[chunk] = forward_level(
-            p_stat[first:last], r_stat[first:last], weights, own_child, has_child, lam,
+            p_stat[first:last], r_stat[first:last], weights, own_child, has_child, gather, lam,
             parent[first:last], partial[chunk], ainv_out[first:last], h_out[first:last],
         )
     for chunk in range(n_chunks):
@@ -277,8 +290,8 @@ def forward_level_parallel(
 
 @njit(cache=True, parallel=True)
 def backward_level_parallel(
-    p_stat, r_stat, weights, child, has_child, lam, parent, adjoint_parent,
-    ainv, h, logdet_weight, grad_lam, grad_weights, adjoint_child, want_child, n_chunks,
+    p_stat, r_stat, weights, child, has_child, gather, lam, parent, adjoint_parent,
+    ainv, h, logdet_weight, grad_lam, grad_weights, adjoint_child, n_chunks,
 ):  # pragma: no cover
     """:func:`backward_level` over ``n_chunks`` contiguous blocks of groups in parallel."""
     n_groups = p_stat.shape[0]
@@ -288,12 +301,119 @@ def backward_level_parallel(
         first = chunk * n_groups // n_chunks
         last = (chunk + 1) * n_groups // n_chunks
         own_child = child[first:last] if has_child else child
-        own_adjoint = adjoint_child[first:last] if want_child else adjoint_child
+        own_adjoint = adjoint_child[first:last] if has_child else adjoint_child
         backward_level(
-            p_stat[first:last], r_stat[first:last], weights, own_child, has_child, lam,
+            p_stat[first:last], r_stat[first:last], weights, own_child, has_child, gather, lam,
             parent[first:last], adjoint_parent, ainv[first:last], h[first:last], logdet_weight,
-            partial_lam[chunk], partial_weights[chunk], own_adjoint, want_child,
+            partial_lam[chunk], partial_weights[chunk], own_adjoint,
         )
     for chunk in range(n_chunks):
         grad_lam += partial_lam[chunk]
         grad_weights += partial_weights[chunk]
+
+
+@njit(cache=True)
+def _cholesky_lower(matrix):  # pragma: no cover
+    n = matrix.shape[0]
+    chol = np.zeros((n, n))
+    for j in range(n):
+        total = matrix[j, j]
+        for k in range(j):
+            total -= chol[j, k] * chol[j, k]
+        if total <= 0.0:
+            return chol, False
+        chol[j, j] = np.sqrt(total)
+        for i in range(j + 1, n):
+            total = matrix[i, j]
+            for k in range(j):
+                total -= chol[i, k] * chol[j, k]
+            chol[i, j] = total / chol[j, j]
+    return chol, True
+
+
+@njit(cache=True)
+def _cholesky_inverse(chol):  # pragma: no cover
+    n = chol.shape[0]
+    inverse = np.zeros((n, n))
+    column = np.empty(n)
+    for c in range(n):
+        for i in range(n):
+            total = 1.0 if i == c else 0.0
+            for k in range(i):
+                total -= chol[i, k] * column[k]
+            column[i] = total / chol[i, i]
+        for i in range(n - 1, -1, -1):
+            total = column[i]
+            for k in range(i + 1, n):
+                total -= chol[k, i] * inverse[k, c]
+            inverse[i, c] = total / chol[i, i]
+    return inverse
+
+
+@njit(cache=True)
+def finish_top(t_stack, weights, acc_top, expand, n_fixed):  # pragma: no cover
+    """Profile out ``beta`` at the top: ``T = sum_s w_s T_s + (outermost Schur complements)``.
+
+    Returns ``T``, ``beta``, the penalized RSS ``r2``, ``log|R_X|^2``, ``(X'V^-1 X)^-1`` (per
+    unit sigma^2) and whether ``X'V^-1 X`` was positive definite.
+    """
+    m = t_stack.shape[1]
+    t_final = np.zeros((m, m))
+    for i in range(m):
+        for j in range(i, m):
+            total = 0.0
+            for s in range(t_stack.shape[0]):
+                total += weights[s] * t_stack[s, i, j]
+            total += acc_top[0, expand[i], expand[j]]
+            t_final[i, j] = total
+            t_final[j, i] = total
+    p = n_fixed
+    chol, ok = _cholesky_lower(t_final[:p, :p].copy())
+    beta = np.zeros(p)
+    if not ok:
+        return t_final, beta, np.inf, np.inf, np.zeros((p, p)), False
+    inverse = _cholesky_inverse(chol)
+    for i in range(p):
+        total = 0.0
+        for j in range(p):
+            total += inverse[i, j] * t_final[j, p]
+        beta[i] = total
+    r2 = t_final[p, p]
+    for i in range(p):
+        r2 -= t_final[i, p] * beta[i]
+    log_det_rx = 0.0
+    for i in range(p):
+        log_det_rx += 2.0 * np.log(chol[i, i])
+    return t_final, beta, r2, log_det_rx, inverse, True
+
+
+@njit(cache=True)
+def top_adjoint(t_stack, beta, txx_inverse, expand, n_rest, r2_weight, rx_weight):  # pragma: no cover
+    """Adjoint of :func:`finish_top` for ``c r2 + b log|R_X|^2``.
+
+    Returns d f / d(outermost Schur complements) in reduced coordinates (``1 x r x r``) and
+    d f / d w_s from the raw ``T_s``.
+    """
+    p = beta.shape[0]
+    m = p + 1
+    top = np.zeros((m, m))
+    for i in range(p):
+        for j in range(p):
+            top[i, j] = r2_weight * beta[i] * beta[j] + rx_weight * txx_inverse[i, j]
+        top[i, p] = -r2_weight * beta[i]
+        top[p, i] = -r2_weight * beta[i]
+    top[p, p] = r2_weight
+    adjoint = np.zeros((1, n_rest, n_rest))
+    for i in range(m):
+        for j in range(m):
+            adjoint[0, expand[i], expand[j]] += top[i, j]
+    n_strata = t_stack.shape[0]
+    grad_weights = np.zeros(n_strata)
+    for s in range(n_strata):
+        total = 0.0
+        for i in range(m):
+            total += top[i, i] * t_stack[s, i, i]
+            for j in range(i + 1, m):
+                total += 2.0 * top[i, j] * t_stack[s, i, j]
+        grad_weights[s] = total
+    return adjoint, grad_weights

@@ -23,8 +23,10 @@ import numpy as np
 from alliance.mixed.kernels import (
     backward_level,
     backward_level_parallel,
+    finish_top,
     forward_level,
     forward_level_parallel,
+    top_adjoint,
 )
 from alliance.mixed.parameters import ParameterLayout
 from alliance.mixed.statistics import Statistics
@@ -51,6 +53,7 @@ class Evaluation:
     t_final: np.ndarray
     beta: np.ndarray
     r2: float
+    txx_inverse: np.ndarray
 
 
 class ProfiledDeviance:
@@ -89,37 +92,28 @@ class ProfiledDeviance:
         log_det_l = 0.0
         for level, lam in zip(stats.levels, lambdas, strict=True):
             n_groups, q, r = level.p.shape[0], level.q, level.n_rest
-            if has_child:
-                child = child[:, level.gather][:, :, level.gather]
             acc = np.zeros((level.n_parents, r, r))
             ainv = np.empty((n_groups, q, q))
             h = np.empty((n_groups, q, r))
+            arguments = (level.p, level.r, weights, child, has_child, level.gather, lam,
+                         level.parent, acc, ainv, h)
             if n_groups >= PARALLEL_MIN_GROUPS and _THREADS > 1:
-                log_det_l += forward_level_parallel(
-                    level.p, level.r, weights, child, has_child, lam, level.parent, acc, ainv,
-                    h, _THREADS,
-                )
+                log_det_l += forward_level_parallel(*arguments, _THREADS)
             else:
-                log_det_l += forward_level(
-                    level.p, level.r, weights, child, has_child, lam, level.parent, acc, ainv, h
-                )
-            acc += np.swapaxes(np.triu(acc, 1), 1, 2)
+                log_det_l += forward_level(*arguments)
             accumulators.append(child)
             ainvs.append(ainv)
             hs.append(h)
             child, has_child = acc, True
-        top = stats.levels[-1].expand
-        child = child[:, top][:, :, top]
-        p = stats.n_fixed
-        t_final = np.tensordot(weights, stats.t, axes=1) + child[0]
-        chol_x = np.linalg.cholesky(t_final[:p, :p])
-        beta = _cho_solve(chol_x, t_final[:p, p])
-        r2 = float(t_final[p, p] - t_final[:p, p] @ beta)
-        log_det_rx = float(2.0 * np.log(np.diag(chol_x)).sum())
+        t_final, beta, r2, log_det_rx, txx_inverse, positive = finish_top(
+            stats.t, weights, child, stats.levels[-1].expand, stats.n_fixed
+        )
+        if not positive:
+            raise np.linalg.LinAlgError("X'V^-1 X is not positive definite")
         self.n_evaluations += 1
         return Evaluation(
-            params, lambdas, weights, accumulators, ainvs, hs, float(log_det_l), log_det_rx,
-            t_final, beta, max(r2, np.finfo(float).tiny),
+            params, lambdas, weights, accumulators, ainvs, hs, float(log_det_l),
+            float(log_det_rx), t_final, beta, max(float(r2), np.finfo(float).tiny), txx_inverse,
         )
 
     def deviance_of(self, evaluation: Evaluation) -> float:
@@ -151,33 +145,24 @@ class ProfiledDeviance:
     ) -> np.ndarray:
         """Gradient of ``a log|L|^2 + b log|R_X|^2 + c r2`` with respect to ``[theta, rho]``."""
         stats = self.statistics
-        p = stats.n_fixed
-        beta = evaluation.beta
-        top = np.zeros((p + 1, p + 1))
-        top[:p, :p] = np.outer(beta, beta)
-        top[:p, p] = -beta
-        top[p, :p] = -beta
-        top[p, p] = 1.0
-        top *= r2_weight
-        if rx_weight:
-            top[:p, :p] += rx_weight * np.linalg.inv(evaluation.t_final[:p, :p])
-        n_strata = len(evaluation.weights)
-        grad_weights = np.einsum("ij,sji->s", top, stats.t)
-        grad_params = np.zeros(self.layout.size)
         outermost = stats.levels[-1]
-        adjoint = _scatter(top[None, :, :], outermost.expand, outermost.n_rest)
+        adjoint, grad_weights = top_adjoint(
+            stats.t, evaluation.beta, evaluation.txx_inverse, outermost.expand,
+            outermost.n_rest, r2_weight, rx_weight,
+        )
+        n_strata = len(evaluation.weights)
+        grad_params = np.zeros(self.layout.size)
         for index in range(len(stats.levels) - 1, -1, -1):
             level = stats.levels[index]
-            lam = evaluation.lambdas[index]
-            want_child = index > 0
-            child = evaluation.accumulators[index] if want_child else _NO_CHILD
-            adjoint_child = np.empty_like(child) if want_child else _NO_CHILD
+            has_child = index > 0
+            child = evaluation.accumulators[index]
+            adjoint_child = np.zeros_like(child) if has_child else _NO_CHILD
             grad_lam = np.zeros((level.q, level.q))
             level_weights = np.zeros(n_strata)
             arguments = (
-                level.p, level.r, evaluation.weights, child, want_child, lam, level.parent,
-                adjoint, evaluation.ainv[index], evaluation.h[index], log_det_weight,
-                grad_lam, level_weights, adjoint_child, want_child,
+                level.p, level.r, evaluation.weights, child, has_child, level.gather,
+                evaluation.lambdas[index], level.parent, adjoint, evaluation.ainv[index],
+                evaluation.h[index], log_det_weight, grad_lam, level_weights, adjoint_child,
             )
             if level.p.shape[0] >= PARALLEL_MIN_GROUPS and _THREADS > 1:
                 backward_level_parallel(*arguments, _THREADS)
@@ -186,21 +171,9 @@ class ProfiledDeviance:
             grad_weights += level_weights
             layout = self.layout.levels[index]
             grad_params[layout.start : layout.stop] = grad_lam[layout.rows, layout.cols]
-            if want_child:
-                adjoint = _scatter(adjoint_child, level.gather, stats.levels[index - 1].n_rest)
+            adjoint = adjoint_child
         if n_strata > 1:
             grad_params[self.layout.n_theta :] = (
                 -2.0 * evaluation.weights[1:] * grad_weights[1:]
             )
         return grad_params
-
-
-def _scatter(adjoint: np.ndarray, index: np.ndarray, size: int) -> np.ndarray:
-    """Adjoint of the gather ``full[:, index][:, :, index]``: sum entries that share a column."""
-    selection = np.zeros((len(index), size))
-    selection[np.arange(len(index)), index] = 1.0
-    return selection.T @ adjoint @ selection
-
-
-def _cho_solve(chol: np.ndarray, rhs: np.ndarray) -> np.ndarray:
-    return np.linalg.solve(chol.T, np.linalg.solve(chol, rhs))
