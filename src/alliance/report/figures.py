@@ -1,0 +1,287 @@
+"""The report's figures, drawn with matplotlib's object API (Agg canvas, no pyplot state).
+
+Each builder takes the results dictionary (docs/results-schema.md) and returns a
+:class:`ReportFigure`; a section that is absent gives a figure with ``figure=None`` and the
+reason. Colours are the Okabe-Ito palette (readable with colour-vision deficiencies); every
+figure also distinguishes raters or factor levels by marker or line style, so it prints in grey.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import matplotlib as mpl
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from alliance.report.labels import humanize, rater_label, time_coding_label
+from alliance.report.results import MALFORMED, factor_names, lookup, raters
+
+RATER_COLOURS = {"patient": "#0072B2", "therapist": "#D55E00"}
+OTHER_COLOURS = ("#009E73", "#CC79A7", "#E69F00", "#56B4E9")
+RATER_MARKERS = {"patient": "o", "therapist": "s"}
+LEVEL_STYLES = {-1: ("--", "\u22121 SD"), 0: ("-", "Mean"), 1: (":", "+1 SD")}
+WIDTH = 7.5  # inches: the width of the report's text column at 120 dpi
+DPI = 120
+
+#: rcParams of every figure (typed Any: recent matplotlib types rc keys as a Literal).
+STYLE: Any = {
+    "font.size": 9.0,
+    "axes.titlesize": 10.0,
+    "axes.labelsize": 9.0,
+    "legend.fontsize": 8.0,
+    "legend.frameon": False,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.color": "#e3e3e3",
+    "grid.linewidth": 0.6,
+    "svg.fonttype": "none",
+    "svg.hashsalt": "alliance-report",
+}
+
+
+@dataclass(frozen=True)
+class ReportFigure:
+    """A numbered figure: file stem, title, caption, and the figure or why it is missing."""
+
+    key: str
+    title: str
+    caption: str
+    figure: Figure | None
+    unavailable: str = ""
+
+
+def colour(rater: str, index: int) -> str:
+    """The rater's colour; other raters take the rest of the palette in order."""
+    return RATER_COLOURS.get(rater, OTHER_COLOURS[index % len(OTHER_COLOURS)])
+
+
+def marker(rater: str) -> str:
+    return RATER_MARKERS.get(rater, "D")
+
+
+def new_figure(
+    height: float, rows: int = 1, columns: int = 1, **kwargs: Any
+) -> tuple[Figure, np.ndarray]:
+    """A figure of the report's width with a ``rows x columns`` grid of axes (always 2-D)."""
+    figure = Figure(figsize=(WIDTH, height), dpi=DPI, layout="constrained")
+    axes = figure.subplots(rows, columns, squeeze=False, **kwargs)
+    return figure, axes
+
+
+def scree_figure(results: Mapping[str, Any]) -> ReportFigure:
+    """Observed eigenvalues against those of random data (parallel analysis)."""
+    key, title = "scree", "Scree Plot With Parallel Analysis"
+    efa = lookup(results, "efa") or {}
+    parallel = efa.get("parallel_analysis") or {}
+    observed = parallel.get("observed") or efa.get("eigenvalues")
+    if not observed:
+        return ReportFigure(key, title, "", None, "No eigenvalues in these results.")
+    figure, axes = new_figure(3.2)
+    ax: Axes = axes[0, 0]
+    positions = np.arange(1, len(observed) + 1)
+    ax.plot(positions, observed, "-o", color="black", markersize=4, label="Observed data")
+    if parallel.get("simulated_mean"):
+        ax.plot(positions, parallel["simulated_mean"], "--", color="#777777",
+                label="Random data, mean")
+    if parallel.get("simulated_quantile"):
+        ax.plot(positions, parallel["simulated_quantile"], ":", color="#777777", linewidth=1.5,
+                label="Random data, 95th percentile")
+    suggested = parallel.get("suggested_factors")
+    if suggested:
+        ax.plot(positions[:suggested], np.asarray(observed)[:suggested], "o", markersize=8,
+                markerfacecolor="none", markeredgecolor=RATER_COLOURS["patient"],
+                label=f"Retained ({suggested})")
+    ax.axhline(0, color="#999999", linewidth=0.6)
+    ax.set_xticks(positions)
+    ax.set_xlabel("Factor number")
+    ax.set_ylabel("Eigenvalue")
+    ax.legend(loc="upper right")
+    caption = (
+        "Eigenvalues of the factor solution for the observed items and for random normal data of "
+        "the same size; factors whose eigenvalue exceeds the 95th percentile of the random data "
+        "are retained."
+        if parallel
+        else "Eigenvalues of the item correlation matrix (no parallel analysis recorded)."
+    )
+    return ReportFigure(key, title, caption, figure)
+
+
+def observed_figure(results: Mapping[str, Any]) -> ReportFigure:
+    """Mean alliance (plus or minus one standard error) at each assessed session, per rater."""
+    key, title = "observed-trajectories", "Observed Alliance by Session"
+    rows = lookup(results, "figures", "observed_trajectories")
+    if not rows:
+        return ReportFigure(key, title, "", None, "No observed trajectories in these results.")
+    frame = pd.DataFrame(rows)
+    sd = pd.to_numeric(frame["sd"], errors="coerce")  # None (one rating) -> NaN: no error bar
+    frame["se"] = sd / np.sqrt(frame["n"].astype(float))
+    figure, axes = new_figure(3.2)
+    ax: Axes = axes[0, 0]
+    names = list(dict.fromkeys(frame["rater"]))
+    span = float(frame["session"].max() - frame["session"].min()) or 1.0
+    for index, rater in enumerate(names):
+        part = frame[frame["rater"] == rater].sort_values("session")
+        dodge = (index - (len(names) - 1) / 2) * 0.008 * span
+        ax.errorbar(part["session"] + dodge, part["mean"], yerr=part["se"], fmt="-" + marker(rater),
+                    color=colour(rater, index), markersize=4, capsize=2.5, linewidth=1.2,
+                    label=rater_label(rater))
+    ax.set_xticks(sorted(frame["session"].unique()))
+    ax.set_xlabel("Session")
+    ax.set_ylabel("Alliance (mean \u00b1 SE)")
+    ax.legend(loc="lower right")
+    caption = (
+        "Mean alliance rating at each assessed session with one standard error either side; "
+        f"administrations per point: {int(frame['n'].min())} to {int(frame['n'].max())}."
+    )
+    return ReportFigure(key, title, caption, figure)
+
+
+def implied_figure(results: Mapping[str, Any]) -> ReportFigure:
+    """Model-implied alliance at -1 SD, the mean and +1 SD of each factor, per rater."""
+    key, title = "implied-trajectories", "Model-Implied Alliance Trajectories by Therapist Factor"
+    rows = lookup(results, "figures", "implied_trajectories")
+    if not rows:
+        return ReportFigure(key, title, "", None, "No model-implied trajectories in these results.")
+    frame = pd.DataFrame(rows)
+    names = [rater for rater in raters(results) if rater in set(frame["rater"])] or list(
+        dict.fromkeys(frame["rater"])
+    )
+    factors = [name for name in factor_names(results) if name in set(frame["factor"])] or list(
+        dict.fromkeys(frame["factor"])
+    )
+    figure, axes = new_figure(2.6 * len(names) + 0.3, len(names), len(factors), sharex=True,
+                              sharey=True)
+    for row, rater in enumerate(names):
+        for column, factor in enumerate(factors):
+            ax: Axes = axes[row, column]
+            part = frame[(frame["rater"] == rater) & (frame["factor"] == factor)]
+            for level, (style, label) in LEVEL_STYLES.items():
+                line = part[part["factor_level"] == level].sort_values("session")
+                if not line.empty:
+                    ax.plot(line["session"], line["alliance"], style, color=colour(rater, row),
+                            linewidth=1.6, label=label)
+            ax.set_title(f"{rater_label(rater)} \u2014 {humanize(factor)}")
+            if row == len(names) - 1:
+                ax.set_xlabel("Session")
+            if column == 0:
+                ax.set_ylabel("Alliance")
+    axes[0, 0].legend(loc="lower right", title="Factor score")
+    caption = (
+        "Alliance implied by each rater's growth model for a therapist 1 SD below the mean, at "
+        "the mean and 1 SD above the mean of one factor, the other factor held at its mean; "
+        f"{time_coding_label(lookup(results, 'meta', 'time_coding'))}."
+    )
+    return ReportFigure(key, title, caption, figure)
+
+
+def forest_figure(results: Mapping[str, Any]) -> ReportFigure:
+    """Effects of each therapist factor on alliance level and growth with 95% CIs, per rater."""
+    key, title = "forest", "Therapist-Factor Effects on Alliance Level and Growth"
+    rows = lookup(results, "figures", "forest")
+    if not rows:
+        return ReportFigure(key, title, "", None, "No factor effects in these results.")
+    frame = pd.DataFrame(rows)
+    outcomes = [name for name in ("level", "growth") if name in set(frame["outcome"])]
+    names = list(dict.fromkeys(frame["rater"]))
+    factors = [name for name in factor_names(results) if name in set(frame["factor"])] or list(
+        dict.fromkeys(frame["factor"])
+    )
+    figure, axes = new_figure(1.0 + 0.55 * len(factors) * len(outcomes) + 0.6 * len(outcomes),
+                              len(outcomes), 1, sharey=True)
+    positions = np.arange(len(factors))[::-1].astype(float)
+    for row, outcome in enumerate(outcomes):
+        ax: Axes = axes[row, 0]
+        for index, rater in enumerate(names):
+            selected = (frame["outcome"] == outcome) & (frame["rater"] == rater)
+            part = frame[selected].set_index("factor").reindex(factors)
+            offset = (index - (len(names) - 1) / 2) * 0.22
+            estimate = part["estimate"].to_numpy(dtype=float)
+            error = np.vstack([estimate - part["ci_low"].to_numpy(dtype=float),
+                               part["ci_high"].to_numpy(dtype=float) - estimate])
+            ax.errorbar(estimate, positions + offset, xerr=error, fmt=marker(rater),
+                        color=colour(rater, index), capsize=3, markersize=5,
+                        label=rater_label(rater))
+        ax.axvline(0, color="#555555", linewidth=0.8, linestyle="--")
+        ax.set_yticks(positions, [humanize(name) for name in factors])
+        ax.set_title("Effect on alliance " + outcome)
+        ax.set_xlabel("Estimate per SD of the factor" + (" per unit of time" if outcome == "growth"
+                                                          else ""))
+        ax.grid(axis="y", visible=False)
+    axes[0, 0].legend(loc="best")
+    caption = (
+        "Estimates with 95% confidence intervals from each rater's growth model: effects on the "
+        "alliance level (at time 0) and on its growth; the dashed line marks no effect."
+    )
+    return ReportFigure(key, title, caption, figure)
+
+
+def caterpillar_figure(results: Mapping[str, Any]) -> ReportFigure:
+    """Therapist random intercepts, ranked, with 95% intervals, per rater (no identifiers)."""
+    key, title = "caterpillar", "Therapist Random Intercepts"
+    data = lookup(results, "figures", "caterpillar")
+    if not data:
+        return ReportFigure(key, title, "", None, "No therapist random effects in these results.")
+    names = [rater for rater in raters(results) if rater in data] or list(data)
+    figure, axes = new_figure(3.0, 1, len(names), sharey=True)
+    for index, rater in enumerate(names):
+        ax: Axes = axes[0, index]
+        frame = pd.DataFrame(data[rater]).sort_values("rank")
+        estimate = frame["estimate"].to_numpy(dtype=float)
+        error = np.vstack([estimate - frame["ci_low"].to_numpy(dtype=float),
+                           frame["ci_high"].to_numpy(dtype=float) - estimate])
+        ax.errorbar(frame["rank"], estimate, yerr=error, fmt=marker(rater),
+                    color=colour(rater, index), markersize=2.5, elinewidth=0.7, capsize=0)
+        ax.axhline(0, color="#555555", linewidth=0.8, linestyle="--")
+        ax.set_title(rater_label(rater))
+        ax.set_xlabel("Therapist (ranked)")
+        if index == 0:
+            ax.set_ylabel("Deviation in alliance intercept")
+    caption = (
+        "Each therapist's random intercept (conditional mode: the therapist's deviation from the "
+        "average alliance level) with its interval, per rater, ranked from lowest to highest; "
+        "therapists are not identified."
+    )
+    return ReportFigure(key, title, caption, figure)
+
+
+#: The figures of the report, in order of appearance.
+BUILDERS: tuple[Callable[[Mapping[str, Any]], ReportFigure], ...] = (
+    scree_figure,
+    observed_figure,
+    implied_figure,
+    forest_figure,
+    caterpillar_figure,
+)
+
+
+def build_figures(results: Mapping[str, Any]) -> list[ReportFigure]:
+    """All figures in order; a malformed section gives a missing figure naming the error."""
+    figures = []
+    with mpl.rc_context(STYLE):
+        for builder in BUILDERS:
+            try:
+                figures.append(builder(results))
+            except MALFORMED as error:
+                name = builder.__name__.removesuffix("_figure")
+                figures.append(ReportFigure(
+                    name, humanize(name), "", None,
+                    f"This figure could not be drawn from the results ({type(error).__name__}: "
+                    f"{error}); check that section against docs/results-schema.md.",
+                ))
+    return figures
+
+
+def figure_bytes(figure: Figure, file_format: str) -> bytes:
+    """The figure as PNG or SVG bytes, without creation dates (identical input, identical file)."""
+    buffer = io.BytesIO()
+    metadata: dict[str, Any] = {"Software": None} if file_format == "png" else {"Date": None}
+    with mpl.rc_context(STYLE):
+        figure.savefig(buffer, format=file_format, dpi=DPI, metadata=metadata)
+    return buffer.getvalue()

@@ -1,0 +1,317 @@
+"""Tables of the mixed models: variance components, ICCs, time codings, fixed effects,
+rater differences, parameter recovery and the list of models fitted."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from alliance.report import apa
+from alliance.report.labels import (
+    group_count_label,
+    group_label,
+    humanize,
+    rater_label,
+    term_label,
+)
+from alliance.report.results import (
+    MODEL_NAMES,
+    lookup,
+    model_failure,
+    model_fits,
+    model_label,
+    raters,
+)
+from alliance.report.table import CI, Table, unavailable
+
+
+def variance_table(results: Mapping[str, Any]) -> Table:
+    """Variance components of the null growth model of each rater."""
+    key, title = "variance-components", "Variance Components of the Unconditional Growth Models"
+    null = lookup(results, "models", "null")
+    if not null:
+        return unavailable(key, title, "No null (unconditional) models in these results.")
+    rows: list[dict[str, Any]] = []
+    failures = []
+    for rater in raters(results):
+        entry = null.get(rater)
+        reason = model_failure(entry)
+        if reason:
+            failures.append(f"{rater_label(rater)}: {reason}.")
+            continue
+        rows.extend(_variance_rows(rater, entry["fit"]))
+    note = (
+        "Variance and SD of each random effect; r = its correlation with the first term of the "
+        "same level (the intercept)."
+    )
+    if failures:
+        note += " " + " ".join(failures)
+    if not rows:
+        return unavailable(key, title, " ".join(failures))
+    formats = {"Variance": "number3", "SD": "number3", "r": "bounded"}
+    return Table(key, title, pd.DataFrame(rows), formats, note, group="Rater")
+
+
+def _variance_rows(rater: str, fit: Mapping[str, Any]) -> list[dict[str, Any]]:
+    entries = fit.get("random_effects") or []
+    correlations = {
+        (entry["group"], entry["term2"]): entry.get("correlation")
+        for entry in entries
+        if entry.get("term2") is not None
+    }
+    first_term: dict[str, str] = {}
+    rows = []
+    for entry in entries:
+        if entry.get("term2") is not None:
+            continue
+        group, term = entry["group"], entry.get("term1")
+        first_term.setdefault(group, term)
+        correlation = None
+        if term != first_term[group]:
+            correlation = correlations.get((group, term))
+        rows.append(
+            {
+                "Rater": rater_label(rater),
+                "Level": group_label(group),
+                "Term": "" if term is None else term_label(term),
+                "Variance": entry.get("variance"),
+                "SD": entry.get("sd"),
+                "r": correlation,
+            }
+        )
+    return rows
+
+
+ICC_LABELS = {
+    "therapist_intercept": "Therapist ICC",
+    "patient_intercept": "Patient ICC",
+    "therapist_slope_share": "Therapist share of slope variance",
+}
+
+
+def icc_table(results: Mapping[str, Any]) -> Table:
+    """Intraclass correlations (and reliabilities) of each rater's null growth model.
+
+    One row per statistic, one column per rater; values that are not proportions (e.g. a mean
+    caseload recorded beside a reliability) are given in the note.
+    """
+    key, title = "icc", "Intraclass Correlations of the Unconditional Growth Models"
+    null = lookup(results, "models", "null")
+    if not null:
+        return unavailable(key, title, "No null (unconditional) models in these results.")
+    columns: dict[str, dict[str, Any]] = {}
+    others: list[str] = []
+    for rater in raters(results):
+        entry = null.get(rater)
+        if not isinstance(entry, Mapping) or not entry.get("icc"):
+            continue
+        values = {ICC_LABELS.get(name, humanize(name)): value
+                  for name, value in entry["icc"].items()}
+        for name, value in (entry.get("reliability") or {}).items():
+            if value is not None and (not isinstance(value, int | float)
+                                      or isinstance(value, bool)):
+                continue
+            if value is None or not abs(value) > 1:  # NaN and None shown as missing
+                values["Reliability: " + name.replace("_", " ")] = value
+            else:
+                label = f"{humanize(name)}, {rater_label(rater).lower()}"
+                others.append(f"{label}: {apa.number(value)}")
+        columns[rater_label(rater)] = values
+    if not columns:
+        return unavailable(key, title, "No intraclass correlations in these results.")
+    frame = pd.DataFrame(columns)
+    frame.insert(0, "Statistic", frame.index)
+    note = (
+        "Therapist ICC = share of the variance of the intercept (alliance at time 0) that lies "
+        "between therapists; Patient ICC = share that lies between patients, therapists "
+        "included (the correlation of two ratings of the same patient); therapist share of "
+        "slope variance = share of the variance of growth that lies between therapists; "
+        "reliability = mean reliability of the estimated random coefficients of each level."
+    )
+    if others:
+        note += " " + "; ".join(others) + "."
+    formats = {column: "bounded" for column in columns}
+    return Table(key, title, frame.reset_index(drop=True), formats, note)
+
+
+FIXED_FORMATS = {"b": "number3", "SE": "number3", "df": "df", "t": "number", "p": "p",
+                 f"{CI}|LL": "number3", f"{CI}|UL": "number3"}
+
+
+def fixed_effects_rows(fit: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Rows of an ``alliance fit --json`` fixed-effects list, with APA column names."""
+    return [
+        {
+            "Term": term_label(str(row["term"])),
+            "b": row.get("estimate"),
+            "SE": row.get("std_error"),
+            "df": row.get("df"),
+            "t": row.get("t"),
+            "p": row.get("p"),
+            f"{CI}|LL": row.get("ci_low"),
+            f"{CI}|UL": row.get("ci_high"),
+        }
+        for row in fit.get("fixed_effects") or []
+    ]
+
+
+def fixed_effects_table(results: Mapping[str, Any]) -> Table:
+    """Fixed effects of each rater's growth model (level and growth on the therapist factors)."""
+    key = "fixed-effects"
+    title = "Fixed Effects of the Therapist Factors on Alliance Level and Growth"
+    growth = lookup(results, "models", "growth")
+    if not growth:
+        return unavailable(key, title, "No growth models in these results.")
+    rows: list[dict[str, Any]] = []
+    failures: list[str] = []
+    formulas: list[str] = []
+    for rater in raters(results):
+        entry = growth.get(rater)
+        reason = model_failure(entry)
+        if reason:
+            failures.append(f"{rater_label(rater)}: {reason}.")
+            continue
+        fit = entry["fit"]
+        rows.extend({"Rater": rater_label(rater), **row} for row in fixed_effects_rows(fit))
+        formula = entry.get("formula") or fit.get("formula")
+        df_method = f" (df: {fit['df_method']})" if fit.get("df_method") else ""
+        formulas.append(f"{rater_label(rater)}: {formula}{df_method}")
+    if not rows:
+        return unavailable(key, title, " ".join(failures))
+    note = (
+        "b = unstandardized coefficient; factor effects are per SD of the factor score. "
+        "Main effects of the factors are effects on the alliance level (at time 0); "
+        "interactions with time are effects on its growth. Models: " + "; ".join(formulas) + "."
+    )
+    if failures:
+        note += " " + " ".join(failures)
+    return Table(key, title, pd.DataFrame(rows), FIXED_FORMATS, note, group="Rater")
+
+
+def time_coding_table(results: Mapping[str, Any]) -> Table:
+    """ML deviance, AIC and BIC of the unconditional growth model under each time coding."""
+    key, title = "time-coding", "Comparison of Time Codings"
+    entries = lookup(results, "models", "time_coding")
+    if not entries:
+        return unavailable(key, title, "No comparison of time codings in these results.")
+    frame = pd.DataFrame(
+        {
+            "Rater": rater_label(str(entry.get("rater"))),
+            "Coding": entry.get("coding"),
+            "Deviance": entry.get("deviance"),
+            "AIC": entry.get("aic"),
+            "BIC": entry.get("bic"),
+            "Selected": entry.get("chosen"),
+        }
+        for entry in entries
+    )
+    best = frame.groupby("Rater", sort=False)["AIC"].transform("min")
+    frame.insert(list(frame.columns).index("AIC") + 1, "\u0394AIC", frame["AIC"] - best)
+    note = (
+        "Unconditional growth models fitted by maximum likelihood; \u0394AIC = difference from "
+        "the lowest AIC of the same rater. Selected coding: "
+        f"{lookup(results, 'meta', 'time_coding')}."
+    )
+    formats = {"Deviance": "number", "AIC": "number", "\u0394AIC": "number", "BIC": "number",
+               "Selected": "yes_no"}
+    return Table(key, title, frame, formats, note, group="Rater")
+
+
+def joint_table(results: Mapping[str, Any]) -> Table:
+    """Tests of patient-therapist differences in the factor effects (joint model)."""
+    key, title = "joint", "Differences Between Patient- and Therapist-Rated Effects"
+    joint = lookup(results, "models", "joint")
+    if not joint:
+        return unavailable(key, title, "No joint model of both raters in these results.")
+    tests = joint.get("difference_tests") or []
+    if not tests:
+        reason = model_failure(joint) or "no difference tests were recorded"
+        return unavailable(key, title, f"Joint model: {reason}.")
+    frame = pd.DataFrame(
+        {
+            "Effect": term_label(str(test.get("effect"))),
+            "Patient-rated b": test.get("patient"),
+            "Therapist-rated b": test.get("therapist"),
+            "Difference": test.get("difference"),
+            "SE": test.get("std_error"),
+            "t": test.get("statistic"),
+            "df": test.get("df"),
+            "p": test.get("p"),
+        }
+        for test in tests
+    )
+    note = (
+        "Difference = patient-rated minus therapist-rated effect, tested in one model of both "
+        f"raters' alliance: {joint.get('formula') or lookup(joint, 'fit', 'formula')}."
+    )
+    formats = {"Patient-rated b": "number3", "Therapist-rated b": "number3",
+               "Difference": "number3", "SE": "number3", "t": "number", "df": "df", "p": "p"}
+    return Table(key, title, frame, formats, note)
+
+
+def recovery_table(results: Mapping[str, Any]) -> Table:
+    """True values beside their estimates, for simulated data."""
+    key, title = "recovery", "Recovery of the Simulated Parameters"
+    entries = results.get("recovery")
+    if not entries:
+        return unavailable(
+            key, title,
+            "Parameter recovery applies to simulated data only; none is recorded in these results.",
+        )
+    frame = pd.DataFrame(
+        {
+            "Model": model_label(str(entry.get("model"))),
+            "Parameter": term_label(str(entry.get("parameter"))),
+            "True value": entry.get("true"),
+            "Estimate": entry.get("estimate"),
+            f"{CI}|LL": entry.get("ci_low"),
+            f"{CI}|UL": entry.get("ci_high"),
+            "Covered": entry.get("covered"),
+        }
+        for entry in entries
+    )
+    with_interval = [bool(value) for value in frame["Covered"] if value is not None
+                     and value == value]
+    note = (
+        f"Covered = the confidence interval contains the true value ({sum(with_interval)} of "
+        f"{len(with_interval)} parameters with an interval). "
+        "Estimates of factor effects are attenuated by the error in estimated factor scores and "
+        "by the ceiling of the rating scale."
+    )
+    formats = {"True value": "number3", "Estimate": "number3", f"{CI}|LL": "number3",
+               f"{CI}|UL": "number3", "Covered": "yes_no"}
+    return Table(key, title, frame, formats, note, group="Model")
+
+
+def models_table(results: Mapping[str, Any]) -> Table:
+    """Every model fitted: estimation method, observations, groups, fit and status."""
+    key, title = "models", "Models Fitted"
+    rows = []
+    for name, rater, entry in model_fits(results):
+        fit = entry.get("fit") if isinstance(entry, Mapping) else None
+        fit = fit if isinstance(fit, Mapping) else {}
+        groups = fit.get("groups") or {}
+        rows.append(
+            {
+                "Model": MODEL_NAMES.get(name, humanize(name)),
+                "Rater": humanize(rater) if rater else "Both",
+                "Method": fit.get("method"),
+                "N": fit.get("n_obs"),
+                "Groups": ", ".join(group_count_label(g, n) for g, n in groups.items()),
+                "Deviance": fit.get("deviance"),
+                "AIC": fit.get("aic"),
+                "Converged": fit.get("converged"),
+                "Singular": fit.get("singular"),
+            }
+        )
+    if not rows:
+        return unavailable(key, title, "No models in these results.")
+    note = (
+        "N = observations (ratings) analysed. Deviance = \u22122 log-likelihood (the REML "
+        "criterion under REML)."
+    )
+    formats = {"N": "integer", "Deviance": "number", "AIC": "number",
+               "Converged": "yes_no", "Singular": "yes_no"}
+    return Table(key, title, pd.DataFrame(rows), formats, note)

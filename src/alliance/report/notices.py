@@ -1,0 +1,103 @@
+"""Warnings the report shows near its top: exclusions, failed or non-converged and singular fits.
+
+Nothing a reader should know is left in the JSON only: every exclusion counted in
+``data_summary.excluded``, every warning the run recorded (``meta.warnings``), every model that
+failed or ended on a boundary, and a disagreement between parallel analysis and the number of
+factors analysed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from alliance.report import apa
+from alliance.report.labels import humanize, rater_label
+from alliance.report.results import MODEL_NAMES, lookup, model_failure, model_fits
+
+
+def model_name(name: str, rater: str) -> str:
+    """``('growth', 'patient') -> 'Conditional growth model (patient-rated)'``."""
+    label = MODEL_NAMES.get(name, humanize(name))
+    return f"{label} model ({rater_label(rater).lower()})" if rater else f"{label} model"
+
+
+def exclusion_notices(results: Mapping[str, Any]) -> list[str]:
+    """One notice per exclusion step that removed rows."""
+    notices = []
+    for entry in lookup(results, "data_summary", "excluded") or []:
+        rows = entry.get("rows") or 0
+        if rows:
+            notices.append(
+                f"{apa.integer(rows)} row{'s' if rows != 1 else ''} excluded at step "
+                f"\u201c{entry.get('step', 'unrecorded')}\u201d: "
+                f"{entry.get('reason', 'no reason recorded')}."
+            )
+    return notices
+
+
+def model_notices(results: Mapping[str, Any]) -> list[str]:
+    """Failed, non-converged and singular fits, and every warning a fit recorded."""
+    notices = []
+    for name, rater, entry in model_fits(results):
+        label = model_name(name, rater)
+        failure = model_failure(entry)
+        if failure:
+            notices.append(f"{label}: {failure}.")
+            continue
+        fit = entry["fit"]
+        if fit.get("converged") is False:
+            message = lookup(fit, "fit_info", "message") or "no message"
+            notices.append(f"{label} did not converge ({message}).")
+        notices.extend(f"{label}: {warning}." if not str(warning).endswith(".")
+                       else f"{label}: {warning}" for warning in fit.get("warnings") or [])
+        if fit.get("singular") and not any("singular" in str(w) for w in fit.get("warnings") or []):
+            notices.append(f"{label}: boundary (singular) fit.")
+    for entry in lookup(results, "models", "time_coding") or []:
+        if entry.get("converged") is False:
+            notices.append(
+                f"Time-coding comparison: the {entry.get('coding')} coding of the "
+                f"{rater_label(str(entry.get('rater'))).lower()} model did not converge."
+            )
+    return notices
+
+
+def factor_notices(results: Mapping[str, Any]) -> list[str]:
+    """Parallel analysis suggesting another number of factors than was analysed."""
+    suggested = lookup(results, "efa", "parallel_analysis", "suggested_factors")
+    names = lookup(results, "efa", "factor_names") or []
+    if suggested is not None and names and suggested != len(names):
+        return [
+            f"Parallel analysis suggested {suggested} factor(s); the analysis used {len(names)}."
+        ]
+    return []
+
+
+def run_notices(results: Mapping[str, Any]) -> list[str]:
+    """Warnings the analysis raised on its way (``meta.warnings``), as recorded."""
+    return [str(warning) for warning in lookup(results, "meta", "warnings") or []]
+
+
+@dataclass(frozen=True)
+class NoticeGroup:
+    """Warnings of one kind, under a heading."""
+
+    heading: str
+    notices: tuple[str, ...]
+
+
+def group_notices(results: Mapping[str, Any]) -> list[NoticeGroup]:
+    """The non-empty groups of warnings, in the order of :func:`collect_notices`."""
+    groups = [
+        NoticeGroup("Excluded data", tuple(exclusion_notices(results))),
+        NoticeGroup("Recorded during the analysis", tuple(run_notices(results))),
+        NoticeGroup("Model fits", tuple(model_notices(results))),
+        NoticeGroup("Number of factors", tuple(factor_notices(results))),
+    ]
+    return [group for group in groups if group.notices]
+
+
+def collect_notices(results: Mapping[str, Any]) -> list[str]:
+    """Every warning of the report: exclusions, then the run's, the models', the factors'."""
+    return [notice for group in group_notices(results) for notice in group.notices]

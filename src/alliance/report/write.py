@@ -1,0 +1,89 @@
+"""Write the report of a results dictionary: ``report.html`` and ``figures/*.png|svg``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from alliance.errors import DataError
+from alliance.report.figures import build_figures, figure_bytes
+from alliance.report.html import render_html
+from alliance.report.tables import build_tables
+
+FIGURE_FOLDER = "figures"
+REPORT_FILE = "report.html"
+
+
+def write_report(results: Mapping[str, Any], folder: Path) -> None:
+    """Render ``results`` (docs/results-schema.md) into ``folder``.
+
+    Writes ``folder/report.html`` (self-contained: inline CSS, figures as data URIs) and every
+    figure as ``folder/figures/<name>.png`` and ``.svg``. The report is a function of
+    ``results`` alone; sections that are absent are shown as unavailable with the reason.
+
+    Parameters
+    ----------
+    results
+        The study's results, as ``StudyResults.to_dict()`` or a loaded ``results.json``.
+    folder
+        An existing folder (the caller creates it, and renames it when complete).
+
+    Raises
+    ------
+    DataError
+        ``results`` is not a dictionary, or ``folder`` does not exist.
+    """
+    if not isinstance(results, Mapping):
+        raise DataError(
+            f"results must be a dictionary (StudyResults.to_dict() or a loaded results.json), "
+            f"not {type(results).__name__}."
+        )
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(
+            f"report folder {folder} does not exist; create it before writing the report."
+        )
+    figure_folder = folder / FIGURE_FOLDER
+    figure_folder.mkdir(exist_ok=True)
+    tables = build_tables(results)
+    figures = build_figures(results)
+    images: dict[str, bytes] = {}
+    for figure in figures:
+        if figure.figure is None:
+            continue
+        png = figure_bytes(figure.figure, "png")
+        (figure_folder / f"{figure.key}.png").write_bytes(png)
+        (figure_folder / f"{figure.key}.svg").write_bytes(figure_bytes(figure.figure, "svg"))
+        images[figure.key] = png
+    html = render_html(results, tables, figures, images)
+    (folder / REPORT_FILE).write_text(html, encoding="utf-8")
+
+
+def render_from_json(path: Path | str, folder: Path | str) -> None:
+    """Re-render a saved ``results.json`` into ``folder`` (created if missing).
+
+    Raises
+    ------
+    DataError
+        The file cannot be read, is not JSON, or does not hold a JSON object.
+    """
+    path, folder = Path(path), Path(folder)
+    try:
+        results = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise DataError(f"cannot read results file {path}: {error.strerror or error}.") from error
+    except json.JSONDecodeError as error:
+        raise DataError(
+            f"results file {path} is not valid JSON (line {error.lineno}, column {error.colno}: "
+            f"{error.msg}); give the results.json written by `alliance replicate` or "
+            "`alliance analyze`."
+        ) from error
+    if not isinstance(results, dict):
+        raise DataError(
+            f"results file {path} holds a JSON {type(results).__name__}, not an object; give the "
+            "results.json written by `alliance replicate` or `alliance analyze`."
+        )
+    folder.mkdir(parents=True, exist_ok=True)
+    write_report(results, folder)

@@ -1,0 +1,144 @@
+"""Tables built from the results dictionary, and how they degrade when sections are missing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from alliance.report.model_tables import (
+    fixed_effects_table,
+    icc_table,
+    joint_table,
+    recovery_table,
+    time_coding_table,
+    variance_table,
+)
+from alliance.report.scale_tables import loadings_table
+from alliance.report.table import Table
+from alliance.report.tables import build_tables
+
+KEYS = ["loadings", "reliability", "therapist-factors", "variance-components", "icc",
+        "time-coding", "fixed-effects", "joint", "recovery", "models"]
+
+
+def texts(table: Table) -> list[list[str]]:
+    return [[cell.text for cell in row.cells] for row in table.body_rows() if not row.heading]
+
+
+def test_every_table_is_built_from_the_example(example_results: dict[str, Any]) -> None:
+    tables = build_tables(example_results)
+    assert [table.key for table in tables] == KEYS
+    assert all(table.available for table in tables), [t.unavailable for t in tables]
+
+
+def test_loadings_of_at_least_30_are_bold(example_results: dict[str, Any]) -> None:
+    table = loadings_table(example_results)
+    for row in table.body_rows():
+        for cell in row.cells[1:3]:
+            magnitude = float(cell.text.replace("\u2212", "-"))
+            assert cell.bold == (abs(magnitude) >= 0.30)
+    assert sum(cell.bold for row in table.body_rows() for cell in row.cells) == 16
+    assert "h\u00b2" in table.printed_columns()
+    assert "Parallel analysis suggested 2 factor(s)" in table.note
+
+
+def test_fixed_effects_match_the_fits(example_results: dict[str, Any]) -> None:
+    table = fixed_effects_table(example_results)
+    fit = example_results["models"]["growth"]["patient"]["fit"]
+    burdens = next(row for row in fit["fixed_effects"] if row["term"] == "time:personal_burdens")
+    row = next(r for r in texts(table) if r[0] == "Time \u00d7 Personal Burdens")
+    assert row[1] == f"{burdens['estimate']:.3f}".replace("-", "\u2212")
+    assert row[5] == "< .001"
+    assert [row.heading for row in table.body_rows() if row.heading] == [
+        "Patient-rated", "Therapist-rated"
+    ]
+
+
+def test_variance_components_put_correlations_on_the_slope_row(
+    example_results: dict[str, Any],
+) -> None:
+    rows = texts(variance_table(example_results))
+    intercepts = [row for row in rows if row[1] == "Intercept"]
+    slopes = [row for row in rows if row[1] == "Time"]
+    assert all(row[4] == "\u2014" for row in intercepts)
+    assert all(row[4] != "\u2014" for row in slopes)
+    assert any(row[0] == "Occasions (residual)" for row in rows)
+
+
+def test_icc_table_lists_iccs_then_reliabilities(example_results: dict[str, Any]) -> None:
+    table = icc_table(example_results)
+    rows = texts(table)
+    null = example_results["models"]["null"]
+    assert [row[0] for row in rows][:3] == [
+        "Therapist ICC", "Patient ICC", "Therapist share of slope variance"
+    ]
+    assert [row[0] for row in rows][3:] == [
+        "Reliability: " + name.replace("_", " ") for name in null["patient"]["reliability"]
+    ]
+    therapist_icc = null["therapist"]["icc"]["therapist_intercept"]
+    assert rows[0][2] == f"{therapist_icc:.2f}".lstrip("0")
+
+
+def test_icc_table_notes_values_that_are_not_proportions(results: dict[str, Any]) -> None:
+    results["models"]["null"]["patient"]["reliability"] = {"mean_caseload": 3.2286,
+                                                           "therapist_means": float("nan")}
+    table = icc_table(results)
+    assert "Mean Caseload, patient-rated: 3.23" in table.note
+    assert ["Reliability: therapist means", "\u2014", "\u2014"] in texts(table)
+
+
+def test_time_coding_delta_aic_is_zero_for_the_best(example_results: dict[str, Any]) -> None:
+    rows = texts(time_coding_table(example_results))
+    assert [row[3] for row in rows if row[5] == "Yes"] == ["0.00", "0.00"]
+
+
+def test_recovery_counts_coverage_among_intervals(example_results: dict[str, Any]) -> None:
+    table = recovery_table(example_results)
+    flags = [entry["covered"] for entry in example_results["recovery"]]
+    intervals = [flag for flag in flags if flag is not None]
+    assert None in flags, "the example has parameters without an interval"
+    assert f"({sum(intervals)} of {len(intervals)} parameters with an interval)" in table.note
+    headings = [row.heading for row in table.body_rows() if row.heading]
+    assert headings == ["Conditional growth (patient-rated)",
+                        "Conditional growth (therapist-rated)", "Joint (both raters)"]
+    parameters = [row[0] for row in texts(table)]
+    assert "Patient-rated \u00d7 Time \u00d7 Personal Burdens" in parameters
+    assert "var(therapist:Intercept)" in parameters
+
+
+def test_absent_recovery_is_explained(results: dict[str, Any]) -> None:
+    del results["recovery"]
+    table = recovery_table(results)
+    assert not table.available
+    assert "simulated data only" in table.unavailable
+
+
+def test_a_failed_growth_model_is_noted_and_the_other_kept(results: dict[str, Any]) -> None:
+    results["models"]["growth"]["therapist"] = {"formula": "alliance ~ time", "fit": None,
+                                                "error": "optimizer diverged"}
+    table = fixed_effects_table(results)
+    assert [row.heading for row in table.body_rows() if row.heading] == ["Patient-rated"]
+    assert "Therapist-rated: the model could not be fitted (optimizer diverged)." in table.note
+
+
+def test_a_failed_joint_model_is_unavailable(results: dict[str, Any]) -> None:
+    results["models"]["joint"] = {"formula": "f", "fit": None, "difference_tests": []}
+    table = joint_table(results)
+    assert not table.available
+    assert "could not be fitted" in table.unavailable
+
+
+@pytest.mark.parametrize("section", ["efa", "models", "therapist_factors", "figures"])
+def test_missing_sections_give_unavailable_tables(results: dict[str, Any], section: str) -> None:
+    del results[section]
+    tables = build_tables(results)
+    assert [table.key for table in tables] == KEYS
+    assert all(table.available or table.unavailable for table in tables)
+
+
+def test_a_malformed_section_is_reported_not_raised(results: dict[str, Any]) -> None:
+    results["efa"]["loadings"] = [{"no_item": 1}]
+    table = build_tables(results)[0]
+    assert not table.available
+    assert "KeyError" in table.unavailable and "results-schema" in table.unavailable
