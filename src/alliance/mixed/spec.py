@@ -79,13 +79,19 @@ class LevelSpec:
 class Design:
     """What rebuilds a design matrix on new data (used by prediction).
 
-    ``model_spec`` is formulaic's record of the design (levels of categorical variables,
-    contrasts); ``calls`` maps each placeholder column it reads to the call as written
-    (``I(age^2)``), to be evaluated on the new data.
+    ``text`` is the formula side as materialised (calls replaced by placeholder columns),
+    ``calls`` maps each placeholder to the call as written (``I(age^2)``), to be evaluated on
+    the new data; ``full_rank`` asks for treatment contrasts; ``names`` are the columns' lme4
+    names. ``model_spec`` is formulaic's record of the design (levels of categorical
+    variables, contrasts) when formulaic built it; None for purely numeric terms, which need
+    no record.
     """
 
-    model_spec: FormulaicModelSpec
+    text: str
     calls: dict[str, str]
+    full_rank: bool
+    names: tuple[str, ...]
+    model_spec: FormulaicModelSpec | None = None
 
 
 @dataclass(frozen=True)
@@ -201,7 +207,8 @@ def _random_design(
     frame = data.assign(**transformed.columns)
     matrix = model_matrix(transformed.text, frame, na_action="ignore")
     names = tuple(lme4_column_name(str(name), transformed.names) for name in matrix.columns)
-    return np.asarray(matrix, dtype=float), names, Design(matrix.model_spec, transformed.names)
+    design = Design(transformed.text, transformed.names, False, names, matrix.model_spec)
+    return np.asarray(matrix, dtype=float), names, design
 
 
 def _check_nesting(inner: LevelSpec, outer_codes: np.ndarray, outer: str) -> np.ndarray:
@@ -321,7 +328,7 @@ def build_spec(
         row_index=np.asarray(data.index[keep]),
         n_dropped=n_dropped,
         dropped_rows=dropped,
-        fixed_design=Design(fixed_matrix.model_spec, fixed.names),
+        fixed_design=Design(fixed.text, fixed.names, True, fixed_names, fixed_matrix.model_spec),
         random_designs=tuple(
             (term.group_name, design)
             for term, (_, _, design) in zip(parsed.random, random_parts, strict=True)

@@ -1,0 +1,184 @@
+"""``alliance fit``: fit a nested linear mixed model to a data file; print it, write it as JSON."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich import box
+from rich.table import Table
+
+from alliance.cli.common import DebugOption, reported_errors, stderr, stdout, write_json
+from alliance.errors import DataError
+from alliance.io import read_table
+from alliance.mixed import MixedResult, fit
+
+HELP = """Fit a linear mixed model for nested data (sessions in patients in therapists).
+
+The formula uses lme4's syntax: RESPONSE ~ FIXED + (EFFECTS | GROUP). Fixed terms combine
+with + and interact with * (main effects and interaction) or : (interaction only);
+I(x^2) and log(x) transform a column. Random effects are terms in parentheses:
+
+  (1 | g): a random intercept for each level of g;
+
+  (time | g): correlated random intercept and slope of time;
+
+  (x || g): the same terms, uncorrelated;
+
+  (1 | g1/g2): g2 nested in g1, i.e. (1 | g1) + (1 | g1:g2).
+
+Example: wai ~ time * (burdens + satisfactions) + (time | therapist/patient)
+
+Rows with a missing value in a used column are excluded and counted. Crossed (non-nested)
+grouping factors are not supported. Exit codes: 0 fitted, 3 data error, 4 specification error.
+"""
+
+
+class DfMethod(StrEnum):
+    satterthwaite = "satterthwaite"
+    containment = "containment"
+    residual = "residual"
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``fit`` subcommand to ``app``."""
+    app.command("fit", help=HELP)(fit_command)
+
+
+def fit_command(
+    data: Annotated[
+        Path,
+        typer.Argument(
+            help="Data file, one row per observation: .csv, .tsv, .parquet, SPSS .sav, "
+            "Stata .dta or Excel .xlsx.",
+            show_default=False,
+        ),
+    ],
+    formula: Annotated[
+        str,
+        typer.Option(
+            "--formula", "-f",
+            help="Model formula in lme4 syntax, e.g. "
+            "'wai ~ time * burdens + (time | therapist/patient)'.",
+            show_default=False,
+        ),
+    ],
+    ml: Annotated[
+        bool, typer.Option("--ml", help="Maximum likelihood instead of REML (the default).")
+    ] = False,
+    df: Annotated[
+        DfMethod,
+        typer.Option(
+            "--df",
+            help="Denominator df of the fixed-effect t tests: satterthwaite (as lmerTest), "
+            "containment (as HLM) or residual (n - p).",
+        ),
+    ] = DfMethod.satterthwaite,
+    residual_groups: Annotated[
+        str | None,
+        typer.Option(
+            "--residual-groups",
+            help="Column whose levels each get their own residual variance (nlme's varIdent).",
+        ),
+    ] = None,
+    json_path: Annotated[
+        Path | None,
+        typer.Option("--json", help="Write the results to this JSON file."),
+    ] = None,
+    debug: bool = DebugOption,
+) -> None:
+    with reported_errors(debug):
+        frame = read_table(data)
+        with warnings.catch_warnings():
+            # every warning of the fit is also in result.warnings, printed below
+            warnings.simplefilter("ignore")
+            try:
+                result = fit(formula, frame, reml=not ml, df_method=df.value,
+                             residual_groups=residual_groups)
+            except DataError as error:
+                raise DataError(f"{data}: {error}") from error
+        _print_result(result, data)
+        if json_path is not None:
+            write_json(result.to_dict(), json_path)
+            stdout.print(f"Results written to {json_path}", highlight=False)
+        for note in result.warnings:
+            stderr.print(f"[bold yellow]Warning:[/] {_escape(note)}", highlight=False)
+
+
+def _escape(text: str) -> str:
+    return text.replace("[", r"\[")
+
+
+def _number(value: object, digits: int = 4) -> str:
+    if value is None or not isinstance(value, int | float) or not math.isfinite(value):
+        return ""
+    if value != 0 and (abs(value) >= 1e5 or abs(value) < 1e-3):
+        return f"{value:.{digits}g}"
+    return f"{value:.{digits}f}"
+
+
+def _p_value(value: float) -> str:
+    if not math.isfinite(value):
+        return ""
+    return "< .001" if value < 0.001 else f"{value:.3f}"
+
+
+def _print_result(result: MixedResult, data: Path) -> None:
+    method = "REML" if result.reml else "maximum likelihood"
+    criterion = "REML criterion" if result.reml else "deviance"
+    groups = ", ".join(f"{name} {count}" for name, count in result.groups.items())
+    lines = [
+        f"[bold]Linear mixed model[/] fit by {method} ({result.df_method} df)",
+        f"Formula: {_escape(result.spec.formula.formula)}",
+        f"Data: {_escape(str(data))}: {result.n_obs} observations; groups: {_escape(groups)}",
+        f"{criterion} {result.deviance:.4f}, logLik {result.loglik:.4f}, "
+        f"AIC {result.aic:.4f}, BIC {result.bic:.4f}",
+    ]
+    if result.n_dropped:
+        lines.append(f"Excluded for missing values: {result.n_dropped} rows")
+    for line in lines:
+        stdout.print(line, highlight=False)
+    stdout.print(_random_table(result.random_effects))
+    stdout.print(_fixed_table(result.fixed_effects))
+    status = "converged" if result.converged else "[bold red]did not converge[/]"
+    stdout.print(
+        f"Optimizer {status} after {result.fit_info.n_evaluations} evaluations "
+        f"in {result.fit_seconds:.2f} s",
+        highlight=False,
+    )
+
+
+def _random_table(random: pd.DataFrame) -> Table:
+    table = Table(title="Random effects", title_justify="left", box=box.SIMPLE)
+    for heading in ("group", "term", "variance", "sd / correlation"):
+        table.add_column(heading, justify="left" if heading in ("group", "term") else "right",
+                         no_wrap=True)
+    for row in random.to_dict(orient="records"):
+        term1, term2 = row["term1"], row["term2"]
+        if pd.isna(term2):
+            name = "" if pd.isna(term1) else str(term1)
+            table.add_row(str(row["group"]), name, _number(row["vcov"]), _number(row["sdcor"]))
+        else:
+            table.add_row(str(row["group"]), f"corr({term1}, {term2})", "",
+                          _number(row["sdcor"], 3))
+    return table
+
+
+def _fixed_table(fixed: pd.DataFrame) -> Table:
+    table = Table(title="Fixed effects", title_justify="left", box=box.SIMPLE)
+    for heading in ("term", "estimate", "SE", "df", "t", "p"):
+        table.add_column(heading, justify="left" if heading == "term" else "right",
+                         no_wrap=True)
+    table.add_column("95% CI", justify="right")
+    for row in fixed.to_dict(orient="records"):
+        table.add_row(
+            str(row["term"]), _number(row["estimate"]), _number(row["std_error"]),
+            _number(row["df"], 2), f"{row['t']:.3f}", _p_value(float(row["p"])),
+            f"[{_number(row['ci_low'])}, {_number(row['ci_high'])}]",
+        )
+    return table

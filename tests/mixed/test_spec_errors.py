@@ -1,0 +1,106 @@
+"""Bad input to ``fit``: every message names the problem, the offending values and a remedy."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from alliance.errors import DataError, FormulaSyntaxError, SpecificationError
+from alliance.mixed import MixedResult, fit
+
+
+@pytest.fixture
+def sessions() -> pd.DataFrame:
+    """Six therapists, four patients each, three sessions each."""
+    rng = np.random.default_rng(5)
+    rows = [
+        {"therapist": f"T{t}", "patient": f"P{t}{p}", "time": float(s),
+         "wai": 5.0 + 0.3 * t + 0.2 * s + rng.normal()}
+        for t in range(6) for p in range(4) for s in range(3)
+    ]
+    return pd.DataFrame(rows)
+
+
+def quiet_fit(formula: str, data: pd.DataFrame, **kwargs: object) -> MixedResult:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return fit(formula, data, **kwargs)  # type: ignore[arg-type]
+
+
+def test_unknown_column_is_named_with_a_close_match(sessions):
+    with pytest.raises(DataError, match=r"column 'tme'.*Did you mean 'time'\?"):
+        fit("wai ~ tme + (1 | therapist)", sessions)
+    with pytest.raises(DataError, match=r"column 'therapistt'.*Did you mean 'therapist'\?"):
+        fit("wai ~ time + (1 | therapistt)", sessions)
+
+
+def test_non_numeric_response_names_rows_and_values(sessions):
+    data = sessions.assign(wai=sessions["wai"].astype(object))
+    data.loc[3, "wai"] = "n/a"
+    data.loc[7, "wai"] = "5,2"
+    with pytest.raises(DataError, match=r"'wai' must be numeric.*row 3: 'n/a', row 7: '5,2'"):
+        fit("wai ~ time + (1 | therapist)", data)
+
+
+def test_grouping_factor_with_one_level_per_observation(sessions):
+    data = sessions.assign(row=np.arange(len(sessions)))
+    with pytest.raises(SpecificationError, match=r"'row' has 72 levels for 72 observations"):
+        fit("wai ~ time + (1 | row)", data)
+
+
+def test_patient_under_two_therapists_is_not_nested(sessions):
+    data = sessions.copy()
+    data.loc[0, "therapist"] = "T5"  # one session of P00 recorded under another therapist
+    with pytest.raises(SpecificationError, match=r"not nested: group 'P00' of 'patient' occurs "
+                       r"in 2 groups of 'therapist'.*\(1 \| therapist/patient\)"):
+        fit("wai ~ time + (1 | therapist) + (1 | patient)", data)
+
+
+@pytest.mark.parametrize("empty", [np.nan, None])
+def test_all_missing_column(sessions, empty):
+    with pytest.raises(DataError, match="column 'burdens' has no non-missing value"):
+        fit("wai ~ time + burdens + (1 | therapist)", sessions.assign(burdens=empty))
+
+
+def test_rank_deficient_fixed_effects_name_the_aliased_column(sessions):
+    data = sessions.assign(weeks=2.0 * sessions["time"])
+    with pytest.raises(SpecificationError, match=r"rank deficient: \['weeks'\]"):
+        fit("wai ~ time + weeks + (1 | therapist)", data)
+
+
+def test_formula_syntax_error_points_at_the_position(sessions):
+    formula = "wai ~ time + (1 | therapist"
+    with pytest.raises(FormulaSyntaxError) as caught:
+        fit(formula, sessions)
+    assert caught.value.position == formula.index("(")
+    lines = str(caught.value).splitlines()
+    assert "never closed" in lines[0]
+    assert lines[-2].strip() == formula
+    assert lines[-1].index("^") - lines[-2].index("w") == formula.index("(")
+
+
+def test_rows_with_missing_values_are_excluded_and_counted(sessions):
+    data = sessions.copy()
+    data.loc[[0, 5, 9], "wai"] = np.nan
+    data.loc[[5, 11], "time"] = np.nan  # row 5 is missing twice: counted once
+    result = quiet_fit("wai ~ time + (time | therapist/patient)", data)
+    assert result.n_dropped == 4
+    assert result.n_obs == len(data) - 4
+    assert set(result.spec.dropped_rows) == {0, 5, 9, 11}
+    assert "Excluded for missing values: 4 rows" in result.summary()
+    assert "4 rows with missing values were excluded" in result.warnings
+    payload = result.to_dict()
+    assert payload["n_excluded_missing"] == 4 and payload["n_obs"] == len(data) - 4
+    json.dumps(payload)
+
+
+def test_patients_with_a_single_session_are_valid(sessions):
+    data = sessions.drop(index=[1, 2, 4, 5, 13, 14])  # P00, P01 and P10 keep one session
+    result = quiet_fit("wai ~ time + (1 | therapist/patient)", data)
+    assert result.converged
+    assert result.n_obs == len(data) and result.n_dropped == 0
+    assert result.groups == {"patient:therapist": 24, "therapist": 6}
