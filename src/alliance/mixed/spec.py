@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from formulaic import Formula, model_matrix
 from formulaic import ModelSpec as FormulaicModelSpec
 from scipy.linalg import qr
 
 from alliance.errors import DataError, SpecificationError
+from alliance.mixed.design import design_matrix, required_variables
 from alliance.mixed.formula import ParsedFormula, RandomTerm, parse_formula
-from alliance.mixed.transforms import lme4_column_name, replace_calls
+from alliance.mixed.transforms import replace_calls
 
 
 @dataclass(frozen=True)
@@ -147,10 +147,6 @@ def _check_columns(names: set[str], data: pd.DataFrame, where: str) -> None:
             )
 
 
-def _fixed_variables(text: str) -> set[str]:
-    return {str(name) for name in Formula(text).required_variables}
-
-
 def _rows(index: pd.Index, mask: np.ndarray, limit: int = 5) -> str:
     shown = [str(value) for value in index[mask][:limit]]
     more = int(mask.sum()) - len(shown)
@@ -204,11 +200,10 @@ def _random_design(
     data: pd.DataFrame, term: RandomTerm, counter: list[int]
 ) -> tuple[np.ndarray, tuple[str, ...], Design]:
     transformed = replace_calls(term.expression, data, counter)
-    frame = data.assign(**transformed.columns)
-    matrix = model_matrix(transformed.text, frame, na_action="ignore")
-    names = tuple(lme4_column_name(str(name), transformed.names) for name in matrix.columns)
-    design = Design(transformed.text, transformed.names, False, names, matrix.model_spec)
-    return np.asarray(matrix, dtype=float), names, design
+    frame = data.assign(**transformed.columns) if transformed.columns else data
+    matrix, names, record = design_matrix(transformed.text, frame, transformed.names)
+    design = Design(transformed.text, transformed.names, False, names, record)
+    return matrix, names, design
 
 
 def _check_nesting(inner: LevelSpec, outer_codes: np.ndarray, outer: str) -> np.ndarray:
@@ -261,7 +256,7 @@ def build_spec(
         )
     counter = [0]
     fixed = replace_calls(parsed.fixed, data, counter)
-    fixed_vars = _fixed_variables(fixed.text) - set(fixed.columns)
+    fixed_vars = required_variables(fixed.text) - set(fixed.columns)
     _check_columns(fixed_vars, data, "fixed part of the formula")
     group_vars = {name for term in parsed.random for name in term.grouping}
     _check_columns(group_vars, data, "random-effects grouping")
@@ -269,13 +264,16 @@ def build_spec(
         _check_columns({residual_groups}, data, "residual variance strata")
 
     response = _numeric_response(data, parsed, counter)
-    frame = data.assign(**fixed.columns)
-    fixed_matrix = model_matrix(fixed.text, frame, na_action="ignore", ensure_full_rank=True)
-    x_all = np.asarray(fixed_matrix, dtype=float)
-    fixed_names = tuple(
-        lme4_column_name(str(name), fixed.names) for name in fixed_matrix.columns
+    frame = data.assign(**fixed.columns) if fixed.columns else data
+    x_all, fixed_names, fixed_record = design_matrix(
+        fixed.text, frame, fixed.names, full_rank=True
     )
-    random_parts = [_random_design(data, term, counter) for term in parsed.random]
+    by_expression: dict[str, tuple[np.ndarray, tuple[str, ...], Design]] = {}
+    for term in parsed.random:
+        # (time | therapist/patient) expands to two terms with the same columns: build once
+        if term.expression not in by_expression:
+            by_expression[term.expression] = _random_design(data, term, counter)
+    random_parts = [by_expression[term.expression] for term in parsed.random]
 
     used = sorted(fixed_vars | group_vars | ({residual_groups} if residual_groups else set()))
     for name in used:
@@ -328,7 +326,7 @@ def build_spec(
         row_index=np.asarray(data.index[keep]),
         n_dropped=n_dropped,
         dropped_rows=dropped,
-        fixed_design=Design(fixed.text, fixed.names, True, fixed_names, fixed_matrix.model_spec),
+        fixed_design=Design(fixed.text, fixed.names, True, fixed_names, fixed_record),
         random_designs=tuple(
             (term.group_name, design)
             for term, (_, _, design) in zip(parsed.random, random_parts, strict=True)
