@@ -25,17 +25,17 @@ def _p_value(value: float) -> str:
 
 
 def _random_table(result: MixedResult) -> pd.DataFrame:
+    records = result.random_effects.to_dict(orient="records")
     rows = []
-    for row in result.random_effects.itertuples(index=False):
-        if not pd.isna(row.term2):
-            continue
-        rows.append({"Groups": row.group, "Name": "" if pd.isna(row.term1) else row.term1,
-                     "Variance": _number(row.vcov),
-                     "Std.Dev.": _number(row.sdcor)})
-    for row in result.random_effects.itertuples(index=False):
-        if not pd.isna(row.term2):
-            rows.append({"Groups": row.group, "Name": f"corr({row.term1}, {row.term2})",
-                         "Variance": "", "Std.Dev.": _number(row.sdcor, 3)})
+    for row in records:
+        if pd.isna(row["term2"]):
+            rows.append({"Groups": row["group"],
+                         "Name": "" if pd.isna(row["term1"]) else row["term1"],
+                         "Variance": _number(row["vcov"]), "Std.Dev.": _number(row["sdcor"])})
+    for row in records:
+        if not pd.isna(row["term2"]):
+            rows.append({"Groups": row["group"], "Name": f"corr({row['term1']}, {row['term2']})",
+                         "Variance": "", "Std.Dev.": _number(row["sdcor"], 3)})
     return pd.DataFrame(rows)
 
 

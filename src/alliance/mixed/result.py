@@ -210,14 +210,15 @@ class MixedResult:
     def to_dict(self) -> dict[str, Any]:
         """The result as the ``alliance fit --json`` contract (DESIGN.md)."""
         random_rows = []
-        for row in self.random_effects.itertuples(index=False):
-            term1 = None if pd.isna(row.term1) else row.term1
-            term2 = None if pd.isna(row.term2) else row.term2
-            entry: dict[str, Any] = {"group": row.group, "term1": term1, "term2": term2}
+        records = self.random_effects.to_dict(orient="records")
+        for row in records:
+            term1 = None if pd.isna(row["term1"]) else row["term1"]
+            term2 = None if pd.isna(row["term2"]) else row["term2"]
+            entry: dict[str, Any] = {"group": row["group"], "term1": term1, "term2": term2}
             if term2 is None:
-                entry.update(variance=float(row.vcov), sd=float(row.sdcor))
+                entry.update(variance=float(row["vcov"]), sd=float(row["sdcor"]))
             else:
-                entry.update(covariance=float(row.vcov), correlation=float(row.sdcor))
+                entry.update(covariance=float(row["vcov"]), correlation=float(row["sdcor"]))
             random_rows.append(entry)
         return {
             "formula": self.spec.formula.formula,

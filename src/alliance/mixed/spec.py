@@ -368,7 +368,7 @@ def _build_levels(
     for name, terms in by_group.items():
         grouping = terms[0][0].grouping
         codes, labels = _group_codes(data, grouping)
-        blocks = []
+        blocks: list[TermBlock] = []
         columns = []
         for term, z, names in terms:
             if term.correlated:
@@ -386,13 +386,13 @@ def _build_levels(
     # Innermost level first: more groups means further in; nesting is checked below.
     draft.sort(key=lambda item: -len(item[2]))
     levels: list[LevelSpec] = []
-    for index, (name, codes, labels, blocks, z) in enumerate(draft):
+    for index, (name, codes, labels, term_blocks, z) in enumerate(draft):
         parent = None
         if index + 1 < len(draft):
             outer_name, outer_codes = draft[index + 1][0], draft[index + 1][1]
-            provisional = LevelSpec(name, codes, labels, None, blocks, z)
+            provisional = LevelSpec(name, codes, labels, None, term_blocks, z)
             parent = _check_nesting(provisional, outer_codes, outer_name)
-        levels.append(LevelSpec(name, codes, labels, parent, blocks, z))
+        levels.append(LevelSpec(name, codes, labels, parent, term_blocks, z))
     return tuple(levels)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -77,7 +78,7 @@ def call_variables(expression: str) -> set[str]:
     return names
 
 
-def evaluate_call(expression: str, data: Mapping[str, object]) -> np.ndarray:
+def evaluate_call(expression: str, data: pd.DataFrame | Mapping[str, Any]) -> np.ndarray:
     """Evaluate one call such as ``I(age^2)`` on the data columns, R's ``^`` read as a power."""
     python_text = expression.replace("^", "**")
     variables = call_variables(expression)
@@ -104,7 +105,7 @@ def evaluate_call(expression: str, data: Mapping[str, object]) -> np.ndarray:
     return values
 
 
-def replace_calls(text: str, data: Mapping[str, object], counter: list[int]) -> TransformedFormula:
+def replace_calls(text: str, data: pd.DataFrame, counter: list[int]) -> TransformedFormula:
     """Replace each top-level function call (other than ``C(...)``) in ``text`` by a placeholder.
 
     ``counter`` is a one-element list shared by the calls of one model so that placeholder
