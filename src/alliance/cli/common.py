@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from alliance.errors import DataError, SpecificationError
 
@@ -36,12 +37,12 @@ def reported_errors(debug: bool) -> Iterator[None]:
     except DataError as error:
         if debug:
             raise
-        stderr.print(f"[bold red]Data error:[/] {error}", highlight=False, markup=True)
+        stderr.print(f"[bold red]Data error:[/] {escape(str(error))}", highlight=False)
         raise typer.Exit(EXIT_DATA_ERROR) from None
     except SpecificationError as error:
         if debug:
             raise
-        stderr.print(f"[bold red]Specification error:[/] {error}", highlight=False)
+        stderr.print(f"[bold red]Specification error:[/] {escape(str(error))}", highlight=False)
         raise typer.Exit(EXIT_SPECIFICATION_ERROR) from None
 
 

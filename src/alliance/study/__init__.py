@@ -1,1 +1,37 @@
-"""study layer."""
+"""The study of Nissen-Lie et al. (2013) as a pipeline: configuration and data in, results out.
+
+``run_study(config)`` composes the layers below (instruments, scales, mixed) into
+:class:`StudyResults`; ``replicate`` and ``analyze`` run it into an output folder.
+"""
+
+from alliance.study.config import FACTOR_NAMES, RATERS, StudyConfig
+from alliance.study.config_reader import (
+    config_from_dict,
+    example_config,
+    example_config_text,
+    load_config,
+)
+from alliance.study.load import StudyData, load_study
+from alliance.study.pipeline import STEPS, Progress, run_study
+from alliance.study.results import StudyResults
+from alliance.study.runs import DEFAULT_OUT, StudyRun, analyze, replicate
+
+__all__ = [
+    "DEFAULT_OUT",
+    "FACTOR_NAMES",
+    "RATERS",
+    "STEPS",
+    "Progress",
+    "StudyConfig",
+    "StudyData",
+    "StudyResults",
+    "StudyRun",
+    "analyze",
+    "config_from_dict",
+    "example_config",
+    "example_config_text",
+    "load_config",
+    "load_study",
+    "replicate",
+    "run_study",
+]

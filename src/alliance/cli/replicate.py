@@ -1,0 +1,69 @@
+"""``alliance replicate``: the whole study on the embedded simulated study, into a new folder."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from alliance.cli.common import DebugOption, reported_errors, stdout
+from alliance.simulate import DEFAULT_SEED
+from alliance.study import DEFAULT_OUT, StudyRun, replicate
+
+OutOption = typer.Option(
+    "--out", "-o",
+    help="New folder for report.html, results.json, figures/, tables/ (and data/); an "
+    "existing non-empty folder is refused unless --overwrite.",
+)
+OverwriteOption = typer.Option(
+    "--overwrite", help="Replace an existing output folder (never one that holds input files)."
+)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``replicate`` subcommand to ``app``."""
+    app.command("replicate")(replicate_command)
+
+
+def replicate_command(
+    out: Annotated[Path, OutOption] = DEFAULT_OUT,
+    seed: Annotated[
+        int, typer.Option("--seed", help="Seed of the simulated study and of the analysis.")
+    ] = DEFAULT_SEED,
+    overwrite: Annotated[bool, OverwriteOption] = False,
+    debug: bool = DebugOption,
+) -> None:
+    """Replicate Nissen-Lie et al. (2013) on a simulated study with known truth."""
+    with reported_errors(debug):
+        run = with_progress(lambda progress: replicate(out, seed, overwrite, progress))
+    print_run(run)
+
+
+def with_progress(task: Callable[[Callable[[str, int, int], None]], StudyRun]) -> StudyRun:
+    """Run ``task`` with a rich progress bar fed by the pipeline's progress callback."""
+    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/"
+               "{task.total}"), TimeElapsedColumn())
+    with Progress(*columns, console=stdout, transient=True) as bar:
+        handle = bar.add_task("Starting", total=None)
+
+        def update(description: str, completed: int, total: int) -> None:
+            bar.update(handle, description=description, completed=completed, total=total)
+
+        return task(update)
+
+
+def print_run(run: StudyRun) -> None:
+    """Where the results are, and the findings."""
+    folder = run.folder
+    stdout.print(f"[bold]Study written to {folder}[/]", highlight=False)
+    if run.report_written:
+        stdout.print(f"Report: {folder / 'report.html'}", highlight=False)
+    else:
+        stdout.print("report.html was not written: the report module is not available; "
+                     "results.json holds every result.", highlight=False)
+    stdout.print("[bold]Findings[/]")
+    for sentence in run.results.findings:
+        stdout.print(f"• {sentence}", highlight=False)

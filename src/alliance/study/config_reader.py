@@ -1,0 +1,359 @@
+"""Reading a study configuration: TOML text -> a checked :class:`~alliance.study.config.StudyConfig`.
+
+Every value is checked here, before any data file is opened: an unknown or misspelt key, a
+value of the wrong type or an impossible choice raises
+:class:`~alliance.errors.SpecificationError` naming the file, the key (``section.key``) and a
+remedy. Relative file paths are kept as written and read relative to the configuration's folder.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from alliance.errors import SpecificationError
+from alliance.study.config import (
+    RATERS,
+    RESERVED_NAMES,
+    TIME_CODINGS,
+    FactorConfig,
+    ItemColumns,
+    ModelConfig,
+    PatientConfig,
+    RaterConfig,
+    ReferenceConfig,
+    StudyConfig,
+    TableSource,
+    TherapistConfig,
+    WaiConfig,
+)
+
+EXAMPLE_FILE = "example_config.toml"
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_DEFAULT_INSTRUMENTS = {"patient": "wai-sr-client", "therapist": "wai-sr-therapist"}
+
+
+def load_config(path: str | Path) -> StudyConfig:
+    """Read and check a study configuration file.
+
+    Raises
+    ------
+    SpecificationError
+        The file is missing, is not valid TOML, or holds an invalid configuration; the
+        message names the file, the section and key, and a remedy.
+    """
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError as error:
+        raise SpecificationError(
+            f"configuration file {file} does not exist; check the path, or write one from "
+            "`alliance analyze --example-config`."
+        ) from error
+    except (OSError, UnicodeDecodeError) as error:
+        raise SpecificationError(f"configuration file {file} cannot be read: {error}.") from error
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise SpecificationError(
+            f"configuration file {file} is not valid TOML: {error}. Fix the syntax."
+        ) from error
+    return config_from_dict(data, base_dir=file.resolve().parent, source=str(file))
+
+
+def example_config_text() -> str:
+    """The shipped example configuration (every field explained)."""
+    return resources.files("alliance.study").joinpath(EXAMPLE_FILE).read_text("utf-8")
+
+
+def example_config(base_dir: str | Path) -> StudyConfig:
+    """The example configuration, reading the files of ``alliance simulate`` from ``base_dir``."""
+    data = tomllib.loads(example_config_text())
+    return config_from_dict(data, base_dir=Path(base_dir), source=EXAMPLE_FILE)
+
+
+class _Reader:
+    """Reads one section (TOML table) of the mapping, naming the file and section in errors."""
+
+    def __init__(self, data: Any, section: str, source: str) -> None:
+        self.section = section
+        self.source = source
+        if not isinstance(data, Mapping):
+            self.fail("", f"must be a table, not {type(data).__name__}", "write it as a TOML table")
+        self.data = data
+
+    def fail(self, key: str, problem: str, remedy: str) -> Any:
+        where = ".".join(part for part in (self.section, key) if part) or "the top level"
+        raise SpecificationError(f"{self.source}: {where} {problem}; {remedy}.")
+
+    def check_keys(self, known: set[str]) -> None:
+        for key in self.data:
+            if key not in known:
+                close = difflib.get_close_matches(key, sorted(known), n=1)
+                hint = f"did you mean {close[0]!r}" if close else f"known keys: {sorted(known)}"
+                self.fail(key, "is not a known key", hint)
+
+    def text(self, key: str, default: str | None = None, *, required: bool = False) -> Any:
+        if key not in self.data:
+            if required:
+                self.fail(key, "is missing", f"give {key} = \"...\"")
+            return default
+        value = self.data[key]
+        if not isinstance(value, str) or not value.strip():
+            self.fail(key, f"must be a non-empty text, not {value!r}", "write it in quotes")
+        return value
+
+    def choice(self, key: str, default: str, options: tuple[str, ...]) -> str:
+        value = self.text(key, default)
+        if value not in options:
+            self.fail(key, f"is {value!r}", f"choose one of {', '.join(map(repr, options))}")
+        return str(value)
+
+    def integer(self, key: str, default: int, minimum: int) -> int:
+        value = self.data.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            self.fail(key, f"must be a whole number of at least {minimum}, not {value!r}",
+                      "correct the value")
+        return int(value)
+
+    def boolean(self, key: str, default: bool) -> bool:
+        value = self.data.get(key, default)
+        if not isinstance(value, bool):
+            self.fail(key, f"must be true or false, not {value!r}", "write true or false")
+        return bool(value)
+
+    def names(self, key: str) -> tuple[str, ...] | None:
+        if key not in self.data:
+            return None
+        value = self.data[key]
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            self.fail(key, f"must be a list of texts, not {value!r}", 'write ["a", "b"]')
+        if len(set(value)) != len(value):
+            self.fail(key, "names an entry twice", "list each once")
+        return tuple(value)
+
+    def table(self) -> TableSource:
+        file = self.text("file", required=True)
+        sheet = self.data.get("sheet")
+        if sheet is not None and (isinstance(sheet, bool) or not isinstance(sheet, str | int)):
+            self.fail("sheet", f"must be a sheet name or 0-based position, not {sheet!r}",
+                      "write a name in quotes or a whole number")
+        return TableSource(Path(file), sheet)
+
+    def item_columns(self, default_instrument: str) -> ItemColumns:
+        instrument = self.text("instrument", default_instrument)
+        prefix = self.data.get("item_prefix", "")
+        if not isinstance(prefix, str):
+            self.fail("item_prefix", f"must be a text, not {prefix!r}", 'write "" for none')
+        items = self.data.get("items", {})
+        if not isinstance(items, Mapping) or not all(
+            isinstance(v, str) and v for v in items.values()
+        ):
+            self.fail("items", "must map item ids to column names",
+                      'write items = { qpl1 = "Q1", ... }')
+        return ItemColumns(str(instrument), prefix, dict(items))
+
+    def covariates(self) -> dict[str, str]:
+        value = self.data.get("covariates", [])
+        if isinstance(value, list):
+            if not all(isinstance(v, str) and v for v in value):
+                self.fail("covariates", f"must list column names, not {value!r}",
+                          'write covariates = ["experience"]')
+            mapping = {name: name for name in value}
+        elif isinstance(value, Mapping):
+            mapping = dict(value)
+        else:
+            mapping = self.fail("covariates", f"must be a list or a table, not {value!r}",
+                                'write covariates = ["experience"] or { years = "Years" }')
+        for name, column in mapping.items():
+            if not _IDENTIFIER.match(name):
+                self.fail("covariates", f"name {name!r} cannot be a model variable",
+                          f'name it with letters, digits and _, e.g. {{ x = "{name}" }}')
+            if name in RESERVED_NAMES:
+                self.fail("covariates", f"name {name!r} is used by the pipeline itself",
+                          f'give it another name, e.g. {{ {name}_covariate = "{column}" }}')
+            if not isinstance(column, str) or not column:
+                self.fail("covariates", f"column of {name!r} must be a text", "correct it")
+        return mapping
+
+
+_TOP_KEYS = {"title", "seed", "reference", "therapists", "patients", "wai", "factors",
+             "models", "report", "simulation"}
+_ITEM_KEYS = {"file", "sheet", "instrument", "item_prefix", "items"}
+
+
+def config_from_dict(data: Mapping[str, Any], base_dir: Path, source: str) -> StudyConfig:
+    """Build and check a configuration from the mapping of its TOML file.
+
+    Raises
+    ------
+    SpecificationError
+        Naming ``source``, the ``section.key`` and a remedy.
+    """
+    top = _Reader(data, "", source)
+    top.check_keys(_TOP_KEYS)
+    for section in ("reference", "therapists", "wai"):
+        if section not in data:
+            raise SpecificationError(
+                f"{source}: the section {section} is missing; every study needs it (see "
+                "`alliance analyze --example-config`)."
+            )
+    reference = _Reader(data["reference"], "reference", source)
+    reference.check_keys(_ITEM_KEYS | {"id_column"})
+    therapists = _Reader(data["therapists"], "therapists", source)
+    therapists.check_keys(_ITEM_KEYS | {"id_column", "covariates"})
+    patients_config = None
+    if "patients" in data:
+        patients = _Reader(data["patients"], "patients", source)
+        patients.check_keys({"file", "sheet", "id_column", "therapist_column", "covariates"})
+        patients_config = PatientConfig(
+            table=patients.table(),
+            id_column=patients.text("id_column", "patient"),
+            therapist_column=patients.text("therapist_column", "therapist"),
+            covariates=patients.covariates(),
+        )
+    therapist_config = TherapistConfig(
+        table=therapists.table(),
+        columns=therapists.item_columns("dpccq-qpl"),
+        id_column=therapists.text("id_column", "therapist"),
+        covariates=therapists.covariates(),
+    )
+    shared = set(therapist_config.covariates) & set(
+        patients_config.covariates if patients_config else {}
+    )
+    if shared:
+        raise SpecificationError(
+            f"{source}: the covariates {sorted(shared)} are named in both therapists and "
+            "patients; give each covariate one name."
+        )
+    config = StudyConfig(
+        title=top.text("title", "Therapist factors and the working alliance"),
+        seed=top.integer("seed", 2013, 0),
+        reference=ReferenceConfig(
+            table=reference.table(),
+            columns=reference.item_columns("dpccq-qpl"),
+            id_column=reference.text("id_column"),
+        ),
+        therapists=therapist_config,
+        patients=patients_config,
+        wai=_wai(data["wai"], source, patients_config),
+        factors=_factors(data.get("factors", {}), source),
+        models=_models(data.get("models", {}), source),
+        show_identifiers=_report(data.get("report", {}), source),
+        truth=_truth(data.get("simulation", {}), source),
+        base_dir=Path(base_dir),
+        source=source,
+    )
+    return config
+
+
+def _wai(data: Any, source: str, patients: PatientConfig | None) -> WaiConfig:
+    wai = _Reader(data, "wai", source)
+    wai.check_keys({"file", "sheet", "patient_column", "session_column", "therapist_column",
+                    "rater_column", *RATERS})
+    rater_column = wai.text("rater_column")
+    # without a patients file, the WAI file must say who each patient's therapist is
+    therapist_column = wai.text("therapist_column", None if patients else "therapist")
+    raters: dict[str, RaterConfig] = {}
+    for rater in RATERS:
+        if rater not in wai.data:
+            wai.fail("", f"has no table wai.{rater}",
+                     f"add it, with the {rater}-rated instrument")
+        block = _Reader(wai.data[rater], f"wai.{rater}", source)
+        block.check_keys(_ITEM_KEYS | {"rater_value"})
+        if "file" in block.data:
+            table = block.table()
+        elif "file" in wai.data:
+            table = wai.table()
+        else:
+            table = block.fail("file", "is missing here and in wai", "give the WAI data file")
+        rater_value = block.text("rater_value")
+        if rater_value is not None and rater_column is None:
+            block.fail("rater_value", "is given but wai.rater_column is not",
+                       "name the column that tells the raters apart in wai.rater_column")
+        raters[rater] = RaterConfig(table, block.item_columns(_DEFAULT_INSTRUMENTS[rater]),
+                                    rater_value)
+    patient, therapist = raters["patient"], raters["therapist"]
+    if (
+        patient.table == therapist.table
+        and patient.rater_value == therapist.rater_value
+        and patient.columns.item_prefix == therapist.columns.item_prefix
+        and dict(patient.columns.items) == dict(therapist.columns.items)
+    ):
+        wai.fail("", "reads the patient and the therapist ratings from the same columns of the "
+                 "same rows", "set rater_column and rater_value, or item_prefix per rater, or "
+                 "separate files")
+    return WaiConfig(
+        patient_column=wai.text("patient_column", "patient"),
+        session_column=wai.text("session_column", "session"),
+        therapist_column=therapist_column,
+        rater_column=rater_column,
+        raters=raters,
+    )
+
+
+def _factors(data: Any, source: str) -> FactorConfig:
+    factors = _Reader(data, "factors", source)
+    factors.check_keys({"method", "rotation", "correlation", "scores", "parallel_iterations",
+                        "satisfaction_items", "burden_items"})
+    satisfaction = factors.names("satisfaction_items")
+    burden = factors.names("burden_items")
+    if (satisfaction is None) != (burden is None):
+        factors.fail("satisfaction_items", "and burden_items must be given together",
+                     "list both, or neither to use the instrument's item domains")
+    if satisfaction is not None and burden is not None and set(satisfaction) & set(burden):
+        factors.fail("burden_items", f"repeats {sorted(set(satisfaction) & set(burden))}",
+                     "put each item in one domain")
+    return FactorConfig(
+        method=factors.choice("method", "minres", ("minres", "ml", "pa")),
+        rotation=factors.choice("rotation", "oblimin", ("oblimin", "geomin", "promax")),
+        correlation=factors.choice("correlation", "pearson", ("pearson", "polychoric")),
+        scores=factors.choice("scores", "regression", ("regression", "bartlett", "tenberge")),
+        parallel_iterations=factors.integer("parallel_iterations", 20, 1),
+        satisfaction_items=satisfaction,
+        burden_items=burden,
+    )
+
+
+def _models(data: Any, source: str) -> ModelConfig:
+    models = _Reader(data, "models", source)
+    models.check_keys({"time_coding", "time_codings", "df_method", "confidence"})
+    codings = models.names("time_codings") or TIME_CODINGS
+    for coding in codings:
+        if coding not in TIME_CODINGS:
+            models.fail("time_codings", f"names {coding!r}",
+                        f"choose among {', '.join(map(repr, TIME_CODINGS))}")
+    coding = models.choice("time_coding", "auto", ("auto", *TIME_CODINGS))
+    if coding != "auto" and coding not in codings:
+        codings = (*codings, coding)
+    confidence = models.data.get("confidence", 0.95)
+    if isinstance(confidence, bool) or not isinstance(confidence, float) or not (
+        0.5 <= confidence < 1
+    ):
+        models.fail("confidence", f"must be a number from 0.5 to below 1, not {confidence!r}",
+                    "write e.g. 0.95")
+    return ModelConfig(
+        time_coding=coding,
+        time_codings=codings,
+        df_method=models.choice("df_method", "satterthwaite", ("satterthwaite", "containment")),
+        confidence=float(confidence),
+    )
+
+
+def _report(data: Any, source: str) -> bool:
+    report = _Reader(data, "report", source)
+    report.check_keys({"show_identifiers"})
+    return report.boolean("show_identifiers", False)
+
+
+def _truth(data: Any, source: str) -> Path | None:
+    simulation = _Reader(data, "simulation", source)
+    simulation.check_keys({"truth"})
+    truth = simulation.text("truth")
+    return None if truth is None else Path(truth)

@@ -1,0 +1,167 @@
+"""The study's findings as plain sentences with their numbers (the report leads with them).
+
+An effect is called a finding when its confidence interval excludes 0; otherwise the sentence
+says that it was not distinguishable from 0 and still gives the numbers. Numbers are rounded
+here, for reading only; results.json keeps them at full precision elsewhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from alliance.study.config import FACTOR_NAMES, RATERS
+from alliance.study.factors import TherapistFactors
+from alliance.study.joint import JointModel
+from alliance.study.models import TIME_CODINGS, GrowthModel, NullModel, TimeCodingComparison
+
+LABELS = {"personal_satisfactions": "Personal Satisfactions",
+          "personal_burdens": "Personal Burdens"}
+ORIGIN = {"log": "session 1", "linear": "session 0", "sessions": "session 0"}
+TIME_UNIT = {"log": "unit of ln(session)", "linear": "10 sessions", "sessions": "session"}
+
+
+def number(value: float, digits: int = 2) -> str:
+    """``value`` rounded, with a minus sign and no negative zero."""
+    text = f"{value:.{digits}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
+
+
+def p_text(p: float) -> str:
+    """APA style: ``p < .001`` or ``p = .034``."""
+    if p < 0.001:
+        return "p < .001"
+    return "p = " + f"{p:.3f}".lstrip("0")
+
+
+def percent(share: float) -> str:
+    return f"{100 * share:.1f}%"
+
+
+def data_sentence(summary: Mapping[str, Any]) -> str:
+    counts = summary["n_administrations"]
+    sessions = summary["sessions"]
+    excluded = summary["excluded"]
+    text = (
+        f"The models used {counts['patient']} patient-rated and {counts['therapist']} "
+        f"therapist-rated WAI administrations from {summary['n_patients']} patients of "
+        f"{summary['n_therapists']} therapists (sessions {number(min(sessions), 0)} to "
+        f"{number(max(sessions), 0)})"
+    )
+    if not excluded:
+        return text + "; no administration was excluded."
+    parts = "; ".join(f"{entry['rows']} {entry['reason']}" for entry in excluded)
+    return text + f"; excluded: {parts}."
+
+
+def factor_sentence(factors: TherapistFactors) -> str:
+    result = factors.efa
+    suggested = result.parallel.suggested_factors if result.parallel is not None else None
+    alphas = [rel.alpha if rel is not None else None for rel in factors.reliability.values()]
+    alpha_text = " and ".join("n/a" if a is None else number(a) for a in alphas)
+    opening = (
+        f"Parallel analysis of the {len(result.items)} QPL items in {result.n_obs} reference "
+        f"therapists suggested {suggested} factor{'s' if suggested != 1 else ''}; two"
+        if suggested is not None else f"In {result.n_obs} reference therapists, two"
+    )
+    return (
+        f"{opening} factors ({result.method}, {result.rotation} rotation) were named Personal "
+        f"Satisfactions and Personal Burdens by the items loading on them (factor correlation "
+        f"r = {number(factors.phi[0, 1])}; Cronbach's alpha {alpha_text})."
+    )
+
+
+def variance_sentence(model: NullModel, coding: str) -> str:
+    icc = model.icc()
+    return (
+        f"In the {model.rater}-rated alliance, therapists accounted for "
+        f"{percent(icc['therapist_intercept'])} of the variance at {ORIGIN[coding]} and for "
+        f"{percent(icc['therapist_slope_share'])} of the variance in growth between patients; "
+        f"patients and their therapists together for {percent(icc['patient_intercept'])} of "
+        "the variance at that time."
+    )
+
+
+def time_sentence(comparison: TimeCodingComparison, fixed: bool) -> str:
+    frame = comparison.to_frame()
+    totals = frame.groupby("coding")["aic"].sum().sort_values()
+    chosen = comparison.chosen
+    others = ", ".join(f"{coding} {number(aic, 1)}" for coding, aic in totals.items()
+                       if coding != chosen)
+    how = "as configured" if fixed else "the coding with the smallest AIC"
+    compared = f" (summed AIC {number(totals[chosen], 1)}; {others})" if others else ""
+    return f"Time was coded as {TIME_CODINGS[chosen][0]}, {how}{compared}."
+
+
+def effect_sentence(rater: str, factor: str, outcome: str, row: Mapping[str, float],
+                    coding: str, confidence: float) -> str:
+    """One factor's effect on the level or growth of one rater's alliance."""
+    unit = (f"per SD of the factor per {TIME_UNIT[coding]}" if outcome == "growth"
+            else "per SD of the factor")
+    numbers = (f"b = {number(row['estimate'], 3)} {unit}, {round(100 * confidence)}% CI "
+               f"{number(row['ci_low'], 3)} to {number(row['ci_high'], 3)}, {p_text(row['p'])}")
+    name = LABELS[factor]
+    what = "growth" if outcome == "growth" else f"level at {ORIGIN[coding]}"
+    if row["ci_low"] > 0 or row["ci_high"] < 0:
+        if outcome == "growth":
+            direction = "faster" if row["estimate"] > 0 else "slower"
+        else:
+            direction = "a higher" if row["estimate"] > 0 else "a lower"
+        return f"{name} predicted {direction} {what} of the {rater}-rated alliance ({numbers})."
+    return (f"{name} did not predict the {what} of the {rater}-rated alliance distinguishably "
+            f"from 0 ({numbers}).")
+
+
+def difference_sentence(row: Mapping[str, Any], confidence: float) -> str:
+    effect = str(row["effect"])
+    outcome = "growth" if effect.startswith("time:") else "level"
+    name = LABELS[effect.removeprefix("time:")]
+    numbers = (f"difference = {number(row['difference'], 3)}, t({number(row['df'], 1)}) = "
+               f"{number(row['statistic'])}, {p_text(row['p'])}")
+    if row["p"] < 1 - confidence:
+        return (f"The effect of {name} on alliance {outcome} differed between patient and "
+                f"therapist ratings ({numbers}).")
+    return (f"The effect of {name} on alliance {outcome} did not differ distinguishably between "
+            f"patient and therapist ratings ({numbers}).")
+
+
+def recovery_sentence(recovery: pd.DataFrame, confidence: float) -> str:
+    fixed = recovery.loc[recovery["covered"].notna()]
+    covered = int(fixed["covered"].astype(bool).sum())
+    return (
+        f"On these simulated data, {covered} of {len(fixed)} true fixed effects lay inside their "
+        f"{round(100 * confidence)}% confidence intervals (expected about "
+        f"{number(confidence * len(fixed), 0)})."
+    )
+
+
+def findings(
+    summary: Mapping[str, Any],
+    factors: TherapistFactors,
+    null: Mapping[str, NullModel],
+    comparison: TimeCodingComparison,
+    time_fixed: bool,
+    growth: Mapping[str, GrowthModel],
+    joint: JointModel,
+    recovery: pd.DataFrame | None,
+    confidence: float,
+) -> list[str]:
+    """All findings, in the order the report presents them."""
+    coding = comparison.chosen
+    sentences = [data_sentence(summary), factor_sentence(factors)]
+    sentences += [variance_sentence(null[rater], coding) for rater in RATERS]
+    sentences.append(time_sentence(comparison, time_fixed))
+    for outcome, prefix in (("growth", "time:"), ("level", "")):
+        for rater in RATERS:
+            rows = {str(row["term"]): row
+                    for row in growth[rater].fit.to_dict()["fixed_effects"]}
+            for factor in FACTOR_NAMES:
+                sentences.append(effect_sentence(rater, factor, outcome,
+                                                 rows[f"{prefix}{factor}"], coding, confidence))
+    for row in joint.to_dict()["difference_tests"]:
+        sentences.append(difference_sentence(row, confidence))
+    if recovery is not None and len(recovery):
+        sentences.append(recovery_sentence(recovery, confidence))
+    return sentences

@@ -1,0 +1,116 @@
+"""Step 5: both raters in one three-level model, and tests of patient-therapist differences.
+
+The joint model (REML, chosen time coding) stacks the patient- and therapist-rated
+administrations::
+
+    alliance ~ 0 + rater + rater:time + rater:x + rater:time:x + ...
+               + (0 + rater + rater:time | therapist/patient),   residual variance by rater
+
+so that each rater has its own intercept, slope, predictor effects and residual variance, and
+the four random effects (patient- and therapist-rated intercept and slope) are correlated at
+the patient and at the therapist level: the cross-rater correlations say how far the two
+perspectives agree about a patient's or a therapist's alliance. Occasion residuals of the two
+raters at the same session are taken as independent (their covariance is absorbed by the
+patient-level random effects only in part; see the recovery table for simulated data).
+
+Difference tests (Wald): for an effect ``b`` of a therapist factor on level or growth,
+``d = b_patient - b_therapist = L beta`` with ``L`` a contrast of +1 and -1, ``SE = sqrt(L V
+L')`` with ``V`` the REML covariance of the fixed effects, ``t = d / SE`` on Satterthwaite df
+for the contrast (lmerTest's ``contest1D``; :func:`alliance.mixed.inference.satterthwaite_df`)
+or, with ``df_method = "containment"``, the containment df of the patient-rated term;
+``p`` two-sided. ``statistic`` is that t (its square is the 1-df F).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from alliance.errors import SpecificationError
+from alliance.mixed import MixedResult, fit
+from alliance.mixed.inference import satterthwaite_df
+from alliance.study.config import FACTOR_NAMES, RATERS, ModelConfig
+from alliance.study.models import AnalysisData
+
+TEST_COLUMNS = ("effect", "patient", "therapist", "difference", "std_error", "statistic", "df",
+                "p")
+
+
+def joint_formula(predictors: tuple[str, ...]) -> str:
+    """The joint model's formula for ``predictors`` (module docstring)."""
+    fixed = ["0", "rater", "rater:time", *(f"rater:{x}" for x in predictors),
+             *(f"rater:time:{x}" for x in predictors)]
+    return f"alliance ~ {' + '.join(fixed)} + (0 + rater + rater:time | therapist/patient)"
+
+
+def joint_term(rater: str, term: str) -> str:
+    """The joint model's name of a per-rater model term: ``time:x`` -> ``raterpatient:time:x``."""
+    prefix = f"rater{rater}"
+    return prefix if term == "(Intercept)" else f"{prefix}:{term}"
+
+
+@dataclass(frozen=True)
+class JointModel:
+    """The joint model and its patient-versus-therapist difference tests."""
+
+    formula: str
+    fit: MixedResult
+    difference_tests: pd.DataFrame
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "formula": self.formula,
+            "fit": self.fit.to_dict(),
+            "difference_tests": [
+                {key: (value if key == "effect" else float(value)) for key, value in row.items()}
+                for row in self.difference_tests.to_dict(orient="records")
+            ],
+        }
+
+
+def fit_joint(analysis: AnalysisData, coding: str, config: ModelConfig) -> JointModel:
+    """Fit the joint model under ``coding`` and test each factor effect's rater difference."""
+    formula = joint_formula(analysis.predictors)
+    result = fit(formula, analysis.joint_frame(coding), residual_groups="rater",
+                 df_method=config.df_method, confidence=config.confidence)
+    effects = [*FACTOR_NAMES, *(f"time:{x}" for x in FACTOR_NAMES)]
+    return JointModel(formula=formula, fit=result,
+                      difference_tests=difference_tests(result, effects, config.df_method))
+
+
+def difference_tests(result: MixedResult, effects: list[str], df_method: str) -> pd.DataFrame:
+    """Wald tests of ``patient - therapist`` for each per-rater term in ``effects``."""
+    names = list(result.spec.fixed_names)
+    contrasts = np.zeros((len(effects), len(names)))
+    for row, effect in enumerate(effects):
+        for rater, sign in zip(RATERS, (1.0, -1.0), strict=True):
+            term = joint_term(rater, effect)
+            if term not in names:
+                raise SpecificationError(
+                    f"the joint model has no term {term!r} (its terms: {', '.join(names)}); "
+                    "the rater column must hold 'patient' and 'therapist'."
+                )
+            contrasts[row, names.index(term)] = sign
+    difference = contrasts @ result.beta
+    std_error = np.sqrt(np.einsum("ki,ij,kj->k", contrasts, result.vcov_beta, contrasts))
+    if df_method == "satterthwaite":
+        df = satterthwaite_df(result.objective, result.params, result.sigma, contrasts)
+    else:
+        table = result.fixed_effects.set_index("term")["df"]
+        df = np.array([table[joint_term(RATERS[0], effect)] for effect in effects], dtype=float)
+    statistic = difference / std_error
+    estimates = result.fixed_effects.set_index("term")["estimate"]
+    return pd.DataFrame({
+        "effect": effects,
+        "patient": [float(estimates[joint_term("patient", e)]) for e in effects],
+        "therapist": [float(estimates[joint_term("therapist", e)]) for e in effects],
+        "difference": difference,
+        "std_error": std_error,
+        "statistic": statistic,
+        "df": df,
+        "p": 2.0 * stats.t.sf(np.abs(statistic), df),
+    }, columns=list(TEST_COLUMNS))

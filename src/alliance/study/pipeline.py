@@ -1,0 +1,185 @@
+"""The study pipeline: configuration in, :class:`StudyResults` out.
+
+``run_study`` reads and checks all data first (:mod:`.load`: nothing is estimated before every
+check has passed), then runs the steps in order: scoring -> therapist factors -> time codings
+-> null models -> growth models -> joint model -> recovery (simulated data) -> findings and
+figure data. It never prints: progress goes to the optional callback, warnings raised by the
+steps are collected into ``meta.warnings``.
+"""
+
+from __future__ import annotations
+
+import platform
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from datetime import UTC, datetime
+from importlib import metadata
+from typing import Any
+
+import numpy as np
+
+import alliance
+from alliance.errors import BoundaryWarning
+from alliance.study.config import RATERS, StudyConfig
+from alliance.study.factors import therapist_factors
+from alliance.study.figures import caterpillar, forest, implied_trajectories, observed_trajectories
+from alliance.study.findings import findings
+from alliance.study.joint import fit_joint
+from alliance.study.load import StudyData, load_study
+from alliance.study.models import (
+    AnalysisData,
+    analysis_data,
+    compare_time_codings,
+    fit_growth,
+    fit_null,
+)
+from alliance.study.recovery import recovery_table
+from alliance.study.results import StudyResults
+from alliance.study.scoring import ScoredStudy, score_study
+
+#: ``progress(description, completed, total)``: called before each step and once at the end.
+Progress = Callable[[str, int, int], None]
+
+STEPS = (
+    "Reading and checking the data",
+    "Scoring the WAI and QPL items",
+    "Factor analysis of the reference sample",
+    "Comparing time codings",
+    "Null models",
+    "Growth models",
+    "Joint model",
+    "Parameter recovery",
+    "Findings",
+)
+#: Packages whose versions are recorded with the results.
+PACKAGES = ("numpy", "scipy", "pandas", "formulaic", "numba", "typer", "rich", "jinja2",
+            "matplotlib")
+
+
+def run_study(config: StudyConfig, progress: Progress | None = None) -> StudyResults:
+    """Run the whole study described by ``config``.
+
+    Raises
+    ------
+    DataError
+        A data file cannot be read or fails a check (raised before any model is fitted).
+    SpecificationError
+        The configuration, an instrument or a model cannot be used.
+    """
+    report = progress or (lambda description, completed, total: None)
+    caught: list[str] = []
+    total = len(STEPS)
+
+    def step(index: int) -> AbstractContextManager[None]:
+        report(STEPS[index], index, total)
+        return _collecting(STEPS[index], caught)
+
+    with step(0):
+        data = load_study(config)
+    with step(1):
+        scored = score_study(data)
+    with step(2):
+        factors = therapist_factors(data.reference, data.therapists, data.qpl, config.factors,
+                                    config.seed, data.sources["reference"])
+        analysis = analysis_data(data, scored, factors, config.therapist_covariates,
+                                 config.patient_covariates)
+    with step(3):
+        comparison = compare_time_codings(analysis, config.models)
+    coding = comparison.chosen
+    with step(4):
+        null = {rater: fit_null(analysis, rater, coding, config.models) for rater in RATERS}
+    with step(5):
+        growth = {rater: fit_growth(analysis, rater, coding, config.models) for rater in RATERS}
+    with step(6):
+        joint = fit_joint(analysis, coding, config.models)
+    with step(7):
+        recovery = None
+        if data.truth is not None:
+            scale = str(data.truth["time"]["scale"])
+            if scale == coding:
+                recovery = recovery_table(data.truth, growth, joint)
+            else:
+                recovery = recovery_table(
+                    data.truth,
+                    {rater: fit_growth(analysis, rater, scale, config.models) for rater in RATERS},
+                    fit_joint(analysis, scale, config.models),
+                )
+    with step(8):
+        summary = data_summary(data, scored, analysis)
+        sentences = findings(summary, factors, null, comparison, config.models.time_coding != "auto",
+                             growth, joint, recovery, config.models.confidence)
+        figures = {
+            "observed_trajectories": observed_trajectories(analysis),
+            "implied_trajectories": implied_trajectories(growth, analysis, coding),
+            "forest": forest(growth),
+            "caterpillar": caterpillar(null, config.models.confidence, config.show_identifiers),
+        }
+    report("Done", total, total)
+    return StudyResults(
+        meta=_meta(config, coding, data.truth is not None, caught),
+        data_summary=summary,
+        scoring=scored,
+        factors=factors,
+        analysis=analysis,
+        time_coding=comparison,
+        null=null,
+        growth=growth,
+        joint=joint,
+        recovery=recovery,
+        findings=tuple(sentences),
+        figures=figures,
+    )
+
+
+def data_summary(data: StudyData, scored: ScoredStudy, analysis: AnalysisData) -> dict[str, Any]:
+    """The ``data_summary`` section: sample sizes, sessions, every exclusion."""
+    frame = analysis.frame
+    sessions = np.unique(frame["session"].to_numpy())
+    return {
+        "n_reference_therapists": int(len(data.reference)),
+        "n_therapists": int(frame["therapist"].nunique()),
+        "n_patients": int(frame["patient"].nunique()),
+        "n_administrations": {rater: int((frame["rater"] == rater).sum()) for rater in RATERS},
+        "sessions": [int(s) if float(s).is_integer() else float(s) for s in sessions],
+        "excluded": [*data.excluded, *scored.excluded, *analysis.excluded],
+    }
+
+
+@contextmanager
+def _collecting(step: str, caught: list[str]) -> Iterator[None]:
+    """Keep the warnings a step raises (once each) instead of printing them.
+
+    Singular fits (:class:`~alliance.errors.BoundaryWarning`) are not repeated here: every
+    reported fit says so itself (``singular`` and ``warnings`` of its ``fit``).
+    """
+    with warnings.catch_warnings(record=True) as records:
+        warnings.simplefilter("always")
+        yield
+    for record in records:
+        if issubclass(record.category, BoundaryWarning):
+            continue
+        message = f"{step}: {record.message}"
+        if message not in caught:
+            caught.append(message)
+
+
+def _meta(config: StudyConfig, coding: str, simulated: bool, caught: list[str]) -> dict[str, Any]:
+    packages: dict[str, str | None] = {}
+    for name in PACKAGES:
+        try:
+            packages[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            packages[name] = None
+    return {
+        "alliance_version": alliance.__version__,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "seed": config.seed,
+        "simulated": simulated,
+        "config": config.to_dict(),
+        "python": platform.python_version(),
+        "packages": packages,
+        "time_coding": coding,
+        "raters": list(RATERS),
+        "warnings": caught,
+    }

@@ -1,0 +1,131 @@
+"""The results of a study: every step's result object, and the results.json contract.
+
+:meth:`StudyResults.to_dict` produces the structure documented in docs/results-schema.md (the
+report's only input); :meth:`StudyResults.tables` the CSV tables of the output folder. Both
+leave the numbers at full precision. No patient identifier appears in either; therapist
+identifiers appear only in the caterpillar data and only with ``report.show_identifiers``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from alliance.study.config import RATERS
+from alliance.study.factors import TherapistFactors
+from alliance.study.joint import JointModel
+from alliance.study.models import AnalysisData, GrowthModel, NullModel, TimeCodingComparison
+from alliance.study.scoring import ScoredStudy
+
+
+@dataclass(frozen=True)
+class StudyResults:
+    """Everything the pipeline estimated, with the metadata of the run.
+
+    Attributes
+    ----------
+    meta
+        Version, time, seed, whether the data were simulated, the configuration, package
+        versions, the chosen time coding, the raters and the warnings raised on the way.
+    data_summary
+        Sample sizes, sessions and every exclusion (``{step, rows, reason}``).
+    scoring, factors, analysis, time_coding, null, growth, joint
+        The result of each step.
+    recovery
+        Estimates beside true values (simulated data), else None.
+    findings
+        Plain sentences with numbers.
+    figures
+        The data of the report's figures.
+    """
+
+    meta: dict[str, Any]
+    data_summary: dict[str, Any]
+    scoring: ScoredStudy
+    factors: TherapistFactors
+    analysis: AnalysisData
+    time_coding: TimeCodingComparison
+    null: dict[str, NullModel]
+    growth: dict[str, GrowthModel]
+    joint: JointModel
+    recovery: pd.DataFrame | None
+    findings: tuple[str, ...]
+    figures: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The results.json structure (docs/results-schema.md)."""
+        return {
+            "meta": self.meta,
+            "data_summary": self.data_summary,
+            "scoring": self.scoring.to_dict(),
+            "efa": self.factors.efa_dict(),
+            "therapist_factors": self.factors.therapist_factors_dict(),
+            "models": {
+                "null": {rater: self.null[rater].to_dict() for rater in RATERS},
+                "time_coding": self.time_coding.to_list(),
+                "growth": {rater: self.growth[rater].to_dict() for rater in RATERS},
+                "joint": self.joint.to_dict(),
+            },
+            "recovery": None if self.recovery is None else [
+                {key: _plain(value) for key, value in row.items()}
+                for row in self.recovery.to_dict(orient="records")
+            ],
+            "findings": list(self.findings),
+            "figures": self.figures,
+        }
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The CSV tables of the output folder, by file stem."""
+        loadings = self.factors.loadings().reset_index()
+        loadings["communality"] = self.factors.efa.communality
+        tables = {
+            "factor_loadings": loadings,
+            "reliability": self.factors.reliability_frame(),
+            "variance_components": self._variance_components(),
+            "icc": self._icc(),
+            "time_coding": self.time_coding.to_frame(),
+            "fixed_effects": self._fixed_effects(),
+            "joint_tests": self.joint.difference_tests,
+        }
+        if self.recovery is not None:
+            tables["recovery"] = self.recovery
+        return tables
+
+    def _variance_components(self) -> pd.DataFrame:
+        frames = []
+        for model, fits in (("null", self.null), ("growth", self.growth)):
+            for rater in RATERS:
+                frames.append(fits[rater].fit.random_effects.assign(rater=rater, model=model))
+        frames.append(self.joint.fit.random_effects.assign(rater="both", model="joint"))
+        frame = pd.concat(frames, ignore_index=True)
+        return frame[["model", "rater", *[c for c in frame.columns if c not in ("model", "rater")]]]
+
+    def _icc(self) -> pd.DataFrame:
+        rows = []
+        for rater in RATERS:
+            model = self.null[rater]
+            for kind, values in (("icc", model.icc()), ("reliability", model.reliability())):
+                rows += [{"rater": rater, "kind": kind, "quantity": name, "value": value}
+                         for name, value in values.items()]
+        return pd.DataFrame(rows)
+
+    def _fixed_effects(self) -> pd.DataFrame:
+        frames = [self.growth[rater].fit.fixed_effects.assign(model="growth", rater=rater)
+                  for rater in RATERS]
+        frames += [self.null[rater].fit.fixed_effects.assign(model="null", rater=rater)
+                   for rater in RATERS]
+        frames.append(self.joint.fit.fixed_effects.assign(model="joint", rater="both"))
+        frame = pd.concat(frames, ignore_index=True)
+        return frame[["model", "rater", *[c for c in frame.columns if c not in ("model", "rater")]]]
+
+
+def _plain(value: Any) -> Any:
+    """pandas' missing values as None, numpy scalars as Python ones."""
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return None
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+

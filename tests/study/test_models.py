@@ -1,0 +1,108 @@
+"""Time codings, centring and exclusions, variance shares and reliabilities of random effects."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from alliance.mixed import fit
+from alliance.simulate import TIME_SCALES
+from alliance.study import FACTOR_NAMES, StudyResults, load_config, run_study
+from alliance.study.config import ModelConfig
+from alliance.study.models import (
+    TIME_CODINGS,
+    coefficient_reliability,
+    compare_time_codings,
+    time_of,
+)
+
+
+def test_time_codings_are_those_of_the_simulation() -> None:
+    assert {name: definition for name, (definition, _) in TIME_CODINGS.items()} == TIME_SCALES
+    sessions = np.array([1.0, 3.0, 20.0])
+    np.testing.assert_allclose(time_of(sessions, "log"), np.log(sessions))
+    np.testing.assert_allclose(time_of(sessions, "linear"), sessions / 10)
+    np.testing.assert_allclose(time_of(sessions, "sessions"), sessions)
+
+
+def test_reliability_equals_hlm_formula_for_random_intercepts() -> None:
+    """Two-level random intercepts: mean of tau / (tau + sigma^2 / n_j) (Raudenbush & Bryk)."""
+    rng = np.random.default_rng(11)
+    sizes = rng.integers(2, 9, size=40)
+    group = np.repeat(np.arange(40), sizes)
+    y = 1.0 + rng.normal(0, 1.0, 40)[group] + rng.normal(0, 1.0, group.size)
+    data = pd.DataFrame({"y": y, "therapist": [f"T{g}" for g in group]})
+    result = fit("y ~ 1 + (1 | therapist)", data)
+    tau = float(result.covariance_matrices()["therapist"].iloc[0, 0])
+    assert tau > 0.5
+    sigma2 = result.residual_variance
+    expected = np.mean(tau / (tau + sigma2 / sizes))
+    assert coefficient_reliability(result)["therapist_intercept"] == pytest.approx(expected,
+                                                                                   rel=1e-8)
+
+
+def test_variance_shares_follow_powerlmm(small_results: StudyResults) -> None:
+    for rater, model in small_results.null.items():
+        table = model.fit.random_effects
+        variances = {
+            (group, term): float(vcov)
+            for group, term, second, vcov in table[["group", "term1", "term2", "vcov"]]
+            .itertuples(index=False)
+            if second is None or second != second
+        }
+        t0, t1 = variances[("therapist", "(Intercept)")], variances[("therapist", "time")]
+        p0 = variances[("patient:therapist", "(Intercept)")]
+        p1 = variances[("patient:therapist", "time")]
+        residual = model.fit.residual_variance
+        icc = model.icc()
+        assert icc["therapist_intercept"] == pytest.approx(t0 / (t0 + p0 + residual)), rater
+        assert icc["patient_intercept"] == pytest.approx((t0 + p0) / (t0 + p0 + residual))
+        assert icc["therapist_slope_share"] == pytest.approx(t1 / (t1 + p1))
+        reliability = model.reliability()
+        assert set(reliability) == {"therapist_intercept", "therapist_slope",
+                                    "patient_intercept", "patient_slope"}
+        assert all(0 <= value <= 1 for value in reliability.values() if not np.isnan(value))
+
+
+def test_predictors_are_grand_mean_centred(small_results: StudyResults) -> None:
+    frame = small_results.analysis.frame
+    therapists = frame.drop_duplicates("therapist")
+    patients = frame.drop_duplicates("patient")
+    for name in (*FACTOR_NAMES, "experience"):
+        assert therapists[name].mean() == pytest.approx(0, abs=1e-12)
+    assert patients["severity"].mean() == pytest.approx(0, abs=1e-12)
+    assert small_results.analysis.predictors == (*FACTOR_NAMES, "experience", "severity")
+
+
+def test_time_coding_is_chosen_by_summed_aic(small_results: StudyResults) -> None:
+    table = small_results.time_coding.to_frame()
+    totals = table.groupby("coding")["aic"].sum()
+    assert small_results.time_coding.chosen == totals.idxmin()
+    assert set(table.loc[table["chosen"], "coding"]) == {totals.idxmin()}
+    assert small_results.meta["time_coding"] == totals.idxmin()
+
+
+def test_a_fixed_time_coding_is_kept(small_results: StudyResults) -> None:
+    config = ModelConfig(time_coding="linear", time_codings=("log", "linear"))
+    comparison = compare_time_codings(small_results.analysis, config)
+    assert comparison.chosen == "linear"
+    assert len(comparison.to_frame()) == 4
+
+
+def test_therapists_without_factor_scores_are_excluded_and_counted(study_copy: Path) -> None:
+    therapists = pd.read_csv(study_copy.parent / "therapists.csv")
+    therapists.loc[therapists["therapist"] == "T004", "qpl5"] = np.nan
+    therapists.to_csv(study_copy.parent / "therapists.csv", index=False)
+    results = run_study(load_config(study_copy))
+    entries = [e for e in results.data_summary["excluded"] if e["step"] == "factor_scores"]
+    scored = results.scoring.alliance
+    assert entries == [{
+        "step": "factor_scores",
+        "rows": int((scored["therapist"] == "T004").sum()),
+        "reason": "administrations of 1 therapist(s) without factor scores (QPL items skipped)",
+    }]
+    assert "T004" not in set(results.analysis.frame["therapist"])
+    assert results.data_summary["n_therapists"] == 23
