@@ -171,12 +171,13 @@ def _fit_uniquenesses(
         values, vectors = _top_eigen(corr * np.outer(scale, scale), k)
         loadings = np.sqrt(psi)[:, None] * vectors * np.sqrt(np.maximum(values[:k] - 1, 0.0))
     # L-BFGS-B reports "ABNORMAL" line-search ends at an optimum reached to machine precision;
-    # judge convergence by the projected gradient instead.
+    # besides its own success (relative reduction of f below ftol), accept a vanishing
+    # projected gradient.
     gradient = found.jac
     free = ((psi > LOWER_UNIQUENESS + 1e-8) | (gradient < 0)) & (
         (psi < UPPER_UNIQUENESS - 1e-8) | (gradient > 0)
     )
-    converged = bool(np.all(np.abs(gradient[free]) < 1e-5))
+    converged = bool(found.success) or bool(np.all(np.abs(gradient[free]) < 1e-5))
     if not converged:
         warnings.warn(
             f"{method} extraction of {k} factors did not converge ({found.message}); "
