@@ -93,7 +93,7 @@ def test_slope_without_intercept() -> None:
 def test_three_level_nesting_matches_lme4_order() -> None:
     parsed = parse_formula("y ~ (1|a/b/c)")
     assert [t.grouping for t in parsed.random] == [("c", "b", "a"), ("b", "a"), ("a",)]
-    assert [t.group_name for t in parsed.random] == ["c:b:a", "b:a", "a"]
+    assert [t.group_name for t in parsed.random] == ["c:(b:a)", "b:a", "a"]
     assert parsed.fixed == "1"
 
 
@@ -111,7 +111,7 @@ def test_double_bar_with_nesting_expands_like_single_bar() -> None:
 
 def test_interaction_inside_nesting() -> None:
     parsed = parse_formula("y ~ (1 | a/b:c) + (1 | a:b/c)")
-    assert [t.group_name for t in parsed.random] == ["b:c:a", "a", "c:a:b", "a:b"]
+    assert [t.group_name for t in parsed.random] == ["(b:c):a", "a", "c:(a:b)", "a:b"]
 
 
 @pytest.mark.parametrize(
@@ -243,3 +243,17 @@ def test_parsed_parts_are_valid_formulaic_right_hand_sides() -> None:
     slopes = Formula(to_python_expression(random.expression)).get_model_matrix(data)
     assert list(slopes.columns) == ["day", "I(day ** 2)"]
     assert random.variables == ("day", "I(day^2)")
+
+
+@pytest.mark.parametrize(
+    "formula,names",
+    [
+        ("y ~ (1 | a/b)", ["b:a", "a"]),
+        ("y ~ (1 | a/b/c)", ["c:(b:a)", "b:a", "a"]),
+        ("y ~ (1 | a/b:c)", ["(b:c):a", "a"]),
+        ("y ~ (1 | g1:g2)", ["g1:g2"]),
+    ],
+)
+def test_group_names_are_lme4s(formula, names):
+    # lme4 1.1-31: names(ngrps(lmer(...))) for these nestings
+    assert [term.group_name for term in parse_formula(formula).random] == names

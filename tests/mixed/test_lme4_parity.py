@@ -163,3 +163,19 @@ def test_varident_matches_nlme(name, method):
     for label, value in reference["varident_ratios"].items():
         assert ratios[label] == pytest.approx(value, rel=1e-3)
     assert ours.sigma == pytest.approx(reference["sigma"], rel=1e-3)
+
+
+CLINIC = json.loads((REFERENCE / "mixed_clinic.json").read_text())
+
+
+@pytest.mark.parametrize("reference", CLINIC["fits"], ids=lambda f: f"{f['formula']} {f['method']}")
+def test_four_level_nesting_matches_lme4(reference):
+    # sessions in patients in therapists in clinics (tests/reference/lme4_three_level.R)
+    data = pd.read_csv(REFERENCE / "data" / CLINIC["data"])
+    ours = fit_quietly(reference["formula"], data, reml=reference["method"] == "REML")
+    assert (ours.deviance - reference["deviance"]) / reference["deviance"] < 1e-6
+    assert ours.groups == reference["groups"]
+    assert ours.singular == reference["singular"]
+    table = ours.fixed_effects.set_index("term")
+    for row in reference["fixed_effects"]:
+        assert abs(table.loc[row["term"], "estimate"] - row["estimate"]) < 1e-3 * row["std_error"]

@@ -6,9 +6,8 @@ asks for uncorrelated effects. Expansion follows lme4 1.1-31 ``findbars`` (check
 ``findbars(y ~ (t | a/b))`` -> ``t | b:a``, ``t | a``, and ``(1 | a/b/c)`` -> ``c:(b:a)``,
 ``b:a``, ``a``): a nesting ``a/b`` becomes the inner term ``b:a`` followed by ``a``. Where lme4's
 ``expandDoubleVerts`` rewrites ``(x || g)`` as ``(1 | g) + (0 + x | g)``, one term with
-``correlated=False`` is kept here (the engine uses a diagonal covariance); the names differ
-only for three or more nested levels, where lme4 prints ``c:(b:a)`` and ``group_name`` gives
-``c:b:a`` for the same factor.
+``correlated=False`` is kept here (the engine uses a diagonal covariance). ``group_name`` is
+lme4's name of the factor, ``c:(b:a)`` for the innermost of three nested levels.
 
 Handing the parts to formulaic (checked with formulaic 1.2): ``fixed`` and each
 ``expression`` are formulaic right-hand sides (``a*b``, ``a:b``, ``a*(b+c)``, ``(a+b)^2``,
@@ -21,7 +20,7 @@ column formulaic returns (``I(day ** 2)``) back to the text kept here (``I(day^2
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NoReturn
 
 from alliance.errors import FormulaSyntaxError
@@ -51,11 +50,13 @@ class RandomTerm:
     intercept: bool
     variables: tuple[str, ...]
     source: str
+    name: str = field(default="", compare=False)
 
     @property
     def group_name(self) -> str:
-        """Name of the grouping factor, lme4 style: ``"patient:therapist"``."""
-        return ":".join(self.grouping)
+        """Name of the grouping factor as lme4 prints it: ``"patient:therapist"``,
+        ``"patient:(therapist:clinic)"``."""
+        return self.name or ":".join(self.grouping)
 
 
 @dataclass(frozen=True)
@@ -218,9 +219,20 @@ def _bar_term(text: _Text, start: int, end: int, bars: list[int]) -> list[Random
             intercept=intercept,
             variables=variables,
             source=source,
+            name=_nested_name(levels, inner),
         )
         for inner in reversed(range(len(levels)))
     ]
+
+
+def _nested_name(levels: list[tuple[str, ...]], inner: int) -> str:
+    """lme4's name of the ``inner``-th factor of a nesting ``a/b/c``: ``b:a``, ``c:(b:a)``."""
+    name = ":".join(levels[0])
+    for depth in range(1, inner + 1):
+        part = ":".join(levels[depth])
+        part = f"({part})" if len(levels[depth]) > 1 else part
+        name = f"{part}:({name})" if ":" in name else f"{part}:{name}"
+    return name
 
 
 def parse_formula(formula: str) -> ParsedFormula:
