@@ -124,6 +124,7 @@ class SearchOutcome:
     message: str
     inverse_hessian: np.ndarray
     reached_optimum: bool = False
+    gradient: np.ndarray | None = None
 
 
 def projected_bfgs(
@@ -150,50 +151,50 @@ def projected_bfgs(
     x = np.maximum(np.asarray(x0, dtype=float), lower)
     f, g = fun_grad(x)
     n = len(x)
+
+    def outcome(iterations: int, message: str, reached: bool = False) -> SearchOutcome:
+        return SearchOutcome(x, iterations, message, h_inv, reached, g)
+
     scaled = inverse_hessian is not None
-    if inverse_hessian is None:
-        inverse_hessian = np.eye(n) / max(1.0, float(np.abs(g).max()))
+    h_inv = (
+        np.eye(n) / max(1.0, float(np.abs(g).max())) if inverse_hessian is None
+        else inverse_hessian
+    )
     stalls = 0
     for iteration in range(1, max_iterations + 1):
         if np.max(np.abs(projected_gradient(x, g, lower)), initial=0.0) < gtol:
-            return SearchOutcome(x, iteration - 1, "projected gradient below tolerance",
-                                 inverse_hessian, True)
+            return outcome(iteration - 1, "projected gradient below tolerance", True)
         free = ~((x <= lower) & (g > 0))
         direction = np.zeros(n)
-        direction[free] = -inverse_hessian[np.ix_(free, free)] @ g[free]
+        direction[free] = -h_inv[np.ix_(free, free)] @ g[free]
         if 0.0 <= -(g @ direction) < decrement_tol and scaled:
             # the quasi-Newton model predicts less than decrement_tol of further decrease:
             # the optimum is reached to the precision floating point allows
-            return SearchOutcome(x, iteration - 1, "Newton decrement below tolerance",
-                                 inverse_hessian, True)
+            return outcome(iteration - 1, "Newton decrement below tolerance", True)
         if g @ direction >= 0:
-            inverse_hessian = np.eye(n) / max(1.0, float(np.abs(g).max()))
-            direction = np.where(free, -g, 0.0) * inverse_hessian[0, 0]
+            h_inv = np.eye(n) / max(1.0, float(np.abs(g).max()))
+            direction = np.where(free, -g, 0.0) * h_inv[0, 0]
         x_new, f_new, g_new, moved = _line_search(fun_grad, x, f, g, direction, lower)
         if not moved:
-            return SearchOutcome(x, iteration, "no further decrease possible along the search "
-                                 "direction", inverse_hessian,
-                                 bool(-(g @ direction) < 1e3 * decrement_tol))
+            return outcome(iteration, "no further decrease possible along the search direction",
+                           bool(-(g @ direction) < 1e3 * decrement_tol))
         s, y = x_new - x, g_new - g
         curvature = float(s @ y)
         if curvature > 1e-12 * float(np.linalg.norm(s) * np.linalg.norm(y)):
             if not scaled:
-                inverse_hessian = np.eye(n) * curvature / float(y @ y)
+                h_inv = np.eye(n) * curvature / float(y @ y)
                 scaled = True
             rho = 1.0 / curvature
             left = np.eye(n) - rho * np.outer(s, y)
-            inverse_hessian = left @ inverse_hessian @ left.T + rho * np.outer(s, s)
+            h_inv = left @ h_inv @ left.T + rho * np.outer(s, s)
         decrement = -(g @ direction)
         stalls = stalls + 1 if f - f_new < ftol * (1.0 + abs(f)) else 0
         x, f, g = x_new, f_new, g_new
         if stalls and decrement < 1e3 * decrement_tol:
-            return SearchOutcome(x, iteration, "no decrease beyond rounding error near the "
-                                 "optimum", inverse_hessian, True)
+            return outcome(iteration, "no decrease beyond rounding error near the optimum", True)
         if stalls >= 2:
-            return SearchOutcome(x, iteration, "relative decrease of the deviance below "
-                                 "tolerance", inverse_hessian)
-    return SearchOutcome(x, max_iterations, "maximum number of iterations reached",
-                         inverse_hessian)
+            return outcome(iteration, "relative decrease of the deviance below tolerance")
+    return outcome(max_iterations, "maximum number of iterations reached")
 
 
 def _warm_start(
@@ -272,7 +273,9 @@ def minimise(
         inverse_hessian=initial_hessian,
     )
     params, iterations, message = outcome.x, outcome.iterations, outcome.message
-    _, gradient = objective.value_and_gradient(params)
+    gradient = outcome.gradient
+    if gradient is None:
+        _, gradient = objective.value_and_gradient(params)
     seconds = time.perf_counter() - began
     free_gradient = projected_gradient(params, gradient, lower)
     worst = float(np.max(np.abs(free_gradient), initial=0.0))

@@ -173,27 +173,27 @@ def _numeric_response(data: pd.DataFrame, parsed: ParsedFormula, counter: list[i
     return values.to_numpy(float)
 
 
+def _factor(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Codes (sorted levels) and level labels of one grouping column, on numpy arrays."""
+    values = column.to_numpy()
+    codes, uniques = pd.factorize(values, sort=True)
+    return codes.astype(np.int64), np.asarray(uniques).astype(str).astype(object)
+
+
 def _group_codes(data: pd.DataFrame, grouping: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
     """Group index per row and group labels; an interaction ``a:b`` is labelled ``"a1:b1"``.
 
     Factorises the raw values (not their text) so that a million rows take milliseconds.
     """
-    codes, uniques = pd.factorize(data[grouping[0]], sort=True)
-    labels = np.asarray([str(value) for value in uniques], dtype=object)
+    codes, labels = _factor(data[grouping[0]])
     for name in grouping[1:]:
-        inner_codes, inner_uniques = pd.factorize(data[name], sort=True)
-        inner_labels = np.asarray([str(value) for value in inner_uniques], dtype=object)
-        combined, pairs = pd.factorize(
-            codes.astype(np.int64) * len(inner_uniques) + inner_codes, sort=True
-        )
-        outer_of, inner_of = np.divmod(np.asarray(pairs, dtype=np.int64), len(inner_uniques))
+        inner_codes, inner_labels = _factor(data[name])
+        combined, pairs = pd.factorize(codes * len(inner_labels) + inner_codes, sort=True)
+        outer_of, inner_of = np.divmod(np.asarray(pairs, dtype=np.int64), len(inner_labels))
         # lme4 pastes the factor levels with ':'.
-        labels = np.asarray(
-            [f"{a}:{b}" for a, b in zip(labels[outer_of], inner_labels[inner_of], strict=True)],
-            dtype=object,
-        )
-        codes = combined
-    return codes.astype(np.int64), labels
+        labels = (labels[outer_of] + ":" + inner_labels[inner_of]).astype(object)
+        codes = combined.astype(np.int64)
+    return codes, labels
 
 
 def _random_design(
