@@ -7,11 +7,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import typer
 from typer.testing import CliRunner
 
 import alliance.report as report
-from alliance.cli.analyze import register
+from alliance.cli.app import app
 from alliance.cli.common import EXIT_DATA_ERROR, EXIT_SPECIFICATION_ERROR
 from alliance.simulate import StudyDesign, simulate_study, write_study
 from alliance.study import config_from_dict, example_config_text
@@ -19,19 +18,9 @@ from alliance.study import config_from_dict, example_config_text
 runner = CliRunner()
 
 
-def make_app() -> typer.Typer:
-    app = typer.Typer(add_completion=False)
-
-    @app.callback()
-    def main() -> None:
-        """Test host for the analyze subcommand."""
-
-    register(app)
-    return app
-
 
 def invoke(*args: str) -> tuple[int, str]:
-    result = runner.invoke(make_app(), ["analyze", *args])
+    result = runner.invoke(app, ["analyze", *args])
     return result.exit_code, " ".join(result.output.split())
 
 
@@ -49,7 +38,7 @@ def study(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_the_example_config_is_printed_and_valid() -> None:
-    result = runner.invoke(make_app(), ["analyze", "--example-config"])
+    result = runner.invoke(app, ["analyze", "--example-config"])
     assert result.exit_code == 0
     data = tomllib.loads(result.output)
     config = config_from_dict(data, base_dir=Path("."), source="example")

@@ -7,31 +7,20 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import typer
 from typer.testing import CliRunner
 
+from alliance.cli.app import app
 from alliance.cli.common import EXIT_DATA_ERROR, EXIT_SPECIFICATION_ERROR
-from alliance.cli.efa import register
 
 BFI = Path(__file__).resolve().parents[1] / "reference" / "data" / "psych_bfi.csv"
 ITEMS = "A1,A2,A3,A4,A5,C1,C2,C3,C4,C5"
 runner = CliRunner()
 
 
-def make_app() -> typer.Typer:
-    app = typer.Typer(add_completion=False)
-
-    @app.callback()
-    def main() -> None:
-        """Test host for the efa subcommand."""
-
-    register(app)
-    return app
-
 
 def invoke(*args: str) -> tuple[int, str]:
     """Exit code and output, with the console's line wrapping undone."""
-    result = runner.invoke(make_app(), ["efa", *args])
+    result = runner.invoke(app, ["efa", *args])
     return result.exit_code, " ".join(result.output.split())
 
 

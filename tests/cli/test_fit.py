@@ -9,12 +9,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import typer
 from typer.testing import CliRunner
 
-from alliance.cli.app import app as alliance_app
+from alliance.cli.app import app
 from alliance.cli.common import EXIT_DATA_ERROR, EXIT_SPECIFICATION_ERROR
-from alliance.cli.fit import register
 from alliance.mixed import fit
 
 REFERENCE = Path(__file__).resolve().parents[1] / "reference"
@@ -23,20 +21,10 @@ FORMULA = "Reaction ~ Days + (Days | Subject)"
 runner = CliRunner()
 
 
-def make_app() -> typer.Typer:
-    app = typer.Typer(add_completion=False)
-
-    @app.callback()
-    def main() -> None:
-        """Test host for the fit subcommand."""
-
-    register(app)
-    return app
-
 
 def invoke(*args: str) -> tuple[int, str, str]:
     """Exit code, stdout and stderr, with the console's line wrapping undone."""
-    result = runner.invoke(make_app(), ["fit", *args])
+    result = runner.invoke(app, ["fit", *args])
     return result.exit_code, " ".join(result.stdout.split()), " ".join(result.stderr.split())
 
 
@@ -123,22 +111,22 @@ def test_specification_errors_exit_4(tmp_path: Path) -> None:
 
 
 def test_debug_shows_the_exception() -> None:
-    result = runner.invoke(make_app(), ["fit", str(SLEEP), "-f", "Reaction ~ Days", "--debug"])
+    result = runner.invoke(app, ["fit", str(SLEEP), "-f", "Reaction ~ Days", "--debug"])
     assert result.exit_code != 0 and result.exception is not None
     assert "no random-effects term" in str(result.exception)
 
 
 def test_help_explains_the_formula_syntax() -> None:
-    result = runner.invoke(make_app(), ["fit", "--help"], env={"COLUMNS": "120"})
+    result = runner.invoke(app, ["fit", "--help"], env={"COLUMNS": "120"})
     text = " ".join(result.stdout.split())
     assert result.exit_code == 0
     assert "wai ~ time * (burdens + satisfactions) + (time | therapist/patient)" in text
     assert "(x || g)" in text and "(1 | g1/g2)" in text
 
 
-def test_registered_in_the_alliance_app(tmp_path: Path) -> None:
+def test_registered_in_the_app(tmp_path: Path) -> None:
     data = tmp_path / "sleep.csv"
     shutil.copy(SLEEP, data)
-    result = runner.invoke(alliance_app, ["fit", str(data), "-f", FORMULA])
+    result = runner.invoke(app, ["fit", str(data), "-f", FORMULA])
     assert result.exit_code == 0, result.output
     assert "Fixed effects" in result.stdout

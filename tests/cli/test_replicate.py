@@ -12,25 +12,16 @@ import typer
 from typer.testing import CliRunner
 
 from alliance.cli import replicate as replicate_module
-from alliance.cli.analyze import register as register_analyze
+from alliance.cli.app import app
 from alliance.cli.common import EXIT_SPECIFICATION_ERROR
-from alliance.cli.replicate import register
-from alliance.cli.simulate import register as register_simulate
 from alliance.study import StudyRun
 
 runner = CliRunner()
 
 
-def make_app() -> typer.Typer:
-    app = typer.Typer(add_completion=False)
-    register(app)
-    register_analyze(app)
-    register_simulate(app)
-    return app
-
 
 def invoke(*args: str) -> tuple[int, str]:
-    result = runner.invoke(make_app(), list(args))
+    result = runner.invoke(app, list(args))
     return result.exit_code, " ".join(result.output.split())
 
 
@@ -116,7 +107,7 @@ def test_analyze_on_simulated_files_gives_the_same_results(replicated: Path, tmp
     data = tmp_path / "sim"
     code, output = invoke("simulate", "--out", str(data))
     assert code == 0, output
-    example = runner.invoke(make_app(), ["analyze", "--example-config"])
+    example = runner.invoke(app, ["analyze", "--example-config"])
     assert example.exit_code == 0
     (data / "study.toml").write_text(example.output, encoding="utf-8")
     out = tmp_path / "analysis"

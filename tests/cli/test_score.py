@@ -7,31 +7,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import typer
 from typer.testing import CliRunner
 
+from alliance.cli.app import app
 from alliance.cli.common import EXIT_DATA_ERROR, EXIT_SPECIFICATION_ERROR
-from alliance.cli.score import register
 from alliance.instruments import score
 
 ITEMS = [f"wai{i}" for i in range(1, 13)]
 runner = CliRunner()
 
 
-def make_app() -> typer.Typer:
-    app = typer.Typer(add_completion=False)
-
-    @app.callback()
-    def main() -> None:
-        """Test host for the score subcommand."""
-
-    register(app)
-    return app
-
 
 def invoke(*args: str) -> tuple[int, str]:
     """Exit code and output, with the console's line wrapping undone."""
-    result = runner.invoke(make_app(), ["score", *args])
+    result = runner.invoke(app, ["score", *args])
     return result.exit_code, " ".join(result.output.split())
 
 
@@ -157,6 +146,6 @@ def test_codebook_only_instrument(tmp_path: Path) -> None:
 
 
 def test_debug_shows_the_exception(wai_file: Path) -> None:
-    result = runner.invoke(make_app(), ["score", str(wai_file), "-i", "wai-sr-clinet", "--debug"])
+    result = runner.invoke(app, ["score", str(wai_file), "-i", "wai-sr-clinet", "--debug"])
     assert result.exit_code == 1
     assert type(result.exception).__name__ == "SpecificationError"

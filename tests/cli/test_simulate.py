@@ -6,29 +6,18 @@ import json
 from pathlib import Path
 
 import pandas as pd
-import typer
 from typer.testing import CliRunner
 
+from alliance.cli.app import app
 from alliance.cli.common import EXIT_SPECIFICATION_ERROR
-from alliance.cli.simulate import register
 
 runner = CliRunner()
 
 
-def make_app() -> typer.Typer:
-    app = typer.Typer(add_completion=False)
-
-    @app.callback()
-    def main() -> None:
-        """Test host for the simulate subcommand."""
-
-    register(app)
-    return app
-
 
 def invoke(*args: str) -> tuple[int, str]:
     """Exit code and output, with the console's line wrapping undone."""
-    result = runner.invoke(make_app(), ["simulate", *args])
+    result = runner.invoke(app, ["simulate", *args])
     return result.exit_code, " ".join(result.output.split())
 
 
