@@ -175,9 +175,8 @@ def _numeric_response(data: pd.DataFrame, parsed: ParsedFormula, counter: list[i
 
 def _factor(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Codes (sorted levels) and level labels of one grouping column, on numpy arrays."""
-    values = column.to_numpy()
-    codes, uniques = pd.factorize(values, sort=True)
-    return codes.astype(np.int64), np.asarray(uniques).astype(str).astype(object)
+    codes, uniques = pd.factorize(column, sort=True)
+    return codes.astype(np.int64), np.asarray(pd.Index(uniques).astype(str), dtype=object)
 
 
 def _group_codes(data: pd.DataFrame, grouping: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
