@@ -179,3 +179,16 @@ def test_four_level_nesting_matches_lme4(reference):
     table = ours.fixed_effects.set_index("term")
     for row in reference["fixed_effects"]:
         assert abs(table.loc[row["term"], "estimate"] - row["estimate"]) < 1e-3 * row["std_error"]
+
+
+SCALED = json.loads((REFERENCE / "mixed_scaled_growth.json").read_text())
+
+
+@pytest.mark.parametrize("reference", SCALED["fits"], ids=lambda f: f["data"])
+def test_badly_scaled_growth_reaches_lme4s_optimum(reference):
+    # time 1..11 and a residual SD of 10: a bounded search used to stop far short here, or
+    # stick at a zero variance (tests/reference/lme4_scaled_growth.R)
+    data = pd.read_csv(REFERENCE / "data" / reference["data"])
+    ours = fit_quietly(SCALED["formula"], data)
+    assert ours.converged
+    assert (ours.deviance - reference["reml_criterion"]) / reference["reml_criterion"] < 1e-6

@@ -87,6 +87,25 @@ class ParameterLayout:
             values[level.start : level.stop] = (level.rows == level.cols).astype(float)
         return values
 
+    def canonical(self, params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Flip every factor column whose diagonal entry is negative.
+
+        ``Lambda Lambda'`` (and so the deviance) is unchanged when a column of ``Lambda``
+        changes sign; lme4 reports the representative with a non-negative diagonal. Returns
+        the canonical parameters and the sign applied to each (to carry a gradient along).
+        """
+        values = np.asarray(params, dtype=float).copy()
+        signs = np.ones(self.size)
+        for level in self.levels:
+            block = values[level.start : level.stop]
+            for column in np.unique(level.cols):
+                diagonal = np.flatnonzero((level.rows == column) & (level.cols == column))[0]
+                if block[diagonal] < 0:
+                    entries = level.start + np.flatnonzero(level.cols == column)
+                    values[entries] *= -1.0
+                    signs[entries] = -1.0
+        return values, signs
+
     def lower_bounds(self) -> np.ndarray:
         """Diagonal entries of the factors are non-negative; everything else is free."""
         bounds = np.full(self.size, -np.inf)
