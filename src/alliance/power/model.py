@@ -1,0 +1,165 @@
+"""The analysis model of a design, and its :class:`~alliance.mixed.ModelSpec` for each replicate.
+
+The model fitted to every simulated study is the generating model (as powerlmm and simr fit
+it)::
+
+    alliance ~ time * (x1 + ... + xK) + (time | therapist) + (time | therapist:patient)
+
+where a random term whose true SD is 0 is left out (``(1 | g)`` or ``(0 + time | g)`` when
+only the slope or only the intercept varies; no term when neither does), as powerlmm builds its
+lme4 formula from the non-zero parameters.
+
+Building a ModelSpec with :func:`alliance.mixed.build_spec` (formula parsing, formulaic model
+matrices, validation) costs about 15 ms, more than half a fit; the design fixes the formula, so
+:class:`ModelBuilder` validates it once on a template study with ``build_spec`` and then
+assembles the arrays of every replicate directly (model matrix as products of the named
+columns, group codes from the layout). tests/power/test_model.py checks that the result equals
+``build_spec`` on the same data, array for array.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+
+from alliance.errors import SpecificationError
+from alliance.mixed import ModelSpec, build_spec
+from alliance.mixed.parameters import ParameterLayout
+from alliance.power.design import PowerDesign
+from alliance.power.generate import Layout, draw_layout, draw_response
+
+#: Seed of the template study on which the formula is validated once per design.
+TEMPLATE_SEED = 0
+
+
+def _random_term(sd: tuple[float, float], group: str) -> str | None:
+    intercept, slope = sd[0] > 0, sd[1] > 0
+    if intercept and slope:
+        return f"(time | {group})"
+    if intercept:
+        return f"(1 | {group})"
+    if slope:
+        return f"(0 + time | {group})"
+    return None
+
+
+def _random_terms(design: PowerDesign) -> dict[str, str]:
+    """Random term of each level with a non-zero SD, innermost level (patients) first."""
+    terms = {
+        "patient": _random_term(design.variance.patient_sd, "therapist:patient"),
+        "therapist": _random_term(design.variance.therapist_sd, "therapist"),
+    }
+    return {level: term for level, term in terms.items() if term is not None}
+
+
+def model_formula(design: PowerDesign) -> str:
+    """The lme4 formula fitted to every replicate (module docstring)."""
+    fixed = f"alliance ~ time * ({' + '.join(design.predictor_names)})"
+    return " + ".join([fixed, *reversed(_random_terms(design).values())])
+
+
+def layout_frame(design: PowerDesign, layout: Layout, y: np.ndarray) -> pd.DataFrame:
+    """The replicate as a data frame (what a user would fit; used for checks and peers)."""
+    frame = pd.DataFrame({
+        "therapist": layout.therapist,
+        "patient": layout.patient,
+        "time": layout.time,
+    })
+    for column, name in enumerate(design.predictor_names):
+        frame[name] = layout.predictors[layout.therapist, column]
+    frame["alliance"] = y
+    return frame
+
+
+class ModelBuilder:
+    """The model of one design: its formula, a validated template and fast per-replicate specs.
+
+    Parameters
+    ----------
+    design : PowerDesign
+        The design; its template study (seed :data:`TEMPLATE_SEED`) is validated by
+        :func:`alliance.mixed.build_spec`, so a model the engine refuses (e.g. more random
+        effects than observations) is reported before any replicate runs.
+    """
+
+    def __init__(self, design: PowerDesign) -> None:
+        self.design = design
+        self.formula = model_formula(design)
+        rng = np.random.default_rng(TEMPLATE_SEED)
+        layout = draw_layout(design, rng)
+        y = draw_response(design, layout, design.fixed_effects(), rng)
+        self.template = build_spec(self.formula, layout_frame(design, layout, y))
+        # the engine orders levels innermost first (more groups), as _random_terms lists them
+        self.roles = tuple(_random_terms(design))
+        groups = [level.n_groups for level in self.template.levels]
+        if len(groups) == 2 and groups[0] <= groups[1]:
+            raise SpecificationError(
+                f"the template study of this design has {groups[1]} therapists and only "
+                f"{groups[0]} patients, so therapist and patient effects cannot be told apart; "
+                "raise sample.patients_per_therapist."
+            )
+        self.start = true_parameters(design, self.template, self.roles)
+
+    def spec(self, layout: Layout, y: np.ndarray) -> ModelSpec:
+        """The ModelSpec of a replicate, equal to ``build_spec(formula, layout_frame(...))``."""
+        columns = {"time": layout.time}
+        for column, name in enumerate(self.design.predictor_names):
+            columns[name] = layout.predictors[layout.therapist, column]
+        ones = np.ones(layout.n_obs)
+        x = np.column_stack([
+            ones if name == "(Intercept)" else np.prod([columns[v] for v in name.split(":")],
+                                                       axis=0)
+            for name in self.template.fixed_names
+        ])
+        levels = []
+        therapist_labels = np.arange(layout.n_therapists).astype(str).astype(object)
+        for level, role in zip(self.template.levels, self.roles, strict=True):
+            z = np.column_stack([ones if name == "(Intercept)" else layout.time
+                                 for name in level.column_names])
+            if role == "therapist":
+                levels.append(dataclasses.replace(
+                    level, codes=layout.therapist, labels=therapist_labels, parent=None, z=z))
+            else:
+                owner = layout.therapist_of_patient
+                labels = np.char.add(np.char.add(owner.astype(str), ":"),
+                                     np.arange(layout.n_patients).astype(str)).astype(object)
+                parent = owner if len(self.template.levels) > 1 else None
+                levels.append(dataclasses.replace(
+                    level, codes=layout.patient, labels=labels, parent=parent, z=z))
+        return dataclasses.replace(
+            self.template,
+            y=y,
+            x=x,
+            levels=tuple(levels),
+            strata=np.zeros(layout.n_obs, dtype=np.int64),
+            row_index=np.arange(layout.n_obs),
+            n_dropped=0,
+            dropped_rows=(),
+        )
+
+
+def true_parameters(
+    design: PowerDesign, spec: ModelSpec, roles: tuple[str, ...]
+) -> np.ndarray:
+    """lme4's ``theta`` at the generating values: the Cholesky factors of ``G / sigma^2``.
+
+    Fits start here, as simr's refits start from the parameters of the model that generated
+    the data. Measured on a 40-therapist design with 11 linear waves (tests/power/
+    test_analytic.py): from lme4's default start the engine stopped short of the optimum in 33
+    of 60 replicates (its line search failed after a poor quasi-Newton step), from here it
+    reached the best optimum found in all 60; on the reference design both starts give the
+    same optima.
+    """
+    layout = ParameterLayout.from_spec(spec)
+    variance = design.variance
+    covariances = {"therapist": variance.therapist_covariance(),
+                   "patient": variance.patient_covariance()}
+    params = layout.start()
+    for level, spec_level, role in zip(layout.levels, spec.levels, roles, strict=True):
+        keep = [0 if name == "(Intercept)" else 1 for name in spec_level.column_names]
+        relative = covariances[role][np.ix_(keep, keep)] / variance.residual_sd**2
+        factor = np.linalg.cholesky(relative)
+        params[level.start:level.stop] = factor[level.rows, level.cols]
+    return params
