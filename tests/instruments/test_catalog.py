@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 import pytest
-import tomllib
 
 from alliance.errors import SpecificationError
 from alliance.instruments import list_instruments, load_instrument

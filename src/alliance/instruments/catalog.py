@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import difflib
 import os
+import tomllib
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
-
-import tomllib
 
 from alliance.errors import SpecificationError
 from alliance.instruments.instrument import Instrument, instrument_from_dict
