@@ -122,6 +122,8 @@ class ProfiledDeviance:
         value = evaluation.log_det_l + dof * (1.0 + np.log(2.0 * np.pi * evaluation.r2 / dof))
         if self.reml:
             value += evaluation.log_det_rx
+        if self.layout.n_strata == 1:
+            return float(value)
         rho = evaluation.params[self.layout.n_theta :]
         return float(value + 2.0 * (self.statistics.n_per_stratum[1:] * rho).sum())
 

@@ -170,8 +170,11 @@ def projected_bfgs(
         if np.max(np.abs(projected_gradient(x, g, lower)), initial=0.0) < gtol:
             return outcome(iteration - 1, "projected gradient below tolerance", True)
         free = ~((x <= lower) & (g > 0))
-        direction = np.zeros(n)
-        direction[free] = -h_inv[np.ix_(free, free)] @ g[free]
+        if free.all():
+            direction = -(h_inv @ g)
+        else:
+            direction = np.zeros(n)
+            direction[free] = -h_inv[np.ix_(free, free)] @ g[free]
         if 0.0 <= -(g @ direction) < decrement_tol and scaled:
             # the quasi-Newton model predicts less than decrement_tol of further decrease:
             # the optimum is reached to the precision floating point allows

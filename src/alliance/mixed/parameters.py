@@ -14,6 +14,9 @@ import numpy as np
 
 from alliance.mixed.spec import ModelSpec
 
+_ONE_STRATUM = np.ones(1)
+_ONE_STRATUM.flags.writeable = False
+
 
 @dataclass(frozen=True)
 class LevelParameters:
@@ -77,6 +80,8 @@ class ParameterLayout:
 
     def strata_weights(self, params: np.ndarray) -> np.ndarray:
         """Residual precision weights ``w_s = delta_s^-2`` (``w_0 = 1``)."""
+        if self.n_strata == 1:
+            return _ONE_STRATUM
         rho = np.concatenate([[0.0], params[self.n_theta :]])
         return np.exp(-2.0 * rho)
 

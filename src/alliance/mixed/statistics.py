@@ -77,11 +77,11 @@ class Statistics:
         upper = self.t_by_group.sum(axis=0)
         return upper + np.swapaxes(np.triu(upper, 1), 1, 2)
 
-    @property
+    @cached_property
     def n_per_stratum(self) -> np.ndarray:
         return self.counts_by_group.sum(axis=0)
 
-    @property
+    @cached_property
     def n_obs(self) -> int:
         return int(round(self.counts_by_group.sum()))
 
