@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from alliance.errors import SpecificationError
+from alliance.io import read_toml
 from alliance.power import _read as read
 from alliance.power.caseload import DISTRIBUTIONS, Caseload
 from alliance.power.effects import Effect, Predictor, make_effect, parse_term
@@ -298,22 +299,8 @@ class PowerDesign:
     @classmethod
     def from_toml(cls, path: str | Path) -> PowerDesign:
         """Read a design file; errors name the file and the field."""
-        path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError as error:
-            raise SpecificationError(
-                f"design file {path} does not exist; give the path of a TOML design file "
-                f"(see alliance/power/{EXAMPLE_FILE})."
-            ) from error
-        except (OSError, UnicodeDecodeError) as error:
-            raise SpecificationError(f"design file {path} cannot be read: {error}.") from error
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as error:
-            raise SpecificationError(
-                f"design file {path} is not valid TOML: {error}; fix the syntax."
-            ) from error
+        data = read_toml(path, kind="design file", remedy="give the path of a TOML design "
+                         f"file (see alliance/power/{EXAMPLE_FILE}).")
         try:
             return cls.from_dict(data)
         except SpecificationError as error:

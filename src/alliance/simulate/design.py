@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from alliance.errors import SpecificationError
+from alliance.io import read_toml
 from alliance.simulate import _codec, _toml
 from alliance.simulate.design_alliance import AllianceModel
 from alliance.simulate.design_measures import MissingDesign, QplModel, WaiModel
@@ -111,21 +112,7 @@ class StudyDesign:
             When the file is missing, is not valid TOML or holds an invalid design; the
             message names the file.
         """
-        path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError as error:
-            raise SpecificationError(
-                f"design file {path} does not exist; give the path of a TOML design file."
-            ) from error
-        except (OSError, UnicodeDecodeError) as error:
-            raise SpecificationError(f"design file {path} cannot be read: {error}.") from error
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as error:
-            raise SpecificationError(
-                f"design file {path} is not valid TOML: {error}; fix the syntax."
-            ) from error
+        data = read_toml(path, kind="design file", remedy="give the path of a TOML design file.")
         try:
             return cls.from_dict(data)
         except SpecificationError as error:

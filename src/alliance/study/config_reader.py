@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from alliance.errors import SpecificationError
+from alliance.io import read_toml
 from alliance.study.config import (
     RATERS,
     RESERVED_NAMES,
@@ -49,21 +50,8 @@ def load_config(path: str | Path) -> StudyConfig:
         message names the file, the section and key, and a remedy.
     """
     file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except FileNotFoundError as error:
-        raise SpecificationError(
-            f"configuration file {file} does not exist; check the path, or write one from "
-            "`alliance analyze --example-config`."
-        ) from error
-    except (OSError, UnicodeDecodeError) as error:
-        raise SpecificationError(f"configuration file {file} cannot be read: {error}.") from error
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise SpecificationError(
-            f"configuration file {file} is not valid TOML: {error}. Fix the syntax."
-        ) from error
+    data = read_toml(file, kind="configuration file", remedy="check the path, or write one "
+                     "from `alliance analyze --example-config`.")
     return config_from_dict(data, base_dir=file.resolve().parent, source=str(file))
 
 
