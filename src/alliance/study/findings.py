@@ -75,13 +75,19 @@ def factor_sentence(factors: TherapistFactors) -> str:
 
 def variance_sentence(model: NullModel, coding: str) -> str:
     icc = model.icc()
-    return (
+    sentence = (
         f"In the {model.rater}-rated alliance, therapists accounted for "
         f"{percent(icc['therapist_intercept'])} of the variance at {ORIGIN[coding]} and for "
         f"{percent(icc['therapist_slope_share'])} of the variance in growth between patients; "
         f"patients and their therapists together for {percent(icc['patient_intercept'])} of "
         "the variance at that time."
     )
+    if model.fit.singular:
+        sentence += (
+            " This model is a boundary fit (a variance or correlation estimated at its limit), "
+            "so these shares are uncertain."
+        )
+    return sentence
 
 
 def time_sentence(comparison: TimeCodingComparison, fixed: bool) -> str:
