@@ -12,7 +12,7 @@ from alliance.errors import BoundaryWarning, ConvergenceWarning, SpecificationEr
 from alliance.mixed.objective import ProfiledDeviance
 from alliance.mixed.optimize import SINGULAR_TOLERANCE, FitInfo, minimise
 from alliance.mixed.parameters import ParameterLayout
-from alliance.mixed.result import RANDOM_COLUMNS, MixedResult
+from alliance.mixed.result import MixedResult
 from alliance.mixed.spec import ModelSpec, build_spec
 from alliance.mixed.statistics import compute_statistics
 
@@ -101,7 +101,6 @@ def assemble(
     sigma2 = evaluation.r2 / objective.residual_df
     sigma = float(np.sqrt(sigma2))
     vcov = sigma2 * evaluation.txx_inverse
-    random = _variance_components(spec, objective.layout, params, sigma)
     singular = _is_singular(objective.layout, params)
     result = MixedResult(
         spec=spec,
@@ -111,7 +110,6 @@ def assemble(
         vcov_beta=vcov,
         sigma=sigma,
         deviance=deviance,
-        random_effects=random,
         df_method=df_method,
         confidence=confidence,
         singular=singular,
@@ -132,32 +130,3 @@ def _is_singular(layout: ParameterLayout, params: np.ndarray) -> bool:
     """lme4's ``isSingular``: a diagonal entry of a relative factor below 1e-4."""
     diagonal = layout.is_diagonal()[: layout.n_theta]
     return bool(np.any(params[: layout.n_theta][diagonal] < SINGULAR_TOLERANCE))
-
-
-def _variance_components(
-    spec: ModelSpec, layout: ParameterLayout, params: np.ndarray, sigma: float
-) -> pd.DataFrame:
-    """Rows as lme4's ``as.data.frame(VarCorr(fit))``: variances, then covariances, per level."""
-    rows: list[dict[str, object]] = []
-    for level, lam in zip(spec.levels, layout.lambdas(params), strict=True):
-        cov = sigma**2 * lam @ lam.T
-        sd = np.sqrt(np.diag(cov))
-        offset = 0
-        for block in level.blocks:
-            names = block.names
-            idx = range(offset, offset + block.size)
-            for i, name in zip(idx, names, strict=True):
-                rows.append({"group": level.name, "term1": name, "term2": None,
-                             "vcov": cov[i, i], "sdcor": sd[i]})
-            if block.correlated:
-                for a in range(block.size):
-                    for b in range(a + 1, block.size):
-                        i, j = offset + a, offset + b
-                        denominator = sd[i] * sd[j]
-                        correlation = cov[i, j] / denominator if denominator > 0 else np.nan
-                        rows.append({"group": level.name, "term1": names[a], "term2": names[b],
-                                     "vcov": cov[i, j], "sdcor": correlation})
-            offset += block.size
-    rows.append({"group": "Residual", "term1": None, "term2": None,
-                 "vcov": sigma**2, "sdcor": sigma})
-    return pd.DataFrame(rows, columns=RANDOM_COLUMNS)

@@ -47,8 +47,6 @@ class MixedResult:
         Residual standard deviation (of the first residual stratum).
     deviance : float
         ``-2 logLik`` under ML; the REML criterion under REML (as lme4 reports).
-    random_effects : pandas.DataFrame
-        group, term1, term2, vcov, sdcor (as lme4's ``as.data.frame(VarCorr(fit))``).
     df_method : str
         ``"satterthwaite"``, ``"containment"`` or ``"residual"``.
     confidence : float
@@ -62,8 +60,8 @@ class MixedResult:
     evaluation : Evaluation
         The elimination at the optimum (for conditional modes).
 
-    The fixed-effects table (with its small-sample df) and the conditional modes are computed
-    on first access, as lmerTest computes df at ``summary()``: a fit used only for its
+    The fixed-effects table (with its small-sample df), the variance-component table and the
+    conditional modes are computed on first access, as lmerTest computes df at ``summary()``: a fit used only for its
     deviance (a likelihood-ratio test, a power simulation) does not pay for them.
     """
 
@@ -74,7 +72,6 @@ class MixedResult:
     vcov_beta: np.ndarray
     sigma: float
     deviance: float
-    random_effects: pd.DataFrame
     df_method: str
     confidence: float
     singular: bool
@@ -87,6 +84,39 @@ class MixedResult:
     def fixed_effects(self) -> pd.DataFrame:
         """term, estimate, std_error, df, t, p, ci_low, ci_high."""
         return fixed_effects_table(self)
+
+    @cached_property
+    def random_effects(self) -> pd.DataFrame:
+        """Variances, covariances, SDs and correlations, as lme4's ``as.data.frame(VarCorr())``.
+
+        Rows per level: the variances of its terms, then the covariances within correlated
+        terms; last the residual. Columns group, term1, term2 (None for a variance), vcov,
+        sdcor (the SD of a variance row, the correlation of a covariance row).
+        """
+        rows: list[dict[str, object]] = []
+        for level, cov in zip(self.spec.levels, self.covariance_matrices().values(),
+                              strict=True):
+            matrix = cov.to_numpy()
+            sd = np.sqrt(np.diag(matrix))
+            offset = 0
+            for block in level.blocks:
+                names = block.names
+                for i, name in enumerate(names, start=offset):
+                    rows.append({"group": level.name, "term1": name, "term2": None,
+                                 "vcov": matrix[i, i], "sdcor": sd[i]})
+                if block.correlated:
+                    for a in range(block.size):
+                        for b in range(a + 1, block.size):
+                            i, j = offset + a, offset + b
+                            product = sd[i] * sd[j]
+                            rows.append({"group": level.name, "term1": names[a],
+                                         "term2": names[b], "vcov": matrix[i, j],
+                                         "sdcor": matrix[i, j] / product if product > 0
+                                         else np.nan})
+                offset += block.size
+        rows.append({"group": "Residual", "term1": None, "term2": None,
+                     "vcov": self.sigma**2, "sdcor": self.sigma})
+        return pd.DataFrame(rows, columns=RANDOM_COLUMNS)
 
     @cached_property
     def conditional(self) -> ConditionalEffects:
