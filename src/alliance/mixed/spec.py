@@ -160,6 +160,10 @@ def _numeric_response(data: pd.DataFrame, parsed: ParsedFormula, counter: list[i
     name = parsed.response.strip()
     _check_columns({name}, data, "response")
     column = data[name]
+    if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(
+        column.dtype
+    ):
+        return column.to_numpy(dtype=float, na_value=np.nan)
     values = pd.to_numeric(column, errors="coerce")
     bad = values.isna().to_numpy() & column.notna().to_numpy()
     if bad.any():
@@ -304,7 +308,8 @@ def build_spec(
     y = response[keep]
     x = x_all[keep]
     _check_rank(x, fixed_names)
-    kept = data.loc[keep]
+    grouping_columns = sorted(group_vars | ({residual_groups} if residual_groups else set()))
+    kept = data[grouping_columns] if n_dropped == 0 else data.loc[keep, grouping_columns]
     levels = _build_levels(parsed, kept, [(z[keep], names) for z, names, _ in random_parts])
     _check_identifiable(levels, len(y))
 
@@ -317,11 +322,11 @@ def build_spec(
             # the first level (nlme's reference stratum) is the first category
             present = [c for c in column.cat.categories if (column == c).any()]
             codes = pd.Categorical(column, categories=present).codes
-            uniques = present
+            strata_labels = tuple(str(value) for value in present)
         else:
             codes, uniques = pd.factorize(column.astype("string"), sort=True)
+            strata_labels = tuple(str(value) for value in uniques)
         strata = np.asarray(codes, dtype=np.int64)
-        strata_labels = tuple(str(value) for value in uniques)
     return ModelSpec(
         formula=parsed,
         response=parsed.response,
