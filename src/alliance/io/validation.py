@@ -40,18 +40,24 @@ def require_columns(df: pd.DataFrame, columns: Sequence[str], *, source: str) ->
     missing = [column for column in columns if column not in df.columns]
     if not missing:
         return
-    lines = []
-    for column in missing:
-        matches = close_matches(str(column), existing)
-        hint = f" (did you mean {', '.join(repr(m) for m in matches)}?)" if matches else ""
-        lines.append(f"  {column!r}{hint}")
     noun = "column" if len(missing) == 1 else "columns"
     raise DataError(
         f"{source}: {len(missing)} required {noun} not found:\n"
-        + "\n".join(lines)
+        + unknown_names(missing, existing)
         + f"\nColumns in the file: {format_names(existing)}.\n"
         "Rename the columns in the file or name the right columns in the command."
     )
+
+
+def unknown_names(names: Sequence[object], existing: Sequence[str]) -> str:
+    """One indented line per unknown name, with the names it resembles:
+    ``  'tme' (did you mean 'time'?)``."""
+    lines = []
+    for name in names:
+        matches = close_matches(str(name), existing)
+        hint = f" (did you mean {', '.join(repr(m) for m in matches)}?)" if matches else ""
+        lines.append(f"  {name!r}{hint}")
+    return "\n".join(lines)
 
 
 def close_matches(name: str, candidates: Sequence[str]) -> list[str]:

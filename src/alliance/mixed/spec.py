@@ -8,7 +8,6 @@ effects.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -18,6 +17,7 @@ from formulaic import ModelSpec as FormulaicModelSpec
 from scipy.linalg import qr
 
 from alliance.errors import DataError, SpecificationError
+from alliance.io.validation import close_matches
 from alliance.mixed.design import design_matrix, required_variables
 from alliance.mixed.formula import ParsedFormula, RandomTerm, parse_formula
 from alliance.mixed.transforms import replace_calls
@@ -134,7 +134,7 @@ class ModelSpec:
 
 
 def _suggest(name: str, columns: Sequence[str]) -> str:
-    close = difflib.get_close_matches(name, list(columns), n=1)
+    close = close_matches(name, columns)
     return f" Did you mean '{close[0]}'?" if close else ""
 
 

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from alliance.errors import DataError, SpecificationError
-from alliance.io.validation import close_matches, format_names, require_numeric
+from alliance.io.validation import format_names, require_numeric, unknown_names
 
 Missing = Literal["pairwise", "listwise"]
 MISSING_CHOICES: tuple[str, ...] = ("pairwise", "listwise")
@@ -97,15 +97,10 @@ def select_items(data: pd.DataFrame, items: Sequence[str] | None) -> tuple[str, 
         chosen = [str(item) for item in items]
         unknown = [item for item in chosen if item not in columns]
         if unknown:
-            lines = []
-            for item in unknown:
-                matches = close_matches(item, columns)
-                hint = f" (did you mean {', '.join(repr(m) for m in matches)}?)" if matches else ""
-                lines.append(f"  {item!r}{hint}")
             noun = "item is" if len(unknown) == 1 else "items are"
             raise DataError(
                 f"{len(unknown)} requested {noun} not a column of the data:\n"
-                + "\n".join(lines)
+                + unknown_names(unknown, columns)
                 + f"\nColumns available: {format_names(columns)}.\n"
                 "Correct the item names, or pass items=None to analyse every column."
             )
