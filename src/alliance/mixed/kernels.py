@@ -16,7 +16,7 @@ log-determinant. The backward (adjoint) kernel differentiates exactly this chain
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import literal_unroll, njit, prange
 
 
 @njit(cache=True)
@@ -62,50 +62,64 @@ def accumulate_top(xy, codes, strata, n_groups, n_strata):  # pragma: no cover
 
 
 @njit(cache=True)
-def _own_blocks(g, p_stat, r_stat, weights, child, has_child, gather, sqq, sqr):  # pragma: no cover
+def _own_blocks(q, g, p_stat, r_stat, weights, child, has_child, gather, sqq, sqr):  # pragma: no cover
     """The group's ``S_qq`` and ``S_qr``: its own cross-products plus its children's.
 
     ``child[g]`` is in the inner level's reduced coordinates; ``gather`` maps this level's
     ``[z, rest]`` columns into them.
     """
-    n_strata, q, r = r_stat.shape[1], r_stat.shape[2], r_stat.shape[3]
+    n_strata, r = r_stat.shape[1], r_stat.shape[3]
+    weight = weights[0]
     for i in range(q):
         for j in range(q):
-            total = 0.0
-            for s in range(n_strata):
-                total += weights[s] * p_stat[g, s, i, j]
-            if has_child:
-                total += child[g, gather[i], gather[j]]
-            sqq[i, j] = total
+            sqq[i, j] = weight * p_stat[g, 0, i, j]
         for k in range(r):
-            total = 0.0
-            for s in range(n_strata):
-                total += weights[s] * r_stat[g, s, i, k]
-            if has_child:
-                total += child[g, gather[i], gather[q + k]]
-            sqr[i, k] = total
+            sqr[i, k] = weight * r_stat[g, 0, i, k]
+    for s in range(1, n_strata):
+        weight = weights[s]
+        for i in range(q):
+            for j in range(q):
+                sqq[i, j] += weight * p_stat[g, s, i, j]
+            for k in range(r):
+                sqr[i, k] += weight * r_stat[g, s, i, k]
+    if has_child:
+        own_child = child[g]
+        for i in range(q):
+            row = own_child[gather[i]]
+            for j in range(q):
+                sqq[i, j] += row[gather[j]]
+            for k in range(r):
+                sqr[i, k] += row[gather[q + k]]
 
 
 @njit(cache=True)
 def forward_level(
-    p_stat, r_stat, weights, child, has_child, gather, lam, parent, acc, ainv_out, h_out,
+    q_static, p_stat, r_stat, weights, child, has_child, gather, lam, parent, acc, ainv_out,
+    h_out,
 ):  # pragma: no cover
     """Eliminate one level; add each group's Schur complement to its parent in ``acc``.
 
-    The upper triangle is accumulated and mirrored at the end. Returns the
+    ``q_static`` is any tuple of length ``q``: numba compiles one version per tuple length,
+    in which the loops over the ``q`` random effects have a known trip count and are
+    unrolled (twice as fast on the 2x2 blocks of a random intercept and slope as loops over
+    a run-time ``q``). Loops over the ``r`` remaining columns are innermost and contiguous.
+    The upper triangle of ``acc`` is accumulated and mirrored at the end. Returns the
     level's ``sum_g log|A_g|``; fills ``ainv_out[g] = A_g^{-1}`` and ``h_out[g] = H_g`` for the
     adjoint pass and for the conditional modes.
     """
-    n_groups, q, r = r_stat.shape[0], r_stat.shape[2], r_stat.shape[3]
+    q = len(q_static)
+    n_groups, r = r_stat.shape[0], r_stat.shape[3]
     sqq = np.empty((q, q))
     sqr = np.empty((q, r))
     tmp = np.empty((q, q))
-    a = np.empty((q, q))
-    c = np.empty((q, r))
+    chol = np.empty((q, q))
+    inverse = np.zeros((q, q))
+    inv_diag = np.empty(q)
     half = np.empty((q, r))
     logdet = 0.0
     for g in range(n_groups):
-        _own_blocks(g, p_stat, r_stat, weights, child, has_child, gather, sqq, sqr)
+        _own_blocks(q, g, p_stat, r_stat, weights, child, has_child, gather, sqq, sqr)
+        # A = Lambda' S_qq Lambda + I (lower triangle), factorised in place: A = L L'
         for i in range(q):
             for j in range(q):
                 total = 0.0
@@ -117,63 +131,77 @@ def forward_level(
                 total = 1.0 if i == j else 0.0
                 for k in range(q):
                     total += lam[k, i] * tmp[k, j]
-                a[i, j] = total
-        # lower Cholesky factor of A in place
+                chol[i, j] = total
+        product = 1.0
         for j in range(q):
-            total = a[j, j]
+            total = chol[j, j]
             for k in range(j):
-                total -= a[j, k] * a[j, k]
+                total -= chol[j, k] * chol[j, k]
             diagonal = np.sqrt(total)
-            a[j, j] = diagonal
-            logdet += 2.0 * np.log(diagonal)
+            chol[j, j] = diagonal
+            inv_diag[j] = 1.0 / diagonal
+            # every diagonal is >= 1 (A - I is positive semi-definite): the product is safe
+            product *= diagonal
             for i in range(j + 1, q):
-                total = a[i, j]
+                total = chol[i, j]
                 for k in range(j):
-                    total -= a[i, k] * a[j, k]
-                a[i, j] = total / diagonal
+                    total -= chol[i, k] * chol[j, k]
+                chol[i, j] = total * inv_diag[j]
+        logdet += 2.0 * np.log(product)
+        # half = L^{-1} Lambda' S_qr, so that C' A^{-1} C = half' half
         for i in range(q):
             for k in range(r):
-                total = 0.0
-                for j in range(q):
-                    total += lam[j, i] * sqr[j, k]
-                c[i, k] = total
-        # half = L^{-1} C, so that C' A^{-1} C = half' half
-        for k in range(r):
-            for i in range(q):
-                total = c[i, k]
-                for m in range(i):
-                    total -= a[i, m] * half[m, k]
-                half[i, k] = total / a[i, i]
-        target = parent[g]
-        for k1 in range(r):
-            for k2 in range(k1, r):
-                total = 0.0
-                for i in range(q):
-                    total -= half[i, k1] * half[i, k2]
-                acc[target, k1, k2] += total
-        if has_child:
+                half[i, k] = 0.0
+            for j in range(q):
+                factor = lam[j, i]
+                if factor != 0.0:
+                    for k in range(r):
+                        half[i, k] += factor * sqr[j, k]
+            for m in range(i):
+                factor = chol[i, m]
+                for k in range(r):
+                    half[i, k] -= factor * half[m, k]
+            for k in range(r):
+                half[i, k] *= inv_diag[i]
+        block = acc[parent[g]]
+        for i in range(q):
             for k1 in range(r):
+                value = half[i, k1]
                 for k2 in range(k1, r):
-                    acc[target, k1, k2] += child[g, gather[q + k1], gather[q + k2]]
+                    block[k1, k2] -= value * half[i, k2]
+        if has_child:
+            own_child = child[g]
+            for k1 in range(r):
+                row = own_child[gather[q + k1]]
+                for k2 in range(k1, r):
+                    block[k1, k2] += row[gather[q + k2]]
         # H = L'^{-1} half
-        for k in range(r):
-            for i in range(q - 1, -1, -1):
-                total = half[i, k]
-                for m in range(i + 1, q):
-                    total -= a[m, i] * h_out[g, m, k]
-                h_out[g, i, k] = total / a[i, i]
-        # A^{-1} = L'^{-1} L^{-1}
-        for column in range(q):
-            for i in range(q):
-                total = 1.0 if i == column else 0.0
-                for m in range(i):
-                    total -= a[i, m] * tmp[m, column]
-                tmp[i, column] = total / a[i, i]
-            for i in range(q - 1, -1, -1):
-                total = tmp[i, column]
-                for m in range(i + 1, q):
-                    total -= a[m, i] * ainv_out[g, m, column]
-                ainv_out[g, i, column] = total / a[i, i]
+        h_group = h_out[g]
+        for i in range(q - 1, -1, -1):
+            for k in range(r):
+                h_group[i, k] = half[i, k]
+            for m in range(i + 1, q):
+                factor = chol[m, i]
+                for k in range(r):
+                    h_group[i, k] -= factor * h_group[m, k]
+            for k in range(r):
+                h_group[i, k] *= inv_diag[i]
+        # A^{-1} = W' W with W = L^{-1} (lower triangular)
+        for i in range(q):
+            inverse[i, i] = inv_diag[i]
+            for j in range(i):
+                total = 0.0
+                for m in range(j, i):
+                    total += chol[i, m] * inverse[m, j]
+                inverse[i, j] = -total * inv_diag[i]
+        ainv_group = ainv_out[g]
+        for i in range(q):
+            for j in range(i + 1):
+                total = 0.0
+                for m in range(i, q):
+                    total += inverse[m, i] * inverse[m, j]
+                ainv_group[i, j] = total
+                ainv_group[j, i] = total
     for target in range(acc.shape[0]):
         for k1 in range(r):
             for k2 in range(k1 + 1, r):
@@ -183,17 +211,18 @@ def forward_level(
 
 @njit(cache=True)
 def backward_level(
-    p_stat, r_stat, weights, child, has_child, gather, lam, parent, adjoint_parent,
+    q_static, p_stat, r_stat, weights, child, has_child, gather, lam, parent, adjoint_parent,
     ainv, h, logdet_weight, grad_lam, grad_weights, adjoint_child,
 ):  # pragma: no cover
-    """Adjoint of :func:`forward_level`.
+    """Adjoint of :func:`forward_level` (``q_static`` as there).
 
     ``adjoint_parent[parent[g]]`` is d f / d(acc) (symmetric, trace convention) for what the
     group passed up. Adds ``d f / d Lambda`` to ``grad_lam`` and ``d f / d w_s`` to
     ``grad_weights``; when there are children, adds d f / d(child[g]) to ``adjoint_child[g]``
     (zeros on entry; entries that share a column through ``gather`` are summed).
     """
-    n_groups, n_strata, q, r = r_stat.shape[0], r_stat.shape[1], r_stat.shape[2], r_stat.shape[3]
+    q = len(q_static)
+    n_groups, n_strata, r = r_stat.shape[0], r_stat.shape[1], r_stat.shape[3]
     sqq = np.empty((q, q))
     sqr = np.empty((q, r))
     hg = np.empty((q, r))
@@ -203,18 +232,23 @@ def backward_level(
     lhg = np.empty((q, r))
     for g in range(n_groups):
         gb = adjoint_parent[parent[g]]
-        _own_blocks(g, p_stat, r_stat, weights, child, has_child, gather, sqq, sqr)
+        h_group = h[g]
+        ainv_group = ainv[g]
+        _own_blocks(q, g, p_stat, r_stat, weights, child, has_child, gather, sqq, sqr)
+        # HG = H Gbar
         for i in range(q):
             for k in range(r):
-                total = 0.0
-                for j in range(r):
-                    total += h[g, i, j] * gb[j, k]
-                hg[i, k] = total
+                hg[i, k] = 0.0
+            for j in range(r):
+                factor = h_group[i, j]
+                for k in range(r):
+                    hg[i, k] += factor * gb[j, k]
+        # Abar = w A^{-1} + H Gbar H'
         for i in range(q):
             for j in range(q):
-                total = logdet_weight * ainv[g, i, j]
+                total = logdet_weight * ainv_group[i, j]
                 for k in range(r):
-                    total += hg[i, k] * h[g, j, k]
+                    total += hg[i, k] * h_group[j, k]
                 abar[i, j] = total
         # d f / d Lambda = 2 S_qq Lambda Abar + S_qr Cbar',  Cbar = -2 H Gbar
         for i in range(q):
@@ -227,10 +261,12 @@ def backward_level(
             for j in range(q):
                 total = 0.0
                 for k in range(q):
-                    total += 2.0 * sqq[i, k] * tmp[k, j]
+                    total += sqq[i, k] * tmp[k, j]
                 for k in range(r):
-                    total -= 2.0 * sqr[i, k] * hg[j, k]
-                grad_lam[i, j] += total
+                    total -= sqr[i, k] * hg[j, k]
+                grad_lam[i, j] += 2.0 * total
+        if not has_child and n_strata == 1:
+            continue
         for i in range(q):
             for j in range(q):
                 total = 0.0
@@ -238,10 +274,12 @@ def backward_level(
                     total += tmp[i, k] * lam[j, k]
                 lal[i, j] = total
             for k in range(r):
-                total = 0.0
-                for j in range(q):
-                    total += lam[i, j] * hg[j, k]
-                lhg[i, k] = total
+                lhg[i, k] = 0.0
+            for j in range(q):
+                factor = lam[i, j]
+                if factor != 0.0:
+                    for k in range(r):
+                        lhg[i, k] += factor * hg[j, k]
         if n_strata > 1:
             for s in range(n_strata):
                 total = 0.0
@@ -252,20 +290,24 @@ def backward_level(
                         total -= 2.0 * lhg[i, k] * r_stat[g, s, i, k]
                 grad_weights[s] += total
         if has_child:
+            own_adjoint = adjoint_child[g]
             for i in range(q):
+                row = gather[i]
                 for j in range(q):
-                    adjoint_child[g, gather[i], gather[j]] += lal[i, j]
+                    own_adjoint[row, gather[j]] += lal[i, j]
                 for k in range(r):
-                    adjoint_child[g, gather[i], gather[q + k]] -= lhg[i, k]
-                    adjoint_child[g, gather[q + k], gather[i]] -= lhg[i, k]
+                    column = gather[q + k]
+                    own_adjoint[row, column] -= lhg[i, k]
+                    own_adjoint[column, row] -= lhg[i, k]
             for k1 in range(r):
+                row = gather[q + k1]
                 for k2 in range(r):
-                    adjoint_child[g, gather[q + k1], gather[q + k2]] += gb[k1, k2]
+                    own_adjoint[row, gather[q + k2]] += gb[k1, k2]
 
 
 @njit(cache=True, parallel=True)
 def forward_level_parallel(
-    p_stat, r_stat, weights, child, has_child, gather, lam, parent, acc, ainv_out, h_out,
+    q_static, p_stat, r_stat, weights, child, has_child, gather, lam, parent, acc, ainv_out, h_out,
     n_chunks,
 ):  # pragma: no cover
     """:func:`forward_level` over ``n_chunks`` contiguous blocks of groups in parallel threads.
@@ -280,7 +322,7 @@ def forward_level_parallel(
         last = (chunk + 1) * n_groups // n_chunks
         own_child = child[first:last] if has_child else child
         logdets[chunk] = forward_level(
-            p_stat[first:last], r_stat[first:last], weights, own_child, has_child, gather, lam,
+            q_static, p_stat[first:last], r_stat[first:last], weights, own_child, has_child, gather, lam,
             parent[first:last], partial[chunk], ainv_out[first:last], h_out[first:last],
         )
     for chunk in range(n_chunks):
@@ -290,7 +332,7 @@ def forward_level_parallel(
 
 @njit(cache=True, parallel=True)
 def backward_level_parallel(
-    p_stat, r_stat, weights, child, has_child, gather, lam, parent, adjoint_parent,
+    q_static, p_stat, r_stat, weights, child, has_child, gather, lam, parent, adjoint_parent,
     ainv, h, logdet_weight, grad_lam, grad_weights, adjoint_child, n_chunks,
 ):  # pragma: no cover
     """:func:`backward_level` over ``n_chunks`` contiguous blocks of groups in parallel."""
@@ -303,13 +345,110 @@ def backward_level_parallel(
         own_child = child[first:last] if has_child else child
         own_adjoint = adjoint_child[first:last] if has_child else adjoint_child
         backward_level(
-            p_stat[first:last], r_stat[first:last], weights, own_child, has_child, gather, lam,
+            q_static, p_stat[first:last], r_stat[first:last], weights, own_child, has_child, gather, lam,
             parent[first:last], adjoint_parent, ainv[first:last], h[first:last], logdet_weight,
             partial_lam[chunk], partial_weights[chunk], own_adjoint,
         )
     for chunk in range(n_chunks):
         grad_lam += partial_lam[chunk]
         grad_weights += partial_weights[chunk]
+
+
+# The choice between the serial and the threaded kernel sits in its own function: numba
+# cannot type a call to a parallel function directly inside a literal_unroll loop.
+@njit(cache=True)
+def _forward_level_threads(
+    q_static, p_stat, r_stat, weights, child, has_child, gather, lam, parent, acc, ainv, h,
+    parallel_min_groups, n_threads,
+):  # pragma: no cover
+    if p_stat.shape[0] >= parallel_min_groups:
+        return forward_level_parallel(
+            q_static, p_stat, r_stat, weights, child, has_child, gather, lam, parent, acc, ainv,
+            h, n_threads,
+        )
+    return forward_level(
+        q_static, p_stat, r_stat, weights, child, has_child, gather, lam, parent, acc, ainv, h,
+    )
+
+
+@njit(cache=True)
+def _backward_level_threads(
+    q_static, p_stat, r_stat, weights, child, has_child, gather, lam, parent, adjoint, ainv, h,
+    logdet_weight, grad_lam, grad_weights, adjoint_child, parallel_min_groups, n_threads,
+):  # pragma: no cover
+    if p_stat.shape[0] >= parallel_min_groups:
+        backward_level_parallel(
+            q_static, p_stat, r_stat, weights, child, has_child, gather, lam, parent, adjoint,
+            ainv, h, logdet_weight, grad_lam, grad_weights, adjoint_child, n_threads,
+        )
+    else:
+        backward_level(
+            q_static, p_stat, r_stat, weights, child, has_child, gather, lam, parent, adjoint,
+            ainv, h, logdet_weight, grad_lam, grad_weights, adjoint_child,
+        )
+
+
+@njit(cache=True)
+def forward_pass(levels, params, weights, no_child, parallel_min_groups, n_threads):  # pragma: no cover
+    """Eliminate every level, innermost first, in one compiled call.
+
+    ``levels`` holds per level (a tuple each, so that every level runs the kernels compiled
+    for its own ``q``): ``q_static, P, R, parent, gather, rows, cols, start, lam, child,
+    has_child, acc, ainv, h, adjoint_child, grad_lam``, where ``child`` is the inner level's
+    ``acc``. Fills each level's factor ``lam`` from ``params`` (``lam[rows, cols] =
+    params[start:]``), ``acc``, ``ainv`` and ``h``; levels with at least
+    ``parallel_min_groups`` groups are split over ``n_threads`` threads. Returns
+    ``log|L|^2`` and the outermost level's ``acc``.
+    """
+    log_det_l = 0.0
+    top = no_child
+    for level in literal_unroll(levels):
+        q_static, p_stat, r_stat, parent, gather = level[0], level[1], level[2], level[3], level[4]
+        rows, cols, start, lam, child, has_child = (
+            level[5], level[6], level[7], level[8], level[9], level[10]
+        )
+        acc, ainv, h = level[11], level[12], level[13]
+        lam[:] = 0.0
+        for k in range(rows.shape[0]):
+            lam[rows[k], cols[k]] = params[start + k]
+        acc[:] = 0.0
+        log_det_l += _forward_level_threads(
+            q_static, p_stat, r_stat, weights, child, has_child, gather, lam, parent, acc, ainv,
+            h, parallel_min_groups, n_threads,
+        )
+        top = acc
+    return log_det_l, top
+
+
+@njit(cache=True)
+def backward_pass(
+    levels_outer_first, adjoint, weights, logdet_weight, n_theta, parallel_min_groups,
+    n_threads,
+):  # pragma: no cover
+    """Adjoint of :func:`forward_pass`, outermost level first, in one compiled call.
+
+    ``adjoint`` is d f / d(outermost ``acc``) (from :func:`top_adjoint`). Returns d f / d theta
+    and d f / d w_s accumulated over the levels.
+    """
+    grad_theta = np.zeros(n_theta)
+    grad_weights = np.zeros(weights.shape[0])
+    for level in literal_unroll(levels_outer_first):
+        q_static, p_stat, r_stat, parent, gather = level[0], level[1], level[2], level[3], level[4]
+        rows, cols, start, lam, child, has_child = (
+            level[5], level[6], level[7], level[8], level[9], level[10]
+        )
+        ainv, h, adjoint_child, grad_lam = level[12], level[13], level[14], level[15]
+        adjoint_child[:] = 0.0
+        grad_lam[:] = 0.0
+        _backward_level_threads(
+            q_static, p_stat, r_stat, weights, child, has_child, gather, lam, parent, adjoint,
+            ainv, h, logdet_weight, grad_lam, grad_weights, adjoint_child, parallel_min_groups,
+            n_threads,
+        )
+        for k in range(rows.shape[0]):
+            grad_theta[start + k] = grad_lam[rows[k], cols[k]]
+        adjoint = adjoint_child
+    return grad_theta, grad_weights
 
 
 @njit(cache=True)

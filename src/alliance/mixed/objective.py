@@ -20,14 +20,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from alliance.mixed.kernels import (
-    backward_level,
-    backward_level_parallel,
-    finish_top,
-    forward_level,
-    forward_level_parallel,
-    top_adjoint,
-)
+from alliance.mixed.kernels import backward_pass, finish_top, forward_pass, top_adjoint
 from alliance.mixed.parameters import ParameterLayout
 from alliance.mixed.statistics import Statistics
 
@@ -36,6 +29,31 @@ _NO_CHILD = np.zeros((1, 1, 1))
 #: starting them exceeds the gain).
 PARALLEL_MIN_GROUPS = 20_000
 _THREADS = numba.get_num_threads()
+
+
+def _parallel_min_groups() -> int:
+    """Group count from which a level is split over threads (never with a single thread)."""
+    return PARALLEL_MIN_GROUPS if _THREADS > 1 else np.iinfo(np.int64).max
+
+
+def _workspace(statistics: Statistics, layout: ParameterLayout) -> tuple[tuple, ...]:
+    """Per level, innermost first, the arguments and output buffers of the compiled passes.
+
+    See :func:`alliance.mixed.kernels.forward_pass` for the order of the entries.
+    """
+    levels = []
+    child, has_child = _NO_CHILD, False
+    for level, where in zip(statistics.levels, layout.levels, strict=True):
+        n_groups, q, r = level.p.shape[0], level.q, level.n_rest
+        acc = np.zeros((level.n_parents, r, r))
+        levels.append((
+            (0,) * q, level.p, level.r, level.parent, level.gather, where.rows, where.cols,
+            where.start, np.zeros((q, q)), child, has_child, acc, np.empty((n_groups, q, q)),
+            np.empty((n_groups, q, r)), np.zeros_like(child) if has_child else _NO_CHILD,
+            np.zeros((q, q)),
+        ))
+        child, has_child = acc, True
+    return tuple(levels)
 
 
 @dataclass(frozen=True)
@@ -54,6 +72,7 @@ class Evaluation:
     beta: np.ndarray
     r2: float
     txx_inverse: np.ndarray
+    workspace: tuple[tuple, ...]
 
 
 class ProfiledDeviance:
@@ -74,6 +93,8 @@ class ProfiledDeviance:
         self.layout = layout
         self.reml = reml
         self.n_evaluations = 0
+        # buffers reused by value_and_gradient, whose evaluations never leave this object
+        self._scratch = _workspace(statistics, layout)
 
     @property
     def residual_df(self) -> int:
@@ -83,37 +104,26 @@ class ProfiledDeviance:
 
     def forward(self, params: np.ndarray) -> Evaluation:
         """Eliminate every level; profile out ``beta`` and ``sigma``."""
+        return self._forward(params, _workspace(self.statistics, self.layout))
+
+    def _forward(self, params: np.ndarray, workspace: tuple[tuple, ...]) -> Evaluation:
         params = np.asarray(params, dtype=float)
         stats = self.statistics
-        lambdas = self.layout.lambdas(params)
         weights = self.layout.strata_weights(params)
-        child, has_child = _NO_CHILD, False
-        accumulators, ainvs, hs = [], [], []
-        log_det_l = 0.0
-        for level, lam in zip(stats.levels, lambdas, strict=True):
-            n_groups, q, r = level.p.shape[0], level.q, level.n_rest
-            acc = np.zeros((level.n_parents, r, r))
-            ainv = np.empty((n_groups, q, q))
-            h = np.empty((n_groups, q, r))
-            arguments = (level.p, level.r, weights, child, has_child, level.gather, lam,
-                         level.parent, acc, ainv, h)
-            if n_groups >= PARALLEL_MIN_GROUPS and _THREADS > 1:
-                log_det_l += forward_level_parallel(*arguments, _THREADS)
-            else:
-                log_det_l += forward_level(*arguments)
-            accumulators.append(child)
-            ainvs.append(ainv)
-            hs.append(h)
-            child, has_child = acc, True
+        log_det_l, top = forward_pass(
+            workspace, params, weights, _NO_CHILD, _parallel_min_groups(), _THREADS
+        )
         t_final, beta, r2, log_det_rx, txx_inverse, positive = finish_top(
-            stats.t, weights, child, stats.levels[-1].expand, stats.n_fixed
+            stats.t, weights, top, stats.levels[-1].expand, stats.n_fixed
         )
         if not positive:
             raise np.linalg.LinAlgError("X'V^-1 X is not positive definite")
         self.n_evaluations += 1
         return Evaluation(
-            params, lambdas, weights, accumulators, ainvs, hs, float(log_det_l),
-            float(log_det_rx), t_final, beta, max(float(r2), np.finfo(float).tiny), txx_inverse,
+            params, [level[8] for level in workspace], weights,
+            [level[9] for level in workspace], [level[12] for level in workspace],
+            [level[13] for level in workspace], float(log_det_l), float(log_det_rx), t_final,
+            beta, max(float(r2), np.finfo(float).tiny), txx_inverse, workspace,
         )
 
     def deviance_of(self, evaluation: Evaluation) -> float:
@@ -132,13 +142,14 @@ class ProfiledDeviance:
 
     def value_and_gradient(self, params: np.ndarray) -> tuple[float, np.ndarray]:
         """Deviance and its exact gradient with respect to ``[theta, rho]``."""
-        evaluation = self.forward(params)
+        evaluation = self._forward(params, self._scratch)
         dof = self.residual_df
         gradient = self.backward(
             evaluation, log_det_weight=1.0, rx_weight=1.0 if self.reml else 0.0,
             r2_weight=dof / evaluation.r2,
         )
-        gradient[self.layout.n_theta :] += 2.0 * self.statistics.n_per_stratum[1:]
+        if self.layout.n_strata > 1:
+            gradient[self.layout.n_theta :] += 2.0 * self.statistics.n_per_stratum[1:]
         return self.deviance_of(evaluation), gradient
 
     def backward(
@@ -148,34 +159,15 @@ class ProfiledDeviance:
         """Gradient of ``a log|L|^2 + b log|R_X|^2 + c r2`` with respect to ``[theta, rho]``."""
         stats = self.statistics
         outermost = stats.levels[-1]
-        adjoint, grad_weights = top_adjoint(
+        adjoint, top_weights = top_adjoint(
             stats.t, evaluation.beta, evaluation.txx_inverse, outermost.expand,
             outermost.n_rest, r2_weight, rx_weight,
         )
-        n_strata = len(evaluation.weights)
-        grad_params = np.zeros(self.layout.size)
-        for index in range(len(stats.levels) - 1, -1, -1):
-            level = stats.levels[index]
-            has_child = index > 0
-            child = evaluation.accumulators[index]
-            adjoint_child = np.zeros_like(child) if has_child else _NO_CHILD
-            grad_lam = np.zeros((level.q, level.q))
-            level_weights = np.zeros(n_strata)
-            arguments = (
-                level.p, level.r, evaluation.weights, child, has_child, level.gather,
-                evaluation.lambdas[index], level.parent, adjoint, evaluation.ainv[index],
-                evaluation.h[index], log_det_weight, grad_lam, level_weights, adjoint_child,
-            )
-            if level.p.shape[0] >= PARALLEL_MIN_GROUPS and _THREADS > 1:
-                backward_level_parallel(*arguments, _THREADS)
-            else:
-                backward_level(*arguments)
-            grad_weights += level_weights
-            layout = self.layout.levels[index]
-            grad_params[layout.start : layout.stop] = grad_lam[layout.rows, layout.cols]
-            adjoint = adjoint_child
-        if n_strata > 1:
-            grad_params[self.layout.n_theta :] = (
-                -2.0 * evaluation.weights[1:] * grad_weights[1:]
-            )
-        return grad_params
+        grad_theta, grad_weights = backward_pass(
+            evaluation.workspace[::-1], adjoint, evaluation.weights, log_det_weight,
+            self.layout.n_theta, _parallel_min_groups(), _THREADS,
+        )
+        if self.layout.n_strata == 1:
+            return grad_theta
+        grad_weights += top_weights
+        return np.concatenate([grad_theta, -2.0 * evaluation.weights[1:] * grad_weights[1:]])
