@@ -389,8 +389,11 @@ def _backward_level_threads(
 
 
 @njit(cache=True)
-def forward_pass(levels, params, weights, no_child, parallel_min_groups, n_threads):  # pragma: no cover
-    """Eliminate every level, innermost first, in one compiled call.
+def forward_pass(
+    levels, params, weights, t_stack, expand_top, n_fixed, no_child, parallel_min_groups,
+    n_threads,
+):  # pragma: no cover
+    """Eliminate every level, innermost first, then profile out ``beta``: one compiled call.
 
     ``levels`` holds per level (a tuple each, so that every level runs the kernels compiled
     for its own ``q``): ``q_static, P, R, parent, gather, rows, cols, start, lam, child,
@@ -398,7 +401,7 @@ def forward_pass(levels, params, weights, no_child, parallel_min_groups, n_threa
     ``acc``. Fills each level's factor ``lam`` from ``params`` (``lam[rows, cols] =
     params[start:]``), ``acc``, ``ainv`` and ``h``; levels with at least
     ``parallel_min_groups`` groups are split over ``n_threads`` threads. Returns
-    ``log|L|^2`` and the outermost level's ``acc``.
+    ``log|L|^2`` followed by what :func:`finish_top` returns.
     """
     log_det_l = 0.0
     top = no_child
@@ -417,21 +420,27 @@ def forward_pass(levels, params, weights, no_child, parallel_min_groups, n_threa
             h, parallel_min_groups, n_threads,
         )
         top = acc
-    return log_det_l, top
+    t_final, beta, r2, log_det_rx, txx_inverse, positive = finish_top(
+        t_stack, weights, top, expand_top, n_fixed
+    )
+    return log_det_l, t_final, beta, r2, log_det_rx, txx_inverse, positive
 
 
 @njit(cache=True)
 def backward_pass(
-    levels_outer_first, adjoint, weights, logdet_weight, n_theta, parallel_min_groups,
-    n_threads,
+    levels_outer_first, weights, t_stack, beta, txx_inverse, expand_top, logdet_weight,
+    rx_weight, r2_weight, n_theta, parallel_min_groups, n_threads,
 ):  # pragma: no cover
-    """Adjoint of :func:`forward_pass`, outermost level first, in one compiled call.
+    """Gradient of ``a log|L|^2 + b log|R_X|^2 + c r2`` by the adjoint of :func:`forward_pass`.
 
-    ``adjoint`` is d f / d(outermost ``acc``) (from :func:`top_adjoint`). Returns d f / d theta
-    and d f / d w_s accumulated over the levels.
+    Runs :func:`top_adjoint`, then the levels outermost first, in one compiled call. Returns
+    d f / d theta and d f / d w_s.
     """
+    n_rest_top = levels_outer_first[0][11].shape[1]
+    adjoint, grad_weights = top_adjoint(
+        t_stack, beta, txx_inverse, expand_top, n_rest_top, r2_weight, rx_weight
+    )
     grad_theta = np.zeros(n_theta)
-    grad_weights = np.zeros(weights.shape[0])
     for level in literal_unroll(levels_outer_first):
         q_static, p_stat, r_stat, parent, gather = level[0], level[1], level[2], level[3], level[4]
         rows, cols, start, lam, child, has_child = (

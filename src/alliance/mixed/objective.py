@@ -20,8 +20,9 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from alliance.mixed.kernels import backward_pass, finish_top, forward_pass, top_adjoint
+from alliance.mixed.kernels import backward_pass, forward_pass
 from alliance.mixed.parameters import ParameterLayout
+from alliance.mixed.search import SMALLEST_R2, deviance_gradient, profiled_deviance
 from alliance.mixed.statistics import Statistics
 
 _NO_CHILD = np.zeros((1, 1, 1))
@@ -94,7 +95,13 @@ class ProfiledDeviance:
         self.reml = reml
         self.n_evaluations = 0
         # buffers reused by value_and_gradient, whose evaluations never leave this object
-        self._scratch = _workspace(statistics, layout)
+        scratch = _workspace(statistics, layout)
+        self.problem = (
+            scratch, scratch[::-1], layout.n_theta, statistics.t, statistics.levels[-1].expand,
+            statistics.n_fixed, np.asarray(statistics.n_per_stratum[1:], dtype=float),
+            float(self.residual_df), reml, _NO_CHILD, _parallel_min_groups(), _THREADS,
+        )
+        """Everything :func:`alliance.mixed.search.deviance_gradient` needs besides ``params``."""
 
     @property
     def residual_df(self) -> int:
@@ -104,17 +111,13 @@ class ProfiledDeviance:
 
     def forward(self, params: np.ndarray) -> Evaluation:
         """Eliminate every level; profile out ``beta`` and ``sigma``."""
-        return self._forward(params, _workspace(self.statistics, self.layout))
-
-    def _forward(self, params: np.ndarray, workspace: tuple[tuple, ...]) -> Evaluation:
         params = np.asarray(params, dtype=float)
+        workspace = _workspace(self.statistics, self.layout)
         stats = self.statistics
         weights = self.layout.strata_weights(params)
-        log_det_l, top = forward_pass(
-            workspace, params, weights, _NO_CHILD, _parallel_min_groups(), _THREADS
-        )
-        t_final, beta, r2, log_det_rx, txx_inverse, positive = finish_top(
-            stats.t, weights, top, stats.levels[-1].expand, stats.n_fixed
+        log_det_l, t_final, beta, r2, log_det_rx, txx_inverse, positive = forward_pass(
+            workspace, params, weights, stats.t, stats.levels[-1].expand, stats.n_fixed,
+            _NO_CHILD, _parallel_min_groups(), _THREADS,
         )
         if not positive:
             raise np.linalg.LinAlgError("X'V^-1 X is not positive definite")
@@ -123,34 +126,26 @@ class ProfiledDeviance:
             params, [level[8] for level in workspace], weights,
             [level[9] for level in workspace], [level[12] for level in workspace],
             [level[13] for level in workspace], float(log_det_l), float(log_det_rx), t_final,
-            beta, max(float(r2), np.finfo(float).tiny), txx_inverse, workspace,
+            beta, max(float(r2), SMALLEST_R2), txx_inverse, workspace,
         )
 
     def deviance_of(self, evaluation: Evaluation) -> float:
         """The (RE)ML deviance from a forward evaluation."""
-        dof = self.residual_df
-        value = evaluation.log_det_l + dof * (1.0 + np.log(2.0 * np.pi * evaluation.r2 / dof))
-        if self.reml:
-            value += evaluation.log_det_rx
-        if self.layout.n_strata == 1:
-            return float(value)
-        rho = evaluation.params[self.layout.n_theta :]
-        return float(value + 2.0 * (self.statistics.n_per_stratum[1:] * rho).sum())
+        return float(profiled_deviance(
+            evaluation.log_det_l, evaluation.log_det_rx, evaluation.r2, float(self.residual_df),
+            self.reml, evaluation.params[self.layout.n_theta :], self.problem[6],
+        ))
 
     def __call__(self, params: np.ndarray) -> float:
         return self.deviance_of(self.forward(params))
 
     def value_and_gradient(self, params: np.ndarray) -> tuple[float, np.ndarray]:
         """Deviance and its exact gradient with respect to ``[theta, rho]``."""
-        evaluation = self._forward(params, self._scratch)
-        dof = self.residual_df
-        gradient = self.backward(
-            evaluation, log_det_weight=1.0, rx_weight=1.0 if self.reml else 0.0,
-            r2_weight=dof / evaluation.r2,
-        )
-        if self.layout.n_strata > 1:
-            gradient[self.layout.n_theta :] += 2.0 * self.statistics.n_per_stratum[1:]
-        return self.deviance_of(evaluation), gradient
+        value, gradient = deviance_gradient(np.asarray(params, dtype=float), *self.problem)
+        if not np.isfinite(value):
+            raise np.linalg.LinAlgError("X'V^-1 X is not positive definite")
+        self.n_evaluations += 1
+        return float(value), gradient
 
     def backward(
         self, evaluation: Evaluation, *, log_det_weight: float, rx_weight: float,
@@ -158,16 +153,11 @@ class ProfiledDeviance:
     ) -> np.ndarray:
         """Gradient of ``a log|L|^2 + b log|R_X|^2 + c r2`` with respect to ``[theta, rho]``."""
         stats = self.statistics
-        outermost = stats.levels[-1]
-        adjoint, top_weights = top_adjoint(
-            stats.t, evaluation.beta, evaluation.txx_inverse, outermost.expand,
-            outermost.n_rest, r2_weight, rx_weight,
-        )
         grad_theta, grad_weights = backward_pass(
-            evaluation.workspace[::-1], adjoint, evaluation.weights, log_det_weight,
-            self.layout.n_theta, _parallel_min_groups(), _THREADS,
+            evaluation.workspace[::-1], evaluation.weights, stats.t, evaluation.beta,
+            evaluation.txx_inverse, stats.levels[-1].expand, log_det_weight, rx_weight,
+            r2_weight, self.layout.n_theta, _parallel_min_groups(), _THREADS,
         )
         if self.layout.n_strata == 1:
             return grad_theta
-        grad_weights += top_weights
         return np.concatenate([grad_theta, -2.0 * evaluation.weights[1:] * grad_weights[1:]])

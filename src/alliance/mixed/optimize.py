@@ -1,8 +1,7 @@
 """Stage 4 of a fit: minimise the profiled deviance; record how the optimum was reached.
 
-A quasi-Newton method (BFGS, with an active set for simple bounds where a caller gives any;
-Bertsekas 1982, "Projected Newton methods for optimization problems with simple constraints")
-driven by the exact adjoint gradient. The deviance is searched without lme4's bounds
+A quasi-Newton method (BFGS, compiled: :mod:`alliance.mixed.search`) driven by the exact
+adjoint gradient. The deviance is searched without lme4's bounds
 ``theta_diag >= 0``: it is an even, smooth function of each column of a relative factor, so
 the bound only adds a trap (at ``theta_diag = 0`` its derivative vanishes, and a search that
 lands there by projection cannot leave), and the optimum is mapped back to lme4's
@@ -17,12 +16,12 @@ gradient-based method needs 20-60 evaluations where derivative-free BOBYQA-type 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from alliance.mixed.objective import ProfiledDeviance
+from alliance.mixed.search import MESSAGES, START_NOT_POSITIVE_DEFINITE, bfgs
 
 #: lme4's ``isSingular`` tolerance on the diagonal of the relative covariance factors.
 SINGULAR_TOLERANCE = 1e-4
@@ -94,47 +93,21 @@ def projected_gradient(params: np.ndarray, gradient: np.ndarray, lower: np.ndarr
     return np.where(blocked, 0.0, gradient)
 
 
-def _line_search(
-    fun_grad: Callable[[np.ndarray], tuple[float, np.ndarray]],
-    x: np.ndarray, f: float, g: np.ndarray, direction: np.ndarray, lower: np.ndarray,
-) -> tuple[np.ndarray, float, np.ndarray, bool]:
-    """Backtracking (Armijo) along the projected path ``max(x + a d, lower)``."""
-    alpha = 1.0
-    # below this predicted change, differences of f are rounding error
-    noise = 1e-13 * (1.0 + abs(f))
-    for _ in range(30):
-        trial = np.maximum(x + alpha * direction, lower)
-        decrease = g @ (trial - x)
-        if -decrease < noise:
-            break
-        f_trial, g_trial = fun_grad(trial)
-        if np.isfinite(f_trial) and f_trial <= f + 1e-4 * decrease:
-            return trial, f_trial, g_trial, True
-        if np.isfinite(f_trial) and decrease < 0:
-            # minimiser of the quadratic through f(0), f'(0) and f(alpha), kept in [0.1, 0.5]
-            step = -decrease * alpha / (2.0 * (f_trial - f - decrease))
-            alpha *= min(max(step / alpha, 0.1), 0.5)
-        else:
-            alpha *= 0.25
-    return x, f, g, False
-
-
 @dataclass(frozen=True)
 class SearchOutcome:
-    """End point of :func:`projected_bfgs`."""
+    """End point of :func:`search`."""
 
     x: np.ndarray
+    gradient: np.ndarray
+    inverse_hessian: np.ndarray
     iterations: int
     message: str
-    inverse_hessian: np.ndarray
-    reached_optimum: bool = False
-    gradient: np.ndarray | None = None
+    reached_optimum: bool
 
 
-def projected_bfgs(
-    fun_grad: Callable[[np.ndarray], tuple[float, np.ndarray]],
+def search(
+    objective: ProfiledDeviance,
     x0: np.ndarray,
-    lower: np.ndarray,
     *,
     max_iterations: int,
     gtol: float,
@@ -142,78 +115,20 @@ def projected_bfgs(
     inverse_hessian: np.ndarray | None = None,
     decrement_tol: float = 1e-8,
 ) -> SearchOutcome:
-    """Minimise a smooth function subject to ``x >= lower``.
-
-    Stops when the projected gradient is below ``gtol``, when an iteration improves ``f`` by
-    less than ``ftol * (1 + |f|)`` twice in a row, when the quasi-Newton model predicts a
-    further decrease below ``decrement_tol`` (Newton decrement ``g' H^-1 g``; with a million
-    observations the gradient is dominated by rounding before the projected gradient gets
-    small, but the decrement is not), or when no step along the direction decreases ``f``.
-    ``inverse_hessian`` seeds the quasi-Newton matrix (e.g. from a fit to a
-    subsample); without it the first step is a scaled gradient step.
-    """
-    x = np.maximum(np.asarray(x0, dtype=float), lower)
-    f, g = fun_grad(x)
-    n = len(x)
-
-    def outcome(iterations: int, message: str, reached: bool = False) -> SearchOutcome:
-        return SearchOutcome(x, iterations, message, h_inv, reached, g)
-
-    scaled = inverse_hessian is not None
-    h_inv = (
-        np.eye(n) / max(1.0, float(np.abs(g).max())) if inverse_hessian is None
-        else inverse_hessian
+    """Run the compiled BFGS search (:func:`alliance.mixed.search.bfgs`) on ``objective``."""
+    seed = np.empty((0, 0)) if inverse_hessian is None else np.asarray(inverse_hessian, float)
+    x, _, gradient, h_inv, iterations, code, reached, evaluations = bfgs(
+        np.asarray(x0, dtype=float), seed, inverse_hessian is not None, max_iterations, gtol,
+        ftol, decrement_tol, *objective.problem,
     )
-    stalls = 0
-    just_reset = False
-    for iteration in range(1, max_iterations + 1):
-        if np.max(np.abs(projected_gradient(x, g, lower)), initial=0.0) < gtol:
-            return outcome(iteration - 1, "projected gradient below tolerance", True)
-        free = ~((x <= lower) & (g > 0))
-        if free.all():
-            direction = -(h_inv @ g)
-        else:
-            direction = np.zeros(n)
-            direction[free] = -h_inv[np.ix_(free, free)] @ g[free]
-        if 0.0 <= -(g @ direction) < decrement_tol and scaled:
-            # the quasi-Newton model predicts less than decrement_tol of further decrease:
-            # the optimum is reached to the precision floating point allows
-            return outcome(iteration - 1, "Newton decrement below tolerance", True)
-        if g @ direction >= 0:
-            h_inv = np.eye(n) / max(1.0, float(np.abs(g).max()))
-            direction = np.where(free, -g, 0.0) * h_inv[0, 0]
-        x_new, f_new, g_new, moved = _line_search(fun_grad, x, f, g, direction, lower)
-        near_optimum = bool(-(g @ direction) < 1e3 * decrement_tol)
-        if not moved and not near_optimum and not just_reset:
-            # a poor quasi-Newton matrix: forget it and restart along the gradient
-            h_inv = np.eye(n) / max(1.0, float(np.abs(g).max()))
-            scaled, just_reset = False, True
-            continue
-        if not moved:
-            return outcome(iteration, "no further decrease possible along the search direction",
-                           near_optimum)
-        just_reset = False
-        s, y = x_new - x, g_new - g
-        curvature = float(s @ y)
-        if curvature > 1e-12 * float(np.linalg.norm(s) * np.linalg.norm(y)):
-            if not scaled:
-                h_inv = np.eye(n) * curvature / float(y @ y)
-                scaled = True
-            rho = 1.0 / curvature
-            left = np.eye(n) - rho * np.outer(s, y)
-            h_inv = left @ h_inv @ left.T + rho * np.outer(s, s)
-        decrement = -(g @ direction)
-        stalls = stalls + 1 if f - f_new < ftol * (1.0 + abs(f)) else 0
-        x, f, g = x_new, f_new, g_new
-        if stalls and decrement < 1e3 * decrement_tol:
-            return outcome(iteration, "no decrease beyond rounding error near the optimum", True)
-        if stalls >= 2:
-            return outcome(iteration, "relative decrease of the deviance below tolerance")
-    return outcome(max_iterations, "maximum number of iterations reached")
+    objective.n_evaluations += int(evaluations)
+    if code == START_NOT_POSITIVE_DEFINITE:
+        raise np.linalg.LinAlgError(MESSAGES[code])
+    return SearchOutcome(x, gradient, h_inv, int(iterations), MESSAGES[code], bool(reached))
 
 
 def _warm_start(
-    objective: ProfiledDeviance, lower: np.ndarray, x0: np.ndarray, options: dict[str, float | int]
+    objective: ProfiledDeviance, x0: np.ndarray, options: dict[str, float | int]
 ) -> tuple[np.ndarray, np.ndarray | None, int]:
     """Optimise on an evenly spread subset of outermost groups first.
 
@@ -228,8 +143,8 @@ def _warm_start(
     chosen = np.unique(np.linspace(0, n_outer - 1, WARM_START_GROUPS).round().astype(np.int64))
     small = ProfiledDeviance(objective.statistics.subset(chosen), objective.layout,
                              objective.reml)
-    outcome = projected_bfgs(
-        small.value_and_gradient, x0, lower, max_iterations=int(options["max_iterations"]),
+    outcome = search(
+        small, x0, max_iterations=int(options["max_iterations"]),
         gtol=float(options["gtol"]), ftol=1e-10,
     )
     share = small.statistics.n_obs / objective.statistics.n_obs
@@ -273,7 +188,6 @@ def minimise(
     """Minimise ``objective`` from ``start`` (lme4's default start when None)."""
     layout = objective.layout
     x0 = layout.start() if start is None else np.asarray(start, dtype=float)
-    unbounded = np.full(layout.size, -np.inf)
     lower = layout.lower_bounds()
     options: dict[str, float | int] = {
         "max_iterations": max_iterations, "gtol": 1e-6, "ftol": 1e-14,
@@ -281,19 +195,16 @@ def minimise(
     evaluations_before = objective.n_evaluations
     began = time.perf_counter()
     initial_x, initial_hessian, warm_evaluations = (
-        _warm_start(objective, unbounded, x0, options) if start is None else (x0, None, 0)
+        _warm_start(objective, x0, options) if start is None else (x0, None, 0)
     )
-    outcome = projected_bfgs(
-        objective.value_and_gradient, initial_x, unbounded, max_iterations=max_iterations,
+    outcome = search(
+        objective, initial_x, max_iterations=max_iterations,
         gtol=float(options["gtol"]), ftol=float(options["ftol"]),
         inverse_hessian=initial_hessian,
     )
     params, signs = layout.canonical(outcome.x)
     iterations, message = outcome.iterations, outcome.message
-    gradient = outcome.gradient
-    if gradient is None:
-        _, gradient = objective.value_and_gradient(outcome.x)
-    gradient = gradient * signs
+    gradient = outcome.gradient * signs
     seconds = time.perf_counter() - began
     free_gradient = projected_gradient(params, gradient, lower)
     worst = float(np.max(np.abs(free_gradient), initial=0.0))
