@@ -121,7 +121,7 @@ def _distinct_columns(aug: np.ndarray, columns: np.ndarray, keep_from: int) -> n
     """
     representative = np.arange(len(columns))
     for i in range(keep_from):
-        for j in list(range(keep_from, len(columns))) + list(range(i)):
+        for j in [*range(keep_from, len(columns)), *range(i)]:
             if representative[j] == j and np.array_equal(aug[:, columns[i]], aug[:, columns[j]]):
                 representative[i] = j
                 break
@@ -130,8 +130,13 @@ def _distinct_columns(aug: np.ndarray, columns: np.ndarray, keep_from: int) -> n
 
 def compute_statistics(spec: ModelSpec) -> Statistics:
     """One pass over the observations: the per-group cross-products of ``[Z, X, y]``."""
-    z_blocks = [level.z for level in spec.levels]
-    aug = np.ascontiguousarray(np.column_stack([*z_blocks, spec.x, spec.y]), dtype=np.float64)
+    blocks = [*(level.z for level in spec.levels), spec.x, spec.y[:, None]]
+    # column-major: filling it copies whole columns, a row-major one copies row by row
+    aug = np.empty((len(spec.y), sum(block.shape[1] for block in blocks)), order="F")
+    start = 0
+    for block in blocks:
+        aug[:, start : start + block.shape[1]] = block
+        start += block.shape[1]
     n_strata = len(spec.strata_labels)
     strata = np.ascontiguousarray(spec.strata, dtype=np.int64)
     q_total = sum(level.q for level in spec.levels)
@@ -165,7 +170,7 @@ def compute_statistics(spec: ModelSpec) -> Statistics:
         offset += level.q
     outer = spec.levels[-1]
     t_by_group, counts = accumulate_top(
-        np.ascontiguousarray(aug[:, offset:]), np.ascontiguousarray(outer.codes, dtype=np.int64),
+        aug[:, offset:], np.ascontiguousarray(outer.codes, dtype=np.int64),
         strata, outer.n_groups, n_strata,
     )
     return Statistics(tuple(levels), t_by_group, counts, spec.n_fixed)
