@@ -9,14 +9,16 @@ variables, ``C()``) goes through formulaic's own materializer.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from formulaic import Formula, model_matrix
+from pandas.api.extensions import ExtensionDtype
 
-from alliance.mixed.transforms import lme4_column_name
+from alliance.mixed.transforms import TransformedFormula, lme4_column_name
 
 
 @lru_cache(maxsize=256)
@@ -25,78 +27,177 @@ def parsed(text: str) -> Any:
     return Formula(text)
 
 
-def required_variables(text: str) -> set[str]:
-    """Names of the data columns a formula side reads."""
-    return {str(name) for name in parsed(text).required_variables}
+@lru_cache(maxsize=256)
+def required_variables(text: str) -> frozenset[str]:
+    """Names of the data columns a formula side reads.
+
+    Cached like :func:`parsed`; the result is a frozenset so that no caller can alter it.
+    """
+    return frozenset(str(name) for name in parsed(text).required_variables)
 
 
-def _numeric_column(data: pd.DataFrame, name: str) -> np.ndarray | None:
-    if name not in data.columns:
-        return None
-    column = data[name]
-    if isinstance(column.dtype, pd.CategoricalDtype) or not (
-        pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype)
-    ):
-        return None
-    return column.to_numpy(dtype=float, na_value=np.nan)
+@lru_cache(maxsize=256)
+def _numeric_terms(text: str) -> tuple[tuple[str, ...], ...] | None:
+    """The variables of each term, or None if a term has a factor other than a variable.
 
-
-def _fast_design(
-    text: str, data: pd.DataFrame, names: dict[str, str]
-) -> tuple[np.ndarray, tuple[str, ...]] | None:
-    columns: list[np.ndarray] = []
-    labels: list[str] = []
-    cache: dict[str, np.ndarray] = {}
+    The intercept is the term without variables. Depends on the text only, so it is cached
+    with the parse; the tuples cannot be altered by a caller.
+    """
+    terms = []
     for term in parsed(text):
-        product = np.ones(len(data))
-        parts = []
+        names = []
         for factor in term.factors:
             method = str(factor.eval_method.value)
             if method == "literal" and str(factor.expr) == "1":
                 continue
             if method != "lookup":
                 return None
-            name = str(factor.expr)
-            if name not in cache:
-                values = _numeric_column(data, name)
-                if values is None:
-                    return None
-                cache[name] = values
-            product = product * cache[name]
-            parts.append(name)
-        columns.append(product)
-        labels.append(lme4_column_name(":".join(parts) if parts else "Intercept", names))
-    if not columns:
-        return np.empty((len(data), 0)), ()
-    return np.column_stack(columns), tuple(labels)
+            names.append(str(factor.expr))
+        terms.append(tuple(names))
+    return tuple(terms)
+
+
+def _plain_numbers(dtype: np.dtype | ExtensionDtype) -> bool:
+    """NumPy integers or floats: the usual numeric column, checked without pandas' helpers."""
+    return isinstance(dtype, np.dtype) and dtype.kind in "iuf"
+
+
+def _is_numeric(dtype: np.dtype | ExtensionDtype) -> bool:
+    """Numbers, but not booleans or categoricals (whatever their categories)."""
+    return _plain_numbers(dtype) or (
+        not isinstance(dtype, pd.CategoricalDtype)
+        and pd.api.types.is_numeric_dtype(dtype)
+        and not pd.api.types.is_bool_dtype(dtype)
+    )
+
+
+class DataColumns(Mapping[str, pd.Series]):
+    """The columns of a data frame, each looked up and converted at most once.
+
+    ``data[name]`` builds a new Series on every call, at a cost of tens of microseconds, and a
+    model reads each of its columns several times (design, missing values, grouping). The
+    frame itself is never modified.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The data.
+    """
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame = frame
+        self._series: dict[str, pd.Series] = {}
+        self._numeric: dict[str, np.ndarray | None] = {}
+        self._missing: dict[str, np.ndarray] = {}
+
+    def __getitem__(self, name: str) -> pd.Series:
+        if name not in self._series:
+            self._series[name] = self.frame[name]
+        return self._series[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.frame.columns
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.frame.columns)
+
+    def __len__(self) -> int:
+        return len(self.frame.columns)
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.frame)
+
+    def numeric(self, name: str) -> np.ndarray | None:
+        """Float values of a numeric column, NaN where missing.
+
+        None for an absent column and for a categorical, boolean or non-numeric one.
+        """
+        if name not in self._numeric:
+            self._numeric[name] = self._to_float(name)
+        return self._numeric[name]
+
+    def missing(self, name: str) -> np.ndarray:
+        """Whether each value of a column is missing (as ``Series.isna``)."""
+        if name not in self._missing:
+            self._missing[name] = self._find_missing(name)
+        return self._missing[name]
+
+    def _find_missing(self, name: str) -> np.ndarray:
+        values = self.numeric(name) if _plain_numbers(self[name].dtype) else None
+        if values is None:
+            # the array's own isna is what Series.isna calls, without building a Series
+            return np.asarray(self[name].array.isna(), dtype=bool)
+        # NumPy integers and floats: missing means NaN, and the float values are at hand
+        return np.isnan(values)
+
+    def _to_float(self, name: str) -> np.ndarray | None:
+        if name not in self or not _is_numeric(self[name].dtype):
+            return None
+        return self[name].to_numpy(dtype=float, na_value=np.nan)
+
+
+def _factor_values(formula: TransformedFormula, data: DataColumns, name: str) -> np.ndarray | None:
+    """Float values of a placeholder or data column; None if it is not plain numbers."""
+    if name not in formula.columns:
+        return data.numeric(name)
+    values = formula.columns[name]
+    # a call giving other than one value per row is left to formulaic to report
+    return values if values.shape == (data.n_rows,) else None
+
+
+def _fast_design(
+    formula: TransformedFormula, data: DataColumns
+) -> tuple[np.ndarray, tuple[str, ...]] | None:
+    terms = _numeric_terms(formula.text)
+    if terms is None:
+        return None
+    values: dict[str, np.ndarray] = {}
+    for name in {name for term in terms for name in term}:
+        found = _factor_values(formula, data, name)
+        if found is None:
+            return None
+        values[name] = found
+    matrix = np.empty((data.n_rows, len(terms)))
+    for index, term in enumerate(terms):
+        # the intercept, a column, or the product of columns in the order of the term's factors
+        column = matrix[:, index]
+        column[:] = values[term[0]] if term else 1.0
+        for name in term[1:]:
+            np.multiply(column, values[name], out=column)
+    labels = tuple(
+        lme4_column_name(":".join(term) if term else "Intercept", formula.names) for term in terms
+    )
+    return matrix, labels
 
 
 def design_matrix(
-    text: str,
-    data: pd.DataFrame,
-    names: dict[str, str],
+    formula: TransformedFormula,
+    data: DataColumns,
     *,
     full_rank: bool = False,
 ) -> tuple[np.ndarray, tuple[str, ...], Any]:
     """Columns of a formula side, their lme4 names and formulaic's record of the design.
 
-    Missing values stay NaN. The record (levels of categorical variables, contrasts) is None
-    when the fast path built the columns: purely numeric terms need none to be rebuilt.
+    The columns are a new row-major array; missing values stay NaN. The record (levels of
+    categorical variables, contrasts) is None when the fast path built the columns: purely
+    numeric terms need none to be rebuilt.
 
     Parameters
     ----------
-    text : str
-        A formula side in formulaic syntax (calls already replaced by placeholders).
-    data : pandas.DataFrame
-        The data, including placeholder columns.
-    names : dict
-        Placeholder -> the call as written, for naming.
+    formula : TransformedFormula
+        A formula side in formulaic syntax, its calls replaced by placeholder columns.
+    data : DataColumns
+        The data.
     full_rank : bool
         Drop the reference level of categorical variables (treatment contrasts, as R).
     """
-    fast = _fast_design(text, data, names)
+    fast = _fast_design(formula, data)
     if fast is not None:
         return fast[0], fast[1], None
-    matrix = model_matrix(text, data, na_action="ignore", ensure_full_rank=full_rank)
-    labels = tuple(lme4_column_name(str(name), names) for name in matrix.columns)
-    return np.asarray(matrix, dtype=float), labels, matrix.model_spec
+    frame = data.frame.assign(**formula.columns) if formula.columns else data.frame
+    matrix = model_matrix(formula.text, frame, na_action="ignore", ensure_full_rank=full_rank)
+    labels = tuple(lme4_column_name(str(name), formula.names) for name in matrix.columns)
+    # a new row-major array, as the fast path gives: the frame's values may be read-only and
+    # column-major, and the caller keeps the matrix as it is when no row is dropped
+    return np.array(matrix, dtype=float, order="C"), labels, matrix.model_spec

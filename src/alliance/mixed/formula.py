@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import NoReturn
 
 from alliance.errors import FormulaSyntaxError
@@ -235,6 +236,10 @@ def _nested_name(levels: list[tuple[str, ...]], inner: int) -> str:
     return name
 
 
+# Cached: every fit (and every replicate of a simulation) parses its formula again. The parse
+# depends on the text alone and the result is immutable all the way down (frozen dataclasses
+# of strings, tuples and booleans), so callers can share it.
+@lru_cache(maxsize=256)
 def parse_formula(formula: str) -> ParsedFormula:
     """Split an lme4 formula into response, fixed part and expanded random-effects terms.
 

@@ -8,17 +8,19 @@ effects.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from formulaic import ModelSpec as FormulaicModelSpec
-from scipy.linalg import qr
+from scipy.linalg import lapack
 
 from alliance.errors import DataError, SpecificationError
 from alliance.io.validation import close_matches
-from alliance.mixed.design import design_matrix, required_variables
+from alliance.mixed.design import DataColumns, design_matrix, required_variables
 from alliance.mixed.formula import ParsedFormula, RandomTerm, parse_formula
 from alliance.mixed.transforms import replace_calls
 
@@ -138,7 +140,7 @@ def _suggest(name: str, columns: Sequence[str]) -> str:
     return f" Did you mean '{close[0]}'?" if close else ""
 
 
-def _check_columns(names: set[str], data: pd.DataFrame, where: str) -> None:
+def _check_columns(names: Set[str], data: pd.DataFrame, where: str) -> None:
     for name in sorted(names):
         if name not in data.columns:
             raise DataError(
@@ -153,17 +155,16 @@ def _rows(index: pd.Index, mask: np.ndarray, limit: int = 5) -> str:
     return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
 
 
-def _numeric_response(data: pd.DataFrame, parsed: ParsedFormula, counter: list[int]) -> np.ndarray:
+def _numeric_response(data: DataColumns, parsed: ParsedFormula, counter: list[int]) -> np.ndarray:
     transformed = replace_calls(parsed.response, data, counter)
     if transformed.columns:
         return next(iter(transformed.columns.values()))
     name = parsed.response.strip()
-    _check_columns({name}, data, "response")
+    _check_columns({name}, data.frame, "response")
+    numeric = data.numeric(name)
+    if numeric is not None:
+        return numeric
     column = data[name]
-    if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(
-        column.dtype
-    ):
-        return column.to_numpy(dtype=float, na_value=np.nan)
     values = pd.to_numeric(column, errors="coerce")
     bad = values.isna().to_numpy() & column.notna().to_numpy()
     if bad.any():
@@ -177,46 +178,121 @@ def _numeric_response(data: pd.DataFrame, parsed: ParsedFormula, counter: list[i
     return values.to_numpy(float)
 
 
-def _factor(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Codes (sorted levels) and level labels of one grouping column."""
-    if len(column) < 50_000:
-        # on small columns numpy's object path beats Arrow's per-call overhead
-        small_codes, small_uniques = pd.factorize(column.to_numpy(), sort=True)
-        return small_codes.astype(np.int64), np.asarray(small_uniques).astype(str).astype(object)
-    codes, uniques = pd.factorize(column, sort=True)
-    return codes.astype(np.int64), np.asarray(pd.Index(uniques).astype(str), dtype=object)
+def _sorted_text_codes(values: pd.api.extensions.ExtensionArray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes (sorted levels, -1 where missing) and levels of Arrow-backed text.
+
+    Arrow encodes the text without making a Python string of each value; only the levels are
+    sorted (by code point, as Python sorts strings) and converted.
+    """
+    text = pa.array(values)
+    if isinstance(text, pa.ChunkedArray):
+        # pandas keeps text in several chunks after a concat, for one
+        text = text.combine_chunks()
+    encoded = text.dictionary_encode()
+    order = pc.array_sort_indices(encoded.dictionary).to_numpy()
+    # the sorted position of each level, and -1 for the missing values, encoded as one past
+    # the last level
+    rank = np.concatenate((order.argsort(), [-1]))
+    indices = encoded.indices
+    if indices.null_count:
+        indices = indices.fill_null(len(order))
+    return rank.take(indices.to_numpy()), encoded.dictionary.to_numpy(zero_copy_only=False)[order]
+
+
+def _factor(column: pd.Series, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """Codes (sorted levels, -1 where missing) and level labels of one grouping column.
+
+    ``n_rows``, the number of rows the model uses, chooses between the paths for small and
+    large data, which label some values (dates, for one) differently.
+    """
+    small = n_rows < 50_000
+    uniques: np.ndarray | pd.Index
+    if isinstance(column.array, pd.arrays.ArrowStringArray):
+        codes, uniques = _sorted_text_codes(column.array)
+    elif small:
+        # on small columns numpy's object path beats the overhead of pandas' own
+        codes, uniques = pd.factorize(column.to_numpy(), sort=True)
+    else:
+        codes, uniques = pd.factorize(column, sort=True)
+    codes = codes.astype(np.int64, copy=False)
+    if small:
+        return codes, np.asarray(uniques).astype(str).astype(object)
+    return codes, np.asarray(pd.Index(uniques).astype(str), dtype=object)
+
+
+def _grouping_factors(
+    data: DataColumns, names: Set[str], keep: np.ndarray, n_kept: int
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Codes and labels of each grouping column over the rows in ``keep``.
+
+    Each column is factorised whole, without copying the kept rows out of the frame; levels
+    only present in dropped rows are then removed. As the levels are sorted, the codes are
+    those of factorising the kept rows alone.
+    """
+    factors = {}
+    for name in names:
+        codes, labels = _factor(data[name], n_kept)
+        if n_kept < len(keep):
+            codes = codes[keep]
+            present = np.zeros(len(labels), dtype=bool)
+            present[codes] = True
+            codes = (np.cumsum(present, dtype=np.int64) - 1)[codes]
+            labels = labels[present]
+        factors[name] = codes, labels
+    return factors
 
 
 def _group_codes(
-    data: pd.DataFrame, grouping: tuple[str, ...], factors: dict[str, tuple[np.ndarray, np.ndarray]]
+    grouping: tuple[str, ...], factors: dict[str, tuple[np.ndarray, np.ndarray]]
 ) -> tuple[np.ndarray, np.ndarray]:
     """Group index per row and group labels; an interaction ``a:b`` is labelled ``"a1:b1"``.
 
-    Factorises the raw values (not their text) so that a million rows take milliseconds;
-    ``factors`` keeps each column's factorisation for the other levels that use it.
+    Combines the codes of the columns (factorised from their raw values, not their text, so
+    that a million rows take milliseconds).
     """
-    for name in grouping:
-        if name not in factors:
-            factors[name] = _factor(data[name])
     codes, labels = factors[grouping[0]]
     for name in grouping[1:]:
         inner_codes, inner_labels = factors[name]
-        combined, pairs = pd.factorize(codes * len(inner_labels) + inner_codes, sort=True)
-        outer_of, inner_of = np.divmod(np.asarray(pairs, dtype=np.int64), len(inner_labels))
+        n_pairs = len(labels) * len(inner_labels)
+        pairs, combined = _unique_inverse(codes * len(inner_labels) + inner_codes, n_pairs)
+        outer_of, inner_of = np.divmod(pairs, len(inner_labels))
         # lme4 pastes the factor levels with ':'.
-        labels = (labels[outer_of] + ":" + inner_labels[inner_of]).astype(object)
-        codes = combined.astype(np.int64)
+        labels = labels[outer_of] + ":" + inner_labels[inner_of]
+        codes = combined.astype(np.int64, copy=False)
     return codes, labels
 
 
+def _unique_inverse(keys: np.ndarray, n_keys: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct values of ``keys`` and the index of each key among them.
+
+    As ``numpy.unique(keys, return_inverse=True)``, for integer keys below ``n_keys``.
+    """
+    if n_keys > 16 * len(keys):
+        return np.unique(keys, return_inverse=True)
+    # few possible keys: marking those present is several times faster than sorting
+    present = np.zeros(n_keys, dtype=bool)
+    present[keys] = True
+    distinct = np.flatnonzero(present)
+    index = np.empty(n_keys, dtype=np.int64)
+    index[distinct] = np.arange(len(distinct))
+    return distinct, index[keys]
+
+
 def _random_design(
-    data: pd.DataFrame, term: RandomTerm, counter: list[int]
+    data: DataColumns, term: RandomTerm, counter: list[int]
 ) -> tuple[np.ndarray, tuple[str, ...], Design]:
     transformed = replace_calls(term.expression, data, counter)
-    frame = data.assign(**transformed.columns) if transformed.columns else data
-    matrix, names, record = design_matrix(transformed.text, frame, transformed.names)
+    matrix, names, record = design_matrix(transformed, data)
     design = Design(transformed.text, transformed.names, False, names, record)
     return matrix, names, design
+
+
+def _rows_with_nan(matrix: np.ndarray) -> np.ndarray:
+    """Whether each row of ``matrix`` has a NaN."""
+    nan = np.isnan(matrix)
+    # the row-wise reduction is many times slower than the whole-array one, and most data
+    # have no missing value at all
+    return nan.any(axis=1) if nan.any() else np.zeros(len(matrix), dtype=bool)
 
 
 def _check_nesting(inner: LevelSpec, outer_codes: np.ndarray, outer: str) -> np.ndarray:
@@ -267,8 +343,9 @@ def build_spec(
         raise SpecificationError(
             f"the formula '{formula}' has no random-effects term; add one such as (1 | therapist)"
         )
+    columns = DataColumns(data)
     counter = [0]
-    fixed = replace_calls(parsed.fixed, data, counter)
+    fixed = replace_calls(parsed.fixed, columns, counter)
     fixed_vars = required_variables(fixed.text) - set(fixed.columns)
     _check_columns(fixed_vars, data, "fixed part of the formula")
     group_vars = {name for term in parsed.random for name in term.grouping}
@@ -276,48 +353,50 @@ def build_spec(
     if residual_groups is not None:
         _check_columns({residual_groups}, data, "residual variance strata")
 
-    response = _numeric_response(data, parsed, counter)
-    frame = data.assign(**fixed.columns) if fixed.columns else data
-    x_all, fixed_names, fixed_record = design_matrix(
-        fixed.text, frame, fixed.names, full_rank=True
-    )
+    response = _numeric_response(columns, parsed, counter)
+    x_all, fixed_names, fixed_record = design_matrix(fixed, columns, full_rank=True)
     by_expression: dict[str, tuple[np.ndarray, tuple[str, ...], Design]] = {}
     for term in parsed.random:
         # (time | therapist/patient) expands to two terms with the same columns: build once
         if term.expression not in by_expression:
-            by_expression[term.expression] = _random_design(data, term, counter)
+            by_expression[term.expression] = _random_design(columns, term, counter)
     random_parts = [by_expression[term.expression] for term in parsed.random]
 
-    used = sorted(fixed_vars | group_vars | ({residual_groups} if residual_groups else set()))
-    for name in used:
-        if data[name].isna().all():
+    categorical_vars = group_vars | ({residual_groups} if residual_groups else set())
+    for name in sorted(fixed_vars | categorical_vars):
+        if columns.missing(name).all():
             raise DataError(f"column '{name}' has no non-missing value; check the data file")
     if np.isnan(response).all():
         raise DataError(f"the response '{parsed.response}' has no non-missing value")
 
-    keep = ~np.isnan(response) & ~np.isnan(x_all).any(axis=1)
-    for z, _, _ in random_parts:
-        keep &= ~np.isnan(z).any(axis=1)
-    for name in group_vars | ({residual_groups} if residual_groups else set()):
-        keep &= data[name].notna().to_numpy()
-    n_dropped = int((~keep).sum())
-    dropped = tuple(data.index[~keep])
-    if keep.sum() == 0:
+    keep = ~np.isnan(response) & ~_rows_with_nan(x_all)
+    for z, _, _ in by_expression.values():
+        keep &= ~_rows_with_nan(z)
+    for name in categorical_vars:
+        keep &= ~columns.missing(name)
+    n_kept = int(np.count_nonzero(keep))
+    n_dropped = len(keep) - n_kept
+    dropped = tuple(data.index[~keep]) if n_dropped else ()
+    if n_kept == 0:
         raise DataError("no row is complete for the variables of the model")
 
+    # the response may be a view of the data: always a copy. The design matrices are new
+    # arrays, copied again only to drop rows.
     y = response[keep]
-    x = x_all[keep]
+    x = x_all[keep] if n_dropped else x_all
     _check_rank(x, fixed_names)
-    grouping_columns = sorted(group_vars | ({residual_groups} if residual_groups else set()))
-    kept = data[grouping_columns] if n_dropped == 0 else data.loc[keep, grouping_columns]
-    levels = _build_levels(parsed, kept, [(z[keep], names) for z, names, _ in random_parts])
+    factors = _grouping_factors(columns, group_vars, keep, n_kept)
+    levels = _build_levels(
+        parsed, factors, [(z[keep] if n_dropped else z, names) for z, names, _ in random_parts]
+    )
     _check_identifiable(levels, len(y))
 
     if residual_groups is None:
         strata = np.zeros(len(y), dtype=np.int64)
         strata_labels: tuple[str, ...] = ("all",)
     else:
-        column = kept[residual_groups]
+        column = columns[residual_groups]
+        column = column if n_dropped == 0 else column[keep]
         if isinstance(column.dtype, pd.CategoricalDtype):
             # the first level (nlme's reference stratum) is the first category
             present = [c for c in column.cat.categories if (column == c).any()]
@@ -337,7 +416,7 @@ def build_spec(
         strata=strata,
         strata_labels=strata_labels,
         strata_column=residual_groups,
-        row_index=np.asarray(data.index[keep]),
+        row_index=np.asarray(data.index)[keep],
         n_dropped=n_dropped,
         dropped_rows=dropped,
         fixed_design=Design(fixed.text, fixed.names, True, fixed_names, fixed_record),
@@ -354,14 +433,13 @@ def _check_rank(x: np.ndarray, names: tuple[str, ...]) -> None:
             f"{x.shape[0]} complete rows cannot estimate {x.shape[1]} fixed effects"
         )
     cross = x.T @ x
-    scale = np.sqrt(np.diag(cross))
-    if (scale == 0).any():
+    scale = np.sqrt(cross.diagonal())
+    if not scale.all():
         zero = [names[i] for i in np.flatnonzero(scale == 0)]
         raise SpecificationError(f"fixed-effect column(s) {zero} are all zero in the used rows")
     # Pivoted QR of the scaled cross-product: p x p work, whatever the number of rows.
-    _, r_factor, pivot = qr(cross / np.outer(scale, scale), pivoting=True)
-    diagonal = np.abs(np.diag(r_factor))
-    rank = int((diagonal > diagonal[0] * 1e-10).sum())
+    diagonal, pivot = _pivoted_qr_diagonal(cross / np.outer(scale, scale))
+    rank = int(np.count_nonzero(diagonal > diagonal[0] * 1e-10))
     if rank < x.shape[1]:
         aliased = [names[i] for i in pivot[rank:]]
         raise SpecificationError(
@@ -370,19 +448,31 @@ def _check_rank(x: np.ndarray, names: tuple[str, ...]) -> None:
         )
 
 
+def _pivoted_qr_diagonal(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Absolute diagonal of R and column order of the QR decomposition with column pivoting.
+
+    LAPACK's ``dgeqp3`` called as ``scipy.linalg.qr(matrix, pivoting=True)`` calls it (a
+    workspace query, then the decomposition), so the result is the same; scipy's wrapper costs
+    ten times the decomposition of the few columns of a fixed-effects design.
+    """
+    checked = np.asarray_chkfinite(matrix)
+    *_, work, _ = lapack.dgeqp3(checked, lwork=-1)
+    factor, pivot, *_ = lapack.dgeqp3(checked, lwork=int(work[0].real))
+    return np.abs(factor.diagonal()), pivot - 1
+
+
 def _build_levels(
     parsed: ParsedFormula,
-    data: pd.DataFrame,
+    factors: dict[str, tuple[np.ndarray, np.ndarray]],
     random_parts: list[tuple[np.ndarray, tuple[str, ...]]],
 ) -> tuple[LevelSpec, ...]:
     by_group: dict[str, list[tuple[RandomTerm, np.ndarray, tuple[str, ...]]]] = {}
-    factors: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for term, (z, names) in zip(parsed.random, random_parts, strict=True):
         by_group.setdefault(term.group_name, []).append((term, z, names))
     draft = []
     for name, terms in by_group.items():
         grouping = terms[0][0].grouping
-        codes, labels = _group_codes(data, grouping, factors)
+        codes, labels = _group_codes(grouping, factors)
         blocks: list[TermBlock] = []
         columns = []
         for term, z, names in terms:
@@ -391,7 +481,7 @@ def _build_levels(
             else:
                 blocks.extend(TermBlock((single,), False) for single in names)
             columns.append(z)
-        z_all = np.column_stack(columns)
+        z_all = np.concatenate(columns, axis=1)
         all_names = [n for block in blocks for n in block.names]
         if len(set(all_names)) != len(all_names):
             raise SpecificationError(

@@ -105,7 +105,9 @@ def evaluate_call(expression: str, data: pd.DataFrame | Mapping[str, Any]) -> np
     return values
 
 
-def replace_calls(text: str, data: pd.DataFrame, counter: list[int]) -> TransformedFormula:
+def replace_calls(
+    text: str, data: pd.DataFrame | Mapping[str, Any], counter: list[int]
+) -> TransformedFormula:
     """Replace each top-level function call (other than ``C(...)``) in ``text`` by a placeholder.
 
     ``counter`` is a one-element list shared by the calls of one model so that placeholder
@@ -147,7 +149,8 @@ def lme4_column_name(name: str, placeholders: Mapping[str, str]) -> str:
     parts = []
     for part in name.split(":"):
         part = placeholders.get(part, part)
-        part = re.sub(r"\[T\.(.*)\]$", r"\1", part)
-        part = re.sub(r"\[(.*)\]$", r"\1", part)
+        if "[" in part:
+            part = re.sub(r"\[T\.(.*)\]$", r"\1", part)
+            part = re.sub(r"\[(.*)\]$", r"\1", part)
         parts.append(part)
     return ":".join(parts)
