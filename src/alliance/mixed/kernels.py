@@ -16,7 +16,8 @@ log-determinant. The backward (adjoint) kernel differentiates exactly this chain
 from __future__ import annotations
 
 import numpy as np
-from numba import literal_unroll, njit, prange
+from numba import njit, prange
+from numba.typed import List
 
 
 @njit(cache=True)
@@ -92,22 +93,44 @@ def _own_blocks(q, g, p_stat, r_stat, weights, child, has_child, gather, sqq, sq
                 sqr[i, k] += row[gather[q + k]]
 
 
-@njit(cache=True)
-def forward_level(
-    q_static, p_stat, r_stat, weights, child, has_child, gather, lam, parent, acc, ainv_out,
-    h_out,
+# Compilation: every separately compiled function re-optimises all the kernels it calls, at
+# seconds per layer; the dispatchers on q are therefore inlined into their callers.
+@njit(cache=True, inline="always")
+def _forward_any_q(
+    p_stat, r_stat, weights, child, has_child, gather, lam, parent, acc, ainv_out, h_out,
 ):  # pragma: no cover
     """Eliminate one level; add each group's Schur complement to its parent in ``acc``.
 
-    ``q_static`` is any tuple of length ``q``: numba compiles one version per tuple length,
-    in which the loops over the ``q`` random effects have a known trip count and are
-    unrolled (twice as fast on the 2x2 blocks of a random intercept and slope as loops over
-    a run-time ``q``). Loops over the ``r`` remaining columns are innermost and contiguous.
-    The upper triangle of ``acc`` is accumulated and mirrored at the end. Returns the
-    level's ``sum_g log|A_g|``; fills ``ainv_out[g] = A_g^{-1}`` and ``h_out[g] = H_g`` for the
-    adjoint pass and for the conditional modes.
+    Returns the level's ``sum_g log|A_g|``; fills ``ainv_out[g] = A_g^{-1}`` and
+    ``h_out[g] = H_g`` for the adjoint pass and for the conditional modes. The work is done
+    by a version of :func:`_forward_groups` compiled for ``q = 2`` (a random intercept and
+    slope, the growth models of this field), or by the general one. Each version adds about
+    30 s to the one-time compilation (cached on disk), so other ``q`` share the general one.
     """
-    q = len(q_static)
+    if r_stat.shape[2] == 2:
+        return _forward_groups(
+            (0, 0), p_stat, r_stat, weights, child, has_child, gather, lam, parent, acc,
+            ainv_out, h_out,
+        )
+    return _forward_groups(
+        (), p_stat, r_stat, weights, child, has_child, gather, lam, parent, acc, ainv_out, h_out,
+    )
+
+
+@njit(cache=True)
+def _forward_groups(
+    q_static, p_stat, r_stat, weights, child, has_child, gather, lam, parent, acc, ainv_out,
+    h_out,
+):  # pragma: no cover
+    """:func:`_forward_any_q` for ``q = len(q_static)``, or ``q`` from the data if that is 0.
+
+    numba compiles one version per tuple length, in which the loops over the ``q`` random
+    effects have a known trip count and are unrolled (1.5 times as fast on the 2x2 blocks of a
+    random intercept and slope as loops over a run-time ``q``). Loops over the ``r`` remaining
+    columns are innermost and contiguous. The upper triangle of ``acc`` is accumulated and
+    mirrored at the end.
+    """
+    q = len(q_static) if len(q_static) > 0 else r_stat.shape[2]
     n_groups, r = r_stat.shape[0], r_stat.shape[3]
     sqq = np.empty((q, q))
     sqr = np.empty((q, r))
@@ -209,19 +232,37 @@ def forward_level(
     return logdet
 
 
-@njit(cache=True)
-def backward_level(
-    q_static, p_stat, r_stat, weights, child, has_child, gather, lam, parent, adjoint_parent,
-    ainv, h, logdet_weight, grad_lam, grad_weights, adjoint_child,
+@njit(cache=True, inline="always")
+def _backward_any_q(
+    p_stat, r_stat, weights, child, has_child, gather, lam, parent, adjoint_parent, ainv, h,
+    logdet_weight, grad_lam, grad_weights, adjoint_child,
 ):  # pragma: no cover
-    """Adjoint of :func:`forward_level` (``q_static`` as there).
+    """Adjoint of :func:`_forward_any_q`.
 
     ``adjoint_parent[parent[g]]`` is d f / d(acc) (symmetric, trace convention) for what the
     group passed up. Adds ``d f / d Lambda`` to ``grad_lam`` and ``d f / d w_s`` to
     ``grad_weights``; when there are children, adds d f / d(child[g]) to ``adjoint_child[g]``
     (zeros on entry; entries that share a column through ``gather`` are summed).
     """
-    q = len(q_static)
+    if r_stat.shape[2] == 2:
+        _backward_groups(
+            (0, 0), p_stat, r_stat, weights, child, has_child, gather, lam, parent,
+            adjoint_parent, ainv, h, logdet_weight, grad_lam, grad_weights, adjoint_child,
+        )
+    else:
+        _backward_groups(
+            (), p_stat, r_stat, weights, child, has_child, gather, lam, parent,
+            adjoint_parent, ainv, h, logdet_weight, grad_lam, grad_weights, adjoint_child,
+        )
+
+
+@njit(cache=True)
+def _backward_groups(
+    q_static, p_stat, r_stat, weights, child, has_child, gather, lam, parent, adjoint_parent,
+    ainv, h, logdet_weight, grad_lam, grad_weights, adjoint_child,
+):  # pragma: no cover
+    """:func:`_backward_any_q` for the ``q`` given as in :func:`_forward_groups`."""
+    q = len(q_static) if len(q_static) > 0 else r_stat.shape[2]
     n_groups, n_strata, r = r_stat.shape[0], r_stat.shape[1], r_stat.shape[3]
     sqq = np.empty((q, q))
     sqr = np.empty((q, r))
@@ -306,14 +347,18 @@ def backward_level(
 
 
 @njit(cache=True, parallel=True)
-def forward_level_parallel(
-    q_static, p_stat, r_stat, weights, child, has_child, gather, lam, parent, acc, ainv_out, h_out,
+def forward_level(
+    p_stat, r_stat, weights, child, has_child, gather, lam, parent, acc, ainv_out, h_out,
     n_chunks,
 ):  # pragma: no cover
-    """:func:`forward_level` over ``n_chunks`` contiguous blocks of groups in parallel threads.
+    """:func:`_forward_any_q` on one thread, or over ``n_chunks`` blocks of groups in threads.
 
     Each block accumulates into a private copy of ``acc``; the copies are summed at the end.
     """
+    if n_chunks == 1:
+        return _forward_any_q(
+            p_stat, r_stat, weights, child, has_child, gather, lam, parent, acc, ainv_out, h_out,
+        )
     n_groups = p_stat.shape[0]
     partial = np.zeros((n_chunks, acc.shape[0], acc.shape[1], acc.shape[2]))
     logdets = np.zeros(n_chunks)
@@ -321,8 +366,8 @@ def forward_level_parallel(
         first = chunk * n_groups // n_chunks
         last = (chunk + 1) * n_groups // n_chunks
         own_child = child[first:last] if has_child else child
-        logdets[chunk] = forward_level(
-            q_static, p_stat[first:last], r_stat[first:last], weights, own_child, has_child, gather, lam,
+        logdets[chunk] = _forward_any_q(
+            p_stat[first:last], r_stat[first:last], weights, own_child, has_child, gather, lam,
             parent[first:last], partial[chunk], ainv_out[first:last], h_out[first:last],
         )
     for chunk in range(n_chunks):
@@ -331,11 +376,17 @@ def forward_level_parallel(
 
 
 @njit(cache=True, parallel=True)
-def backward_level_parallel(
-    q_static, p_stat, r_stat, weights, child, has_child, gather, lam, parent, adjoint_parent,
+def backward_level(
+    p_stat, r_stat, weights, child, has_child, gather, lam, parent, adjoint_parent,
     ainv, h, logdet_weight, grad_lam, grad_weights, adjoint_child, n_chunks,
 ):  # pragma: no cover
-    """:func:`backward_level` over ``n_chunks`` contiguous blocks of groups in parallel."""
+    """:func:`_backward_any_q` on one thread, or over ``n_chunks`` blocks of groups."""
+    if n_chunks == 1:
+        _backward_any_q(
+            p_stat, r_stat, weights, child, has_child, gather, lam, parent, adjoint_parent, ainv,
+            h, logdet_weight, grad_lam, grad_weights, adjoint_child,
+        )
+        return
     n_groups = p_stat.shape[0]
     partial_lam = np.zeros((n_chunks, grad_lam.shape[0], grad_lam.shape[1]))
     partial_weights = np.zeros((n_chunks, grad_weights.shape[0]))
@@ -344,8 +395,8 @@ def backward_level_parallel(
         last = (chunk + 1) * n_groups // n_chunks
         own_child = child[first:last] if has_child else child
         own_adjoint = adjoint_child[first:last] if has_child else adjoint_child
-        backward_level(
-            q_static, p_stat[first:last], r_stat[first:last], weights, own_child, has_child, gather, lam,
+        _backward_any_q(
+            p_stat[first:last], r_stat[first:last], weights, own_child, has_child, gather, lam,
             parent[first:last], adjoint_parent, ainv[first:last], h[first:last], logdet_weight,
             partial_lam[chunk], partial_weights[chunk], own_adjoint,
         )
@@ -354,105 +405,79 @@ def backward_level_parallel(
         grad_weights += partial_weights[chunk]
 
 
-# The choice between the serial and the threaded kernel sits in its own function: numba
-# cannot type a call to a parallel function directly inside a literal_unroll loop.
 @njit(cache=True)
-def _forward_level_threads(
-    q_static, p_stat, r_stat, weights, child, has_child, gather, lam, parent, acc, ainv, h,
-    parallel_min_groups, n_threads,
-):  # pragma: no cover
-    if p_stat.shape[0] >= parallel_min_groups:
-        return forward_level_parallel(
-            q_static, p_stat, r_stat, weights, child, has_child, gather, lam, parent, acc, ainv,
-            h, n_threads,
-        )
-    return forward_level(
-        q_static, p_stat, r_stat, weights, child, has_child, gather, lam, parent, acc, ainv, h,
-    )
+def level_list(levels):  # pragma: no cover
+    """The per-level tuples (see :func:`forward_pass`) as a typed list.
 
-
-@njit(cache=True)
-def _backward_level_threads(
-    q_static, p_stat, r_stat, weights, child, has_child, gather, lam, parent, adjoint, ainv, h,
-    logdet_weight, grad_lam, grad_weights, adjoint_child, parallel_min_groups, n_threads,
-):  # pragma: no cover
-    if p_stat.shape[0] >= parallel_min_groups:
-        backward_level_parallel(
-            q_static, p_stat, r_stat, weights, child, has_child, gather, lam, parent, adjoint,
-            ainv, h, logdet_weight, grad_lam, grad_weights, adjoint_child, n_threads,
-        )
-    else:
-        backward_level(
-            q_static, p_stat, r_stat, weights, child, has_child, gather, lam, parent, adjoint,
-            ainv, h, logdet_weight, grad_lam, grad_weights, adjoint_child,
-        )
+    The passes take a list rather than a tuple, whose type would include the number of levels:
+    with a list they are compiled once for every model, not once per depth of nesting (tens
+    of seconds each). Built in compiled code because a typed list built from Python costs
+    about 0.1 ms per element.
+    """
+    out = List()
+    for index in range(len(levels)):
+        out.append(levels[index])
+    return out
 
 
 @njit(cache=True)
 def forward_pass(
-    levels, params, weights, t_stack, expand_top, n_fixed, no_child, parallel_min_groups,
-    n_threads,
+    levels, params, weights, t_stack, expand_top, n_fixed, parallel_min_groups, n_threads,
 ):  # pragma: no cover
     """Eliminate every level, innermost first, then profile out ``beta``: one compiled call.
 
-    ``levels`` holds per level (a tuple each, so that every level runs the kernels compiled
-    for its own ``q``): ``q_static, P, R, parent, gather, rows, cols, start, lam, child,
-    has_child, acc, ainv, h, adjoint_child, grad_lam``, where ``child`` is the inner level's
-    ``acc``. Fills each level's factor ``lam`` from ``params`` (``lam[rows, cols] =
+    ``levels`` holds per level a tuple ``P, R, parent, gather, rows, cols, start, lam, child,
+    has_child, acc, ainv, h, adjoint_child, grad_lam`` (the same types at every level, so that
+    one compiled version serves every model with as many levels), where ``child`` is the inner
+    level's ``acc``. Fills each level's factor ``lam`` from ``params`` (``lam[rows, cols] =
     params[start:]``), ``acc``, ``ainv`` and ``h``; levels with at least
     ``parallel_min_groups`` groups are split over ``n_threads`` threads. Returns
     ``log|L|^2`` followed by what :func:`finish_top` returns.
     """
     log_det_l = 0.0
-    top = no_child
-    for level in literal_unroll(levels):
-        q_static, p_stat, r_stat, parent, gather = level[0], level[1], level[2], level[3], level[4]
-        rows, cols, start, lam, child, has_child = (
-            level[5], level[6], level[7], level[8], level[9], level[10]
+    for index in range(len(levels)):
+        p_stat, r_stat, parent, gather, rows, cols, start, lam, child, has_child, acc, ainv, h = (
+            levels[index][:13]
         )
-        acc, ainv, h = level[11], level[12], level[13]
         lam[:] = 0.0
         for k in range(rows.shape[0]):
             lam[rows[k], cols[k]] = params[start + k]
         acc[:] = 0.0
-        log_det_l += _forward_level_threads(
-            q_static, p_stat, r_stat, weights, child, has_child, gather, lam, parent, acc, ainv,
-            h, parallel_min_groups, n_threads,
+        n_chunks = n_threads if p_stat.shape[0] >= parallel_min_groups else 1
+        log_det_l += forward_level(
+            p_stat, r_stat, weights, child, has_child, gather, lam, parent, acc, ainv, h,
+            n_chunks,
         )
-        top = acc
     t_final, beta, r2, log_det_rx, txx_inverse, positive = finish_top(
-        t_stack, weights, top, expand_top, n_fixed
+        t_stack, weights, levels[len(levels) - 1][10], expand_top, n_fixed
     )
     return log_det_l, t_final, beta, r2, log_det_rx, txx_inverse, positive
 
 
 @njit(cache=True)
 def backward_pass(
-    levels_outer_first, weights, t_stack, beta, txx_inverse, expand_top, logdet_weight,
-    rx_weight, r2_weight, n_theta, parallel_min_groups, n_threads,
+    levels, weights, t_stack, beta, txx_inverse, expand_top, logdet_weight, rx_weight,
+    r2_weight, n_theta, parallel_min_groups, n_threads,
 ):  # pragma: no cover
     """Gradient of ``a log|L|^2 + b log|R_X|^2 + c r2`` by the adjoint of :func:`forward_pass`.
 
     Runs :func:`top_adjoint`, then the levels outermost first, in one compiled call. Returns
     d f / d theta and d f / d w_s.
     """
-    n_rest_top = levels_outer_first[0][11].shape[1]
+    n_rest_top = levels[len(levels) - 1][10].shape[1]
     adjoint, grad_weights = top_adjoint(
         t_stack, beta, txx_inverse, expand_top, n_rest_top, r2_weight, rx_weight
     )
     grad_theta = np.zeros(n_theta)
-    for level in literal_unroll(levels_outer_first):
-        q_static, p_stat, r_stat, parent, gather = level[0], level[1], level[2], level[3], level[4]
-        rows, cols, start, lam, child, has_child = (
-            level[5], level[6], level[7], level[8], level[9], level[10]
-        )
-        ainv, h, adjoint_child, grad_lam = level[12], level[13], level[14], level[15]
+    for index in range(len(levels) - 1, -1, -1):
+        (p_stat, r_stat, parent, gather, rows, cols, start, lam, child, has_child, _, ainv, h,
+         adjoint_child, grad_lam) = levels[index]
         adjoint_child[:] = 0.0
         grad_lam[:] = 0.0
-        _backward_level_threads(
-            q_static, p_stat, r_stat, weights, child, has_child, gather, lam, parent, adjoint,
-            ainv, h, logdet_weight, grad_lam, grad_weights, adjoint_child, parallel_min_groups,
-            n_threads,
+        n_chunks = n_threads if p_stat.shape[0] >= parallel_min_groups else 1
+        backward_level(
+            p_stat, r_stat, weights, child, has_child, gather, lam, parent, adjoint, ainv, h,
+            logdet_weight, grad_lam, grad_weights, adjoint_child, n_chunks,
         )
         for k in range(rows.shape[0]):
             grad_theta[start + k] = grad_lam[rows[k], cols[k]]

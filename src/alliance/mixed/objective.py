@@ -15,17 +15,19 @@ against lme4: REML criterion on sleepstudy to 1e-10 and against central differen
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numba
 import numpy as np
 
-from alliance.mixed.kernels import backward_pass, forward_pass
+from alliance.mixed.kernels import backward_pass, forward_pass, level_list
 from alliance.mixed.parameters import ParameterLayout
-from alliance.mixed.search import SMALLEST_R2, deviance_gradient, profiled_deviance
+from alliance.mixed.search import SMALLEST_R2, bfgs, profiled_deviance
 from alliance.mixed.statistics import Statistics
 
 _NO_CHILD = np.zeros((1, 1, 1))
+_NO_SEED = np.empty((0, 0))
 #: Levels with at least this many groups are eliminated by all threads (below it the cost of
 #: starting them exceeds the gain).
 PARALLEL_MIN_GROUPS = 20_000
@@ -37,24 +39,28 @@ def _parallel_min_groups() -> int:
     return PARALLEL_MIN_GROUPS if _THREADS > 1 else np.iinfo(np.int64).max
 
 
-def _workspace(statistics: Statistics, layout: ParameterLayout) -> tuple[tuple, ...]:
+def _workspace(statistics: Statistics, layout: ParameterLayout) -> Sequence[tuple]:
     """Per level, innermost first, the arguments and output buffers of the compiled passes.
 
-    See :func:`alliance.mixed.kernels.forward_pass` for the order of the entries.
+    See :func:`alliance.mixed.kernels.forward_pass` for the order of the entries. Every
+    array is C-contiguous so that all levels have the same types.
     """
     levels = []
     child, has_child = _NO_CHILD, False
     for level, where in zip(statistics.levels, layout.levels, strict=True):
         n_groups, q, r = level.p.shape[0], level.q, level.n_rest
         acc = np.zeros((level.n_parents, r, r))
-        levels.append((
-            (0,) * q, level.p, level.r, level.parent, level.gather, where.rows, where.cols,
-            where.start, np.zeros((q, q)), child, has_child, acc, np.empty((n_groups, q, q)),
-            np.empty((n_groups, q, r)), np.zeros_like(child) if has_child else _NO_CHILD,
-            np.zeros((q, q)),
+        levels.append(tuple(
+            np.ascontiguousarray(value) if isinstance(value, np.ndarray) else value
+            for value in (
+                level.p, level.r, level.parent.astype(np.int64), level.gather.astype(np.int64),
+                where.rows, where.cols, where.start, np.zeros((q, q)), child, has_child, acc,
+                np.empty((n_groups, q, q)), np.empty((n_groups, q, r)),
+                np.zeros_like(child) if has_child else _NO_CHILD, np.zeros((q, q)),
+            )
         ))
         child, has_child = acc, True
-    return tuple(levels)
+    return level_list(tuple(levels))
 
 
 @dataclass(frozen=True)
@@ -73,7 +79,7 @@ class Evaluation:
     beta: np.ndarray
     r2: float
     txx_inverse: np.ndarray
-    workspace: tuple[tuple, ...]
+    workspace: Sequence[tuple]
 
 
 class ProfiledDeviance:
@@ -97,11 +103,11 @@ class ProfiledDeviance:
         # buffers reused by value_and_gradient, whose evaluations never leave this object
         scratch = _workspace(statistics, layout)
         self.problem = (
-            scratch, scratch[::-1], layout.n_theta, statistics.t, statistics.levels[-1].expand,
+            scratch, layout.n_theta, statistics.t, statistics.levels[-1].expand,
             statistics.n_fixed, np.asarray(statistics.n_per_stratum[1:], dtype=float),
-            float(self.residual_df), reml, _NO_CHILD, _parallel_min_groups(), _THREADS,
+            float(self.residual_df), reml, _parallel_min_groups(), _THREADS,
         )
-        """Everything :func:`alliance.mixed.search.deviance_gradient` needs besides ``params``."""
+        """The problem as :func:`alliance.mixed.search.bfgs` takes it."""
 
     @property
     def residual_df(self) -> int:
@@ -117,15 +123,15 @@ class ProfiledDeviance:
         weights = self.layout.strata_weights(params)
         log_det_l, t_final, beta, r2, log_det_rx, txx_inverse, positive = forward_pass(
             workspace, params, weights, stats.t, stats.levels[-1].expand, stats.n_fixed,
-            _NO_CHILD, _parallel_min_groups(), _THREADS,
+            _parallel_min_groups(), _THREADS,
         )
         if not positive:
             raise np.linalg.LinAlgError("X'V^-1 X is not positive definite")
         self.n_evaluations += 1
+        levels = list(workspace)  # each item read from the typed list is converted once
         return Evaluation(
-            params, [level[8] for level in workspace], weights,
-            [level[9] for level in workspace], [level[12] for level in workspace],
-            [level[13] for level in workspace], float(log_det_l), float(log_det_rx), t_final,
+            params, [level[7] for level in levels], weights, [level[8] for level in levels],
+            [level[11] for level in levels], [level[12] for level in levels], float(log_det_l), float(log_det_rx), t_final,
             beta, max(float(r2), SMALLEST_R2), txx_inverse, workspace,
         )
 
@@ -133,7 +139,7 @@ class ProfiledDeviance:
         """The (RE)ML deviance from a forward evaluation."""
         return float(profiled_deviance(
             evaluation.log_det_l, evaluation.log_det_rx, evaluation.r2, float(self.residual_df),
-            self.reml, evaluation.params[self.layout.n_theta :], self.problem[6],
+            self.reml, evaluation.params[self.layout.n_theta :], self.problem[5],
         ))
 
     def __call__(self, params: np.ndarray) -> float:
@@ -141,7 +147,10 @@ class ProfiledDeviance:
 
     def value_and_gradient(self, params: np.ndarray) -> tuple[float, np.ndarray]:
         """Deviance and its exact gradient with respect to ``[theta, rho]``."""
-        value, gradient = deviance_gradient(np.asarray(params, dtype=float), *self.problem)
+        # a search of no iteration: the deviance and gradient at the start (see search.bfgs)
+        _, value, gradient, *_ = bfgs(
+            np.asarray(params, dtype=float), _NO_SEED, False, 0, 0.0, 0.0, 0.0, *self.problem
+        )
         if not np.isfinite(value):
             raise np.linalg.LinAlgError("X'V^-1 X is not positive definite")
         self.n_evaluations += 1
@@ -154,7 +163,7 @@ class ProfiledDeviance:
         """Gradient of ``a log|L|^2 + b log|R_X|^2 + c r2`` with respect to ``[theta, rho]``."""
         stats = self.statistics
         grad_theta, grad_weights = backward_pass(
-            evaluation.workspace[::-1], evaluation.weights, stats.t, evaluation.beta,
+            evaluation.workspace, evaluation.weights, stats.t, evaluation.beta,
             evaluation.txx_inverse, stats.levels[-1].expand, log_det_weight, rx_weight,
             r2_weight, self.layout.n_theta, _parallel_min_groups(), _THREADS,
         )

@@ -53,18 +53,20 @@ def profiled_deviance(log_det_l, log_det_rx, r2, dof, reml, rho, n_later_strata)
     return value
 
 
-@njit(cache=True)
+# inlined into its callers rather than compiled on its own: every separately compiled function
+# re-optimises all the kernels it calls, which costs seconds of compilation per layer
+@njit(cache=True, inline="always")
 def deviance_gradient(
-    params, levels, levels_outer_first, n_theta, t_stack, expand_top, n_fixed, n_later_strata,
-    dof, reml, no_child, parallel_min_groups, n_threads,
+    params, levels, n_theta, t_stack, expand_top, n_fixed, n_later_strata, dof, reml,
+    parallel_min_groups, n_threads,
 ):  # pragma: no cover
     """Deviance and exact gradient at ``params = [theta, rho]``; ``inf`` if X'V^-1 X is singular.
 
     The arguments after ``params`` are the problem (``ProfiledDeviance.problem``): the
-    per-level tuples of :func:`alliance.mixed.kernels.forward_pass` in both orders, the
-    number of theta, ``sum [X, y][X, y]'`` per stratum, the outermost level's ``expand``, the
-    number of fixed effects, the counts of the strata after the first, the residual df, REML
-    or not, an empty child block and the threading settings.
+    per-level tuples of :func:`alliance.mixed.kernels.forward_pass`, the number of theta,
+    ``sum [X, y][X, y]'`` per stratum, the outermost level's ``expand``, the number of fixed
+    effects, the counts of the strata after the first, the residual df, REML or not, and the
+    threading settings.
     """
     n_strata = params.shape[0] - n_theta + 1
     weights = np.ones(n_strata)
@@ -72,8 +74,7 @@ def deviance_gradient(
     for s in range(1, n_strata):
         weights[s] = np.exp(-2.0 * rho[s - 1])
     log_det_l, _, beta, r2, log_det_rx, txx_inverse, positive = forward_pass(
-        levels, params, weights, t_stack, expand_top, n_fixed, no_child, parallel_min_groups,
-        n_threads,
+        levels, params, weights, t_stack, expand_top, n_fixed, parallel_min_groups, n_threads,
     )
     gradient = np.zeros(params.shape[0])
     if not positive:
@@ -81,7 +82,7 @@ def deviance_gradient(
     r2 = max(r2, SMALLEST_R2)
     value = profiled_deviance(log_det_l, log_det_rx, r2, dof, reml, rho, n_later_strata)
     grad_theta, grad_weights = backward_pass(
-        levels_outer_first, weights, t_stack, beta, txx_inverse, expand_top, 1.0,
+        levels, weights, t_stack, beta, txx_inverse, expand_top, 1.0,
         1.0 if reml else 0.0, dof / r2, n_theta, parallel_min_groups, n_threads,
     )
     gradient[:n_theta] = grad_theta
@@ -99,8 +100,8 @@ def _gradient_step_matrix(g):  # pragma: no cover
 @njit(cache=True)
 def bfgs(
     x0, inverse_hessian, has_inverse_hessian, max_iterations, gtol, ftol, decrement_tol,
-    levels, levels_outer_first, n_theta, t_stack, expand_top, n_fixed, n_later_strata, dof,
-    reml, no_child, parallel_min_groups, n_threads,
+    levels, n_theta, t_stack, expand_top, n_fixed, n_later_strata, dof,
+    reml, parallel_min_groups, n_threads,
 ):  # pragma: no cover
     """Minimise the profiled deviance from ``x0`` (see the module docstring).
 
@@ -108,12 +109,14 @@ def bfgs(
     a fit to a subsample); otherwise the first step is a scaled gradient step. The arguments
     from ``levels`` on are the problem, as for :func:`deviance_gradient`. Returns ``x, f, g,``
     the inverse Hessian, the iterations, the stop code (index into ``MESSAGES``), whether the
-    optimum was reached, and the number of evaluations.
+    optimum was reached, and the number of evaluations. With ``max_iterations = 0`` it only
+    evaluates the deviance and gradient at ``x0`` (``f`` is ``inf`` where X'V^-1 X is
+    singular): one compiled entry point, so the kernels are compiled into one caller only.
     """
     x = x0.copy()
     f, g = deviance_gradient(
-        x, levels, levels_outer_first, n_theta, t_stack, expand_top, n_fixed, n_later_strata,
-        dof, reml, no_child, parallel_min_groups, n_threads,
+        x, levels, n_theta, t_stack, expand_top, n_fixed, n_later_strata,
+        dof, reml, parallel_min_groups, n_threads,
     )
     n_evaluations = 1
     h_inv = inverse_hessian.copy() if has_inverse_hessian else _gradient_step_matrix(g)
@@ -147,8 +150,8 @@ def bfgs(
                 break
             trial = x + alpha * direction
             f_trial, g_trial = deviance_gradient(
-                trial, levels, levels_outer_first, n_theta, t_stack, expand_top, n_fixed,
-                n_later_strata, dof, reml, no_child, parallel_min_groups, n_threads,
+                trial, levels, n_theta, t_stack, expand_top, n_fixed,
+                n_later_strata, dof, reml, parallel_min_groups, n_threads,
             )
             n_evaluations += 1
             if np.isfinite(f_trial) and f_trial <= f + 1e-4 * predicted:
