@@ -100,14 +100,21 @@ class ProfiledDeviance:
         self.layout = layout
         self.reml = reml
         self.n_evaluations = 0
+        self._n_later_strata = np.asarray(statistics.n_per_stratum[1:], dtype=float)
         # buffers reused by value_and_gradient, whose evaluations never leave this object
-        scratch = _workspace(statistics, layout)
-        self.problem = (
-            scratch, layout.n_theta, statistics.t, statistics.levels[-1].expand,
-            statistics.n_fixed, np.asarray(statistics.n_per_stratum[1:], dtype=float),
-            float(self.residual_df), reml, _parallel_min_groups(), _THREADS,
+        self._fixed_problem = (
+            _workspace(statistics, layout), layout.n_theta, statistics.t,
+            statistics.levels[-1].expand, statistics.n_fixed, self._n_later_strata,
+            float(self.residual_df), reml,
         )
-        """The problem as :func:`alliance.mixed.search.bfgs` takes it."""
+
+    @property
+    def problem(self) -> tuple:
+        """The problem as :func:`alliance.mixed.search.bfgs` takes it.
+
+        The threading settings are read at each call, as :meth:`forward` reads them.
+        """
+        return (*self._fixed_problem, _parallel_min_groups(), _THREADS)
 
     @property
     def residual_df(self) -> int:
@@ -139,7 +146,7 @@ class ProfiledDeviance:
         """The (RE)ML deviance from a forward evaluation."""
         return float(profiled_deviance(
             evaluation.log_det_l, evaluation.log_det_rx, evaluation.r2, float(self.residual_df),
-            self.reml, evaluation.params[self.layout.n_theta :], self.problem[5],
+            self.reml, evaluation.params[self.layout.n_theta :], self._n_later_strata,
         ))
 
     def __call__(self, params: np.ndarray) -> float:

@@ -25,6 +25,7 @@ import numpy as np
 
 from alliance.errors import SpecificationError
 from alliance.power._read import number as _number
+from alliance.simulate import _validation as check
 
 #: Keys of the ratio form, in the order powerlmm lists them.
 RATIO_KEYS = (
@@ -42,14 +43,6 @@ def _check_sd(value: float, name: str) -> None:
         raise SpecificationError(
             f"{name} is {value!r}, but a standard deviation (or variance) cannot be negative; "
             "set it to 0 or more."
-        )
-
-
-def _check_correlation(value: float, name: str) -> None:
-    if not -1.0 < value < 1.0:
-        raise SpecificationError(
-            f"{name} is {value!r}, but a correlation must lie strictly between -1 and 1; "
-            "choose a value inside (-1, 1)."
         )
 
 
@@ -94,8 +87,8 @@ class VarianceComponents:
             for index, value in enumerate(values):
                 _check_sd(value, f"variance.{name}[{index}]")
             object.__setattr__(self, name, values)
-        _check_correlation(self.therapist_correlation, "variance.therapist_correlation")
-        _check_correlation(self.patient_correlation, "variance.patient_correlation")
+        check.correlation(self.therapist_correlation, "variance.therapist_correlation")
+        check.correlation(self.patient_correlation, "variance.patient_correlation")
         if not np.isfinite(self.residual_sd) or self.residual_sd <= 0:
             raise SpecificationError(
                 f"variance.residual_sd is {self.residual_sd!r}, but the residual SD must be "
