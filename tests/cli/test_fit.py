@@ -81,6 +81,15 @@ def test_residual_groups(tmp_path: Path) -> None:
     # the reference stratum is the first level: nlme's Male (factor order), here Female (sorted)
     assert ratios["Female"] == 1.0
     assert ratios["Male"] == pytest.approx(expected["Male"] / expected["Female"], rel=1e-3)
+    # the printed summary shows the same ratios, as the Python summary does
+    assert ("Residual SD ratios by Sex (varIdent, relative to Female): Female 1.0000, "
+            f"Male {ratios['Male']:.4f}") in output
+
+
+def test_no_residual_ratios_without_residual_groups() -> None:
+    code, output, _ = invoke(str(SLEEP), "-f", FORMULA)
+    assert code == 0, output
+    assert "Residual SD ratios" not in output
 
 
 def test_warnings_are_printed(tmp_path: Path) -> None:

@@ -144,6 +144,9 @@ def _print_result(result: MixedResult, data: Path) -> None:
     for line in lines:
         stdout.print(line, highlight=False)
     stdout.print(_random_table(result.random_effects))
+    ratios = _residual_ratios(result)
+    if ratios:
+        stdout.print(ratios, highlight=False)
     stdout.print(_fixed_table(result.fixed_effects))
     status = "converged" if result.converged else "[bold red]did not converge[/]"
     stdout.print(
@@ -151,6 +154,17 @@ def _print_result(result: MixedResult, data: Path) -> None:
         f"in {result.fit_seconds:.2f} s",
         highlight=False,
     )
+
+
+def _residual_ratios(result: MixedResult) -> str:
+    """The residual SD of each ``--residual-groups`` stratum relative to the first, or ''."""
+    ratios = result.residual_sd_ratios
+    if len(ratios) < 2:
+        return ""
+    reference = next(iter(ratios))
+    values = ", ".join(f"{_escape(name)} {_number(ratio)}" for name, ratio in ratios.items())
+    return (f"Residual SD ratios by {_escape(str(result.spec.strata_column))} "
+            f"(varIdent, relative to {_escape(reference)}): {values}")
 
 
 def _random_table(random: pd.DataFrame) -> Table:
