@@ -16,10 +16,11 @@ gradient-based method needs 20-60 evaluations where derivative-free BOBYQA-type 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from alliance.mixed.boundary import MAX_ROUNDS, probe_inside, settle_on_boundary
 from alliance.mixed.objective import ProfiledDeviance
 from alliance.mixed.search import MESSAGES, START_NOT_POSITIVE_DEFINITE, bfgs
 
@@ -69,6 +70,9 @@ class FitInfo:
         Wall time of the optimisation.
     warnings : tuple of str
         Everything a user should know about this fit (non-convergence, boundary).
+    boundary_restarts : int
+        Searches continued from a point inside after the search had stopped with a factor
+        column at zero and the deviance was lower inside (:mod:`alliance.mixed.boundary`).
     """
 
     optimizer: str
@@ -85,6 +89,7 @@ class FitInfo:
     options: dict[str, float | int] = field(default_factory=dict)
     seconds: float = 0.0
     warnings: tuple[str, ...] = ()
+    boundary_restarts: int = 0
 
 
 def projected_gradient(params: np.ndarray, gradient: np.ndarray, lower: np.ndarray) -> np.ndarray:
@@ -98,6 +103,7 @@ class SearchOutcome:
     """End point of :func:`search`."""
 
     x: np.ndarray
+    value: float
     gradient: np.ndarray
     inverse_hessian: np.ndarray
     iterations: int
@@ -117,14 +123,16 @@ def search(
 ) -> SearchOutcome:
     """Run the compiled BFGS search (:func:`alliance.mixed.search.bfgs`) on ``objective``."""
     seed = np.empty((0, 0)) if inverse_hessian is None else np.asarray(inverse_hessian, float)
-    x, _, gradient, h_inv, iterations, code, reached, evaluations = bfgs(
+    x, value, gradient, h_inv, iterations, code, reached, evaluations = bfgs(
         np.asarray(x0, dtype=float), seed, inverse_hessian is not None, max_iterations, gtol,
         ftol, decrement_tol, *objective.problem,
     )
     objective.n_evaluations += int(evaluations)
     if code == START_NOT_POSITIVE_DEFINITE:
         raise np.linalg.LinAlgError(MESSAGES[code])
-    return SearchOutcome(x, gradient, h_inv, int(iterations), MESSAGES[code], bool(reached))
+    return SearchOutcome(
+        x, float(value), gradient, h_inv, int(iterations), MESSAGES[code], bool(reached)
+    )
 
 
 def _warm_start(
@@ -202,8 +210,9 @@ def minimise(
         gtol=float(options["gtol"]), ftol=float(options["ftol"]),
         inverse_hessian=initial_hessian,
     )
+    outcome, restarts, extra_iterations = _leave_boundary(objective, outcome, options)
     params, signs = layout.canonical(outcome.x)
-    iterations, message = outcome.iterations, outcome.message
+    iterations, message = outcome.iterations + extra_iterations, outcome.message
     gradient = outcome.gradient * signs
     seconds = time.perf_counter() - began
     free_gradient = projected_gradient(params, gradient, lower)
@@ -240,5 +249,40 @@ def minimise(
         options=options,
         seconds=seconds,
         warnings=tuple(warnings),
+        boundary_restarts=restarts,
     )
     return params, info
+
+
+def _leave_boundary(
+    objective: ProfiledDeviance, outcome: SearchOutcome, options: dict[str, float | int]
+) -> tuple[SearchOutcome, int, int]:
+    """Continue from inside while a zero factor column hides a lower deviance.
+
+    A boundary end point that survives is then put exactly on the boundary, as lme4 reports
+    it. Returns the lowest end point, the number of restarts and the iterations they took
+    (see :mod:`alliance.mixed.boundary`).
+    """
+    restarts, iterations = 0, 0
+    for _ in range(MAX_ROUNDS):
+        probe = probe_inside(
+            objective.value_and_gradient, objective.layout, outcome.x, outcome.value,
+            outcome.gradient,
+        )
+        if probe is None:
+            break
+        restarts += 1
+        continued = search(
+            objective, probe.x, max_iterations=int(options["max_iterations"]),
+            gtol=float(options["gtol"]), ftol=float(options["ftol"]),
+        )
+        iterations += outcome.iterations
+        if not continued.value < outcome.value:
+            break
+        outcome = continued
+    settled = settle_on_boundary(
+        objective.value_and_gradient, objective.layout, outcome.x, outcome.value
+    )
+    if settled is not None:
+        outcome = replace(outcome, x=settled[0], value=settled[1], gradient=settled[2])
+    return outcome, restarts, iterations

@@ -91,10 +91,16 @@ def deviance_gradient(
     return value, gradient
 
 
+#: Largest change of any parameter in a scaled gradient step. From lme4's start (identity
+#: factors, diagonals 1) a step of at most 0.5 cannot land a diagonal on 0, where the
+#: deviance, even in each column of a factor, has a zero gradient that would stop the search.
+FIRST_STEP = 0.5
+
+
 @njit(cache=True)
 def _gradient_step_matrix(g):  # pragma: no cover
-    """An inverse Hessian guess whose first step changes no parameter by more than 1."""
-    return np.eye(g.shape[0]) / max(1.0, np.abs(g).max())
+    """An inverse Hessian guess whose step changes no parameter by more than ``FIRST_STEP``."""
+    return np.eye(g.shape[0]) * (FIRST_STEP / max(1.0, np.abs(g).max()))
 
 
 @njit(cache=True)
