@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from alliance.mixed.spec import _unique_inverse, build_spec
+from alliance.mixed.levels import unique_inverse
+from alliance.mixed.spec import build_spec
 
 FORMULA = "wai ~ time + np.log(time + 1) + (1 + I(time^2) | therapist/patient)"
 
@@ -76,7 +77,7 @@ def test_data_are_not_modified(sessions):
 @pytest.mark.parametrize("n_keys", [40, 10_000])
 def test_unique_inverse_is_numpys(n_keys):
     keys = np.random.default_rng(3).integers(0, n_keys, size=300)
-    distinct, index = _unique_inverse(keys, n_keys)
+    distinct, index = unique_inverse(keys, n_keys)
     expected_distinct, expected_index = np.unique(keys, return_inverse=True)
     np.testing.assert_array_equal(distinct, expected_distinct)
     np.testing.assert_array_equal(index, expected_index)

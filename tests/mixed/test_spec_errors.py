@@ -48,16 +48,76 @@ def test_non_numeric_response_names_rows_and_values(sessions):
 
 def test_grouping_factor_with_one_level_per_observation(sessions):
     data = sessions.assign(row=np.arange(len(sessions)))
-    with pytest.raises(SpecificationError, match=r"'row' has 72 levels for 72 observations"):
+    with pytest.raises(SpecificationError, match=r"'row' has 72 levels for 72 observations.*"
+                       r"must be < number of observations.*Remove its random-effects term"):
         fit("wai ~ time + (1 | row)", data)
+    first_sessions = sessions[sessions["time"] == 0]
+    with pytest.raises(SpecificationError, match=r"'patient:therapist' has 24 levels for 24 "
+                       "observations"):
+        fit("wai ~ 1 + (1 | therapist/patient)", first_sessions)
+
+
+def test_one_therapist_is_refused_as_lme4_does(sessions):
+    # lme4: "grouping factors must have > 1 sampled level"
+    one = sessions[sessions["therapist"] == "T0"]
+    with pytest.raises(SpecificationError) as caught:
+        fit("wai ~ time + (time | therapist/patient)", one)
+    message = str(caught.value)
+    assert "grouping factor 'therapist' has 1 group ('T0') in the 12 rows used" in message
+    assert "grouping factors must have > 1 sampled level" in message
+    assert "(time | patient) for (time | therapist/patient)" in message
+
+
+def test_one_patient_is_refused_naming_every_level():
+    rows = [{"therapist": "T0", "patient": "P0", "time": float(s), "wai": 5.0 + 0.1 * s ** 1.5}
+            for s in range(7)]
+    with pytest.raises(SpecificationError, match=r"grouping factors 'patient:therapist' and "
+                       r"'therapist' have 1 group each in the 7 rows used"):
+        fit("wai ~ time + (time | therapist/patient)", pd.DataFrame(rows))
+    with pytest.raises(SpecificationError, match=r"'patient' has 1 group \('P0'\)"):
+        fit("wai ~ time + (1 | patient)", pd.DataFrame(rows))
+
+
+def test_more_random_effects_than_observations_is_refused_per_term(sessions):
+    # two sessions per patient: 24 patients x (intercept, slope) = 48 effects for 48 rows;
+    # lme4 stops ("number of observations (=48) <= number of random effects (=48) for term
+    # (time | patient)") but fits the uncorrelated terms, 24 effects each
+    two = sessions[sessions["time"] < 2]
+    with pytest.raises(SpecificationError) as caught:
+        fit("wai ~ time + (time | patient)", two)
+    message = str(caught.value)
+    assert "'patient' has 24 groups x 2 random effects = 48" in message
+    assert "number of observations (=48) <= number of random effects (=48)" in message
+    assert "(x || group)" in message
+    result = quiet_fit("wai ~ time + (time || patient)", two)
+    assert result.n_obs == 48
+
+
+def test_patient_ids_restarting_within_therapists_suggest_therapist_over_patient(sessions):
+    # patients "0" .. "3" under each of the six therapists
+    data = sessions.assign(patient=sessions["patient"].str[-1])
+    for formula in ("wai ~ time + (1 | therapist) + (1 | patient)",
+                    "wai ~ time + (1 | patient) + (1 | therapist)"):
+        with pytest.raises(SpecificationError) as caught:
+            fit(formula, data)
+        message = str(caught.value)
+        assert "the same 'patient' ids occur under several 'therapist' groups" in message
+        assert "('0' under 6 of 6)" in message
+        assert "(1 | therapist/patient)" in message
+        assert "patient/therapist" not in message
+    # following the advice fits the intended model
+    result = quiet_fit("wai ~ time + (1 | therapist/patient)", data)
+    assert result.groups == {"patient:therapist": 24, "therapist": 6}
 
 
 def test_patient_under_two_therapists_is_not_nested(sessions):
     data = sessions.copy()
     data.loc[0, "therapist"] = "T5"  # one session of P00 recorded under another therapist
     with pytest.raises(SpecificationError, match=r"not nested: group 'P00' of 'patient' occurs "
-                       r"in 2 groups of 'therapist'.*\(1 \| therapist/patient\)"):
+                       r"in 2 groups of 'therapist' \('T0', 'T5'\)\. Crossed.*"
+                       r"\(1 \| therapist/patient\)") as caught:
         fit("wai ~ time + (1 | therapist) + (1 | patient)", data)
+    assert "patient/therapist" not in str(caught.value)
 
 
 @pytest.mark.parametrize("empty", [np.nan, None])

@@ -22,59 +22,15 @@ from alliance.errors import DataError, SpecificationError
 from alliance.io.validation import close_matches
 from alliance.mixed.design import DataColumns, design_matrix, required_variables
 from alliance.mixed.formula import ParsedFormula, RandomTerm, parse_formula
+from alliance.mixed.levels import (
+    GroupingDraft,
+    LevelSpec,
+    TermBlock,
+    check_identifiable,
+    group_codes,
+    nest_levels,
+)
 from alliance.mixed.transforms import replace_calls
-
-
-@dataclass(frozen=True)
-class TermBlock:
-    """One random-effects term of a level: its columns and whether they are correlated."""
-
-    names: tuple[str, ...]
-    correlated: bool
-
-    @property
-    def size(self) -> int:
-        return len(self.names)
-
-
-@dataclass(frozen=True)
-class LevelSpec:
-    """One grouping level (innermost first) with its random-effects design.
-
-    Attributes
-    ----------
-    name : str
-        lme4's name of the grouping factor (``patient:therapist``).
-    codes : numpy.ndarray
-        Group index (0 .. n_groups-1) of each row.
-    labels : numpy.ndarray
-        The label of each group, as text.
-    parent : numpy.ndarray or None
-        Index of the enclosing group at the next level out, per group; None at the top.
-    blocks : tuple of TermBlock
-        The terms of this level; the relative covariance factor is block diagonal over them.
-    z : numpy.ndarray
-        The random-effects columns of this level, one row per observation.
-    """
-
-    name: str
-    codes: np.ndarray
-    labels: np.ndarray
-    parent: np.ndarray | None
-    blocks: tuple[TermBlock, ...]
-    z: np.ndarray
-
-    @property
-    def n_groups(self) -> int:
-        return len(self.labels)
-
-    @property
-    def q(self) -> int:
-        return int(self.z.shape[1])
-
-    @property
-    def column_names(self) -> tuple[str, ...]:
-        return tuple(name for block in self.blocks for name in block.names)
 
 
 @dataclass(frozen=True)
@@ -242,42 +198,6 @@ def _grouping_factors(
     return factors
 
 
-def _group_codes(
-    grouping: tuple[str, ...], factors: dict[str, tuple[np.ndarray, np.ndarray]]
-) -> tuple[np.ndarray, np.ndarray]:
-    """Group index per row and group labels; an interaction ``a:b`` is labelled ``"a1:b1"``.
-
-    Combines the codes of the columns (factorised from their raw values, not their text, so
-    that a million rows take milliseconds).
-    """
-    codes, labels = factors[grouping[0]]
-    for name in grouping[1:]:
-        inner_codes, inner_labels = factors[name]
-        n_pairs = len(labels) * len(inner_labels)
-        pairs, combined = _unique_inverse(codes * len(inner_labels) + inner_codes, n_pairs)
-        outer_of, inner_of = np.divmod(pairs, len(inner_labels))
-        # lme4 pastes the factor levels with ':'.
-        labels = labels[outer_of] + ":" + inner_labels[inner_of]
-        codes = combined.astype(np.int64, copy=False)
-    return codes, labels
-
-
-def _unique_inverse(keys: np.ndarray, n_keys: int) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted distinct values of ``keys`` and the index of each key among them.
-
-    As ``numpy.unique(keys, return_inverse=True)``, for integer keys below ``n_keys``.
-    """
-    if n_keys > 16 * len(keys):
-        return np.unique(keys, return_inverse=True)
-    # few possible keys: marking those present is several times faster than sorting
-    present = np.zeros(n_keys, dtype=bool)
-    present[keys] = True
-    distinct = np.flatnonzero(present)
-    index = np.empty(n_keys, dtype=np.int64)
-    index[distinct] = np.arange(len(distinct))
-    return distinct, index[keys]
-
-
 def _random_design(
     data: DataColumns, term: RandomTerm, counter: list[int]
 ) -> tuple[np.ndarray, tuple[str, ...], Design]:
@@ -293,22 +213,6 @@ def _rows_with_nan(matrix: np.ndarray) -> np.ndarray:
     # the row-wise reduction is many times slower than the whole-array one, and most data
     # have no missing value at all
     return nan.any(axis=1) if nan.any() else np.zeros(len(matrix), dtype=bool)
-
-
-def _check_nesting(inner: LevelSpec, outer_codes: np.ndarray, outer: str) -> np.ndarray:
-    parent = np.full(inner.n_groups, -1, dtype=np.int64)
-    parent[inner.codes] = outer_codes
-    conflict = parent[inner.codes] != outer_codes
-    if conflict.any():
-        group = inner.labels[inner.codes[np.argmax(conflict)]]
-        outers = sorted(set(map(int, outer_codes[inner.codes == inner.codes[np.argmax(conflict)]])))
-        raise SpecificationError(
-            f"grouping factors '{inner.name}' and '{outer}' are not nested: group '{group}' of "
-            f"'{inner.name}' occurs in {len(outers)} groups of '{outer}'. Crossed designs are not "
-            f"supported; if ids are reused within groups, write the nesting explicitly, e.g. "
-            f"(1 | {outer}/{inner.name})"
-        )
-    return parent
 
 
 def build_spec(
@@ -389,7 +293,7 @@ def build_spec(
     levels = _build_levels(
         parsed, factors, [(z[keep] if n_dropped else z, names) for z, names, _ in random_parts]
     )
-    _check_identifiable(levels, len(y))
+    check_identifiable(levels, len(y))
 
     if residual_groups is None:
         strata = np.zeros(len(y), dtype=np.int64)
@@ -469,10 +373,10 @@ def _build_levels(
     by_group: dict[str, list[tuple[RandomTerm, np.ndarray, tuple[str, ...]]]] = {}
     for term, (z, names) in zip(parsed.random, random_parts, strict=True):
         by_group.setdefault(term.group_name, []).append((term, z, names))
-    draft = []
+    drafts = []
     for name, terms in by_group.items():
         grouping = terms[0][0].grouping
-        codes, labels = _group_codes(grouping, factors)
+        codes, labels = group_codes(grouping, factors)
         blocks: list[TermBlock] = []
         columns = []
         for term, z, names in terms:
@@ -481,37 +385,11 @@ def _build_levels(
             else:
                 blocks.extend(TermBlock((single,), False) for single in names)
             columns.append(z)
-        z_all = np.concatenate(columns, axis=1)
         all_names = [n for block in blocks for n in block.names]
         if len(set(all_names)) != len(all_names):
             raise SpecificationError(
                 f"the random effects for '{name}' repeat a term: {all_names}; list each once"
             )
-        draft.append((name, codes, labels, tuple(blocks), z_all))
-    # Innermost level first: more groups means further in; nesting is checked below.
-    draft.sort(key=lambda item: -len(item[2]))
-    levels: list[LevelSpec] = []
-    for index, (name, codes, labels, term_blocks, z) in enumerate(draft):
-        parent = None
-        if index + 1 < len(draft):
-            outer_name, outer_codes = draft[index + 1][0], draft[index + 1][1]
-            provisional = LevelSpec(name, codes, labels, None, term_blocks, z)
-            parent = _check_nesting(provisional, outer_codes, outer_name)
-        levels.append(LevelSpec(name, codes, labels, parent, term_blocks, z))
-    return tuple(levels)
-
-
-def _check_identifiable(levels: tuple[LevelSpec, ...], n_obs: int) -> None:
-    for level in levels:
-        if level.n_groups >= n_obs:
-            raise SpecificationError(
-                f"grouping factor '{level.name}' has {level.n_groups} levels for {n_obs} "
-                "observations: its variance cannot be told apart from the residual variance "
-                "(lme4 refuses this too); remove the term or use a coarser grouping"
-            )
-        if level.n_groups * level.q > n_obs and level.q > 1:
-            raise SpecificationError(
-                f"'{level.name}' has {level.n_groups} groups x {level.q} random effects = "
-                f"{level.n_groups * level.q} random effects for {n_obs} observations; the model "
-                "is unidentifiable: drop the random slope or use a diagonal covariance"
-            )
+        drafts.append(GroupingDraft(name, grouping, codes, labels, tuple(blocks),
+                                    np.concatenate(columns, axis=1)))
+    return nest_levels(drafts)
