@@ -26,6 +26,27 @@ def texts(table: Table) -> list[list[str]]:
     return [[cell.text for cell in row.cells] for row in table.body_rows() if not row.heading]
 
 
+def test_the_loadings_table_shows_the_evidence_for_each_name(results: dict[str, Any]) -> None:
+    results["efa"]["naming"] = {
+        "evidence": "factors.satisfaction_items and factors.burden_items", "min_congruence": 0.85,
+        "factors": [
+            {"factor": "personal_satisfactions", "efa_factor": 2, "sign": -1, "congruence": 0.97,
+             "markers": [{"item": "qpl1", "target": 1.0, "personal_satisfactions": 0.71,
+                          "personal_burdens": -0.04}]},
+            {"factor": "personal_burdens", "efa_factor": 1, "sign": 1, "congruence": 0.96,
+             "markers": [{"item": "qpl2", "target": 1.0, "personal_satisfactions": 0.12,
+                          "personal_burdens": 0.66}]},
+        ],
+    }
+    table = loadings_table(results)
+    assert "Personal Satisfactions is rotated factor 2 (Tucker congruence with its target .97; " \
+        "its 1 marker item(s) load .71 to .71 on it and at most .04 on the other factor)" \
+        in table.note
+    assert "Marker of" in table.frame.columns
+    marked = dict(zip(table.frame["Item"], table.frame["Marker of"], strict=True))
+    assert marked["qpl2"] == "Personal Burdens" and marked["qpl3"] == ""
+
+
 def test_every_table_is_built_from_the_example(example_results: dict[str, Any]) -> None:
     tables = build_tables(example_results)
     assert [table.key for table in tables] == KEYS

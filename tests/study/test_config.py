@@ -61,6 +61,10 @@ def test_rebased_keeps_every_file(tmp_path: Path) -> None:
          "pipeline itself"),
         (lambda d: d["factors"].pop("burden_items"), "satisfaction_items and burden_items must be "
          "given together"),
+        (lambda d: d["factors"].update(target={"qpl1": [0.7, 0.0]}), "factors.target is given "
+         "together with satisfaction_items and burden_items"),
+        (lambda d: d["factors"].update(burden_items=[]), "must each list at least one item"),
+        (lambda d: d["factors"].update(min_congruence=85), "factors.min_congruence must be"),
         (lambda d: [d["wai"][rater].pop("rater_value") for rater in ("patient", "therapist")],
          "reads the patient and the therapist ratings from the same columns"),
         (lambda d: d["wai"].pop("therapist"), "wai has no table wai.therapist"),
@@ -106,4 +110,16 @@ def test_the_documented_example_reads() -> None:
     assert config.covariates == ("experience", "severity")
     assert config.wai.rater_column is None and config.wai.therapist_column is None
     assert config.reference.columns.items["qpl16"] == "Q16"
-    assert config.factors.satisfaction_items is None
+    assert config.factors.burden_items == tuple(f"qpl{k}" for k in (2, 4, 6, 8, 10, 12, 16))
+
+
+def test_a_target_pattern_reads_and_round_trips(tmp_path: Path) -> None:
+    data = example()
+    for key in ("satisfaction_items", "burden_items"):
+        data["factors"].pop(key)
+    data["factors"]["target"] = {"qpl1": [0.7, 0], "qpl2": [0.0, 0.6]}
+    config = build(data)
+    assert config.factors.target == {"qpl1": (0.7, 0.0), "qpl2": (0.0, 0.6)}
+    file = tmp_path / "again.toml"
+    file.write_text(config.to_toml(), encoding="utf-8")
+    assert load_config(file).factors.target == config.factors.target

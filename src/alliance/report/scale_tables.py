@@ -64,11 +64,18 @@ def loadings_table(results: Mapping[str, Any]) -> Table:
         return unavailable(key, title, "No factor analysis in these results.")
     names = factor_names(results)
     communalities = efa.get("communalities") or {}
+    marks = {
+        marker["item"]: humanize(str(factor["factor"]))
+        for factor in lookup(efa, "naming", "factors") or []
+        for marker in factor.get("markers") or []
+    }
     rows = []
     for entry in efa["loadings"]:
         row: dict[str, Any] = {"Item": entry["item"]}
         row.update({humanize(name): entry.get(name) for name in names})
         row["h\u00b2"] = communalities.get(entry["item"])
+        if marks:
+            row["Marker of"] = marks.get(entry["item"], "")
         rows.append(row)
     frame = pd.DataFrame(rows)
     loading_columns = [humanize(name) for name in names]
@@ -80,11 +87,35 @@ def loadings_table(results: Mapping[str, Any]) -> Table:
     return Table(key, title, frame, formats, _loadings_note(efa, names), bold=bold)
 
 
+def naming_note(naming: Mapping[str, Any] | None) -> str:
+    """The evidence for each factor name: its source, Tucker congruence and marker loadings."""
+    if not naming or not naming.get("factors"):
+        return "The record does not say how the factors were named."
+    parts = []
+    for factor in naming["factors"]:
+        name = str(factor["factor"])
+        markers = factor.get("markers") or []
+        own = [m[name] for m in markers if m.get(name) is not None]
+        other = [abs(v) for m in markers for key, v in m.items()
+                 if key not in ("item", "target", name) and v is not None]
+        text = (f"{humanize(name)} is rotated factor {factor.get('efa_factor')} (Tucker "
+                f"congruence with its target {apa.bounded(factor.get('congruence'))}")
+        if own:
+            text += (f"; its {len(own)} marker item(s) load {apa.bounded(min(own))} to "
+                     f"{apa.bounded(max(own))} on it")
+            if other:
+                text += f" and at most {apa.bounded(max(other))} on the other factor"
+        parts.append(text + ")")
+    return (f"Factor names from {naming.get('evidence')}, required congruence "
+            f"{apa.bounded(naming.get('min_congruence'))}: " + "; ".join(parts) + ".")
+
+
 def _loadings_note(efa: Mapping[str, Any], names: list[str]) -> str:
     parts = [
         f"Pattern loadings from {efa.get('method', 'an unrecorded')} extraction with "
         f"{efa.get('rotation', 'unrecorded')} rotation, n = {apa.integer(efa.get('n_obs'))}. "
-        "Loadings of .30 or more in absolute value are in bold. h\u00b2 = communality."
+        "Loadings of .30 or more in absolute value are in bold. h\u00b2 = communality.",
+        naming_note(efa.get("naming")),
     ]
     pairs = correlation_pairs(efa.get("factor_correlations"), names)
     if pairs:

@@ -100,7 +100,13 @@ class WaiConfig:
 
 @dataclass(frozen=True)
 class FactorConfig:
-    """The factor analysis of the reference sample and the scoring of study therapists."""
+    """The factor analysis of the reference sample and the scoring of study therapists.
+
+    The factors are named from marker items (``satisfaction_items``, ``burden_items``) or a
+    target pattern (``target``: item -> loadings in the order of :data:`FACTOR_NAMES`), each
+    name accepted at a Tucker congruence of at least ``min_congruence``
+    (:mod:`alliance.study.naming`).
+    """
 
     method: str = "minres"
     rotation: str = "oblimin"
@@ -109,6 +115,8 @@ class FactorConfig:
     parallel_iterations: int = 20
     satisfaction_items: tuple[str, ...] | None = None
     burden_items: tuple[str, ...] | None = None
+    target: Mapping[str, tuple[float, ...]] | None = None
+    min_congruence: float = 0.85
 
 
 @dataclass(frozen=True)
@@ -237,6 +245,10 @@ class StudyConfig:
             key: list(value) if isinstance(value, tuple) else value
             for key, value in factors.items()
         }
+        if self.factors.target is not None:
+            data["factors"]["target"] = {
+                item: list(values) for item, values in self.factors.target.items()
+            }
         models = vars(self.models)
         data["models"] = {
             key: list(value) if isinstance(value, tuple) else value

@@ -289,15 +289,29 @@ def _wai(data: Any, source: str, patients: PatientConfig | None) -> WaiConfig:
 def _factors(data: Any, source: str) -> FactorConfig:
     factors = _Reader(data, "factors", source)
     factors.check_keys({"method", "rotation", "correlation", "scores", "parallel_iterations",
-                        "satisfaction_items", "burden_items"})
+                        "satisfaction_items", "burden_items", "target", "min_congruence"})
     satisfaction = factors.names("satisfaction_items")
     burden = factors.names("burden_items")
     if (satisfaction is None) != (burden is None):
         factors.fail("satisfaction_items", "and burden_items must be given together",
-                     "list both, or neither to use the instrument's item domains")
-    if satisfaction is not None and burden is not None and set(satisfaction) & set(burden):
-        factors.fail("burden_items", f"repeats {sorted(set(satisfaction) & set(burden))}",
-                     "put each item in one domain")
+                     "list the marker items of both factors")
+    if satisfaction is not None and burden is not None:
+        if not satisfaction or not burden:
+            factors.fail("satisfaction_items", "and burden_items must each list at least one "
+                         "item", "list the marker items of each factor from your codebook")
+        if set(satisfaction) & set(burden):
+            factors.fail("burden_items", f"repeats {sorted(set(satisfaction) & set(burden))}",
+                         "put each item in one domain")
+    target = _target(factors)
+    if target is not None and satisfaction is not None:
+        factors.fail("target", "is given together with satisfaction_items and burden_items",
+                     "name the factors by one kind of evidence: marker items or a target")
+    min_congruence = factors.data.get("min_congruence", 0.85)
+    if isinstance(min_congruence, bool) or not isinstance(min_congruence, float) or not (
+        0 < min_congruence <= 1
+    ):
+        factors.fail("min_congruence", f"must be a number above 0 and at most 1, not "
+                     f"{min_congruence!r}", "write e.g. 0.85 (Lorenzo-Seva & ten Berge, 2006)")
     return FactorConfig(
         method=factors.choice("method", "minres", ("minres", "ml", "pa")),
         rotation=factors.choice("rotation", "oblimin", ("oblimin", "geomin", "promax")),
@@ -306,7 +320,29 @@ def _factors(data: Any, source: str) -> FactorConfig:
         parallel_iterations=factors.integer("parallel_iterations", 20, 1),
         satisfaction_items=satisfaction,
         burden_items=burden,
+        target=target,
+        min_congruence=float(min_congruence),
     )
+
+
+def _target(factors: _Reader) -> dict[str, tuple[float, ...]] | None:
+    """``factors.target``: ``{item: [satisfactions loading, burdens loading]}``."""
+    if "target" not in factors.data:
+        return None
+    value = factors.data["target"]
+    if not isinstance(value, Mapping) or not value:
+        factors.fail("target", f"must be a table of item loadings, not {value!r}",
+                     "write target = { qpl1 = [0.7, 0.0], qpl2 = [0.0, 0.7], ... }")
+    out: dict[str, tuple[float, ...]] = {}
+    for item, loadings in value.items():
+        if not (isinstance(loadings, list) and len(loadings) == 2 and all(
+            isinstance(v, int | float) and not isinstance(v, bool) for v in loadings
+        )):
+            factors.fail("target", f"gives {item} = {loadings!r}",
+                         "give two numbers per item: its loading on personal_satisfactions, "
+                         "then on personal_burdens")
+        out[str(item)] = (float(loadings[0]), float(loadings[1]))
+    return out
 
 
 def _models(data: Any, source: str) -> ModelConfig:

@@ -7,19 +7,15 @@ study therapists computed with the *reference* scoring weights and standardised 
 reference sample (mean 0 and SD 1 among the reference therapists), so that an effect is per
 reference-sample SD.
 
-Naming. The EFA's factor order and signs are arbitrary. Each factor is named by the content
-domain of the items that load on it: with ``S[k, d]`` the mean absolute pattern loading of
-domain ``d``'s items on factor ``k``, the factors take the assignment of the two names that
-maximises ``sum_k S[k, d(k)]``; each factor is then signed so that its domain's items load
-positively on average. The naming is refused (SpecificationError) unless every factor loads
-more on its own domain's items than on the other domain's: otherwise the data do not tell
-the factors apart by content. Domains are the instrument's item notes (``satisfaction: ...``,
-``burden: ...``) unless the configuration lists ``satisfaction_items`` and ``burden_items``.
+Naming. The EFA's factor order and signs are arbitrary. The factors are named only from
+evidence in the configuration, marker items (``factors.satisfaction_items``,
+``factors.burden_items``) or a target pattern (``factors.target``), matched to the rotated
+solution by Tucker congruence (:mod:`alliance.study.naming`). The codebook's item notes are
+placeholders and never name a factor: without evidence the run stops.
 """
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,9 +26,8 @@ from alliance.errors import DataError, SpecificationError
 from alliance.instruments import Instrument
 from alliance.scales import EFAResult, ReliabilityResult, ScoringWeights, efa, reliability
 from alliance.study.config import FACTOR_NAMES, FactorConfig
+from alliance.study.naming import TARGET_KEY, FactorNaming, NamingTarget, name_factors
 
-#: The words that open an item note of each domain (the codebook's ``item_notes``).
-DOMAIN_WORDS = {"personal_satisfactions": "satisfaction", "personal_burdens": "burden"}
 #: Smallest absolute loading for an item to count as one of a factor's items (reliability).
 SALIENT_LOADING = 0.30
 
@@ -47,8 +42,8 @@ class TherapistFactors:
         The factor analysis of the reference sample (factors in the EFA's own order).
     pattern, phi
         Loadings and factor correlations in the order of :data:`FACTOR_NAMES`, signed.
-    domains
-        Items of each named factor's content domain, used for the naming.
+    naming
+        How the EFA's columns were named, with the evidence (congruence, marker loadings).
     weights
         Reference scoring weights of the named factors.
     reference_mean, reference_sd
@@ -64,7 +59,7 @@ class TherapistFactors:
     efa: EFAResult
     pattern: np.ndarray
     phi: np.ndarray
-    domains: dict[str, tuple[str, ...]]
+    naming: FactorNaming
     weights: ScoringWeights
     reference_mean: np.ndarray
     reference_sd: np.ndarray
@@ -101,6 +96,7 @@ class TherapistFactors:
             "n_obs": result.n_obs,
             "items": list(self.items),
             "factor_names": list(FACTOR_NAMES),
+            "naming": self.naming.to_dict(),
             "method": result.method,
             "rotation": result.rotation,
             "loadings": [
@@ -155,17 +151,6 @@ class TherapistFactors:
         return pd.DataFrame(rows)
 
 
-def codebook_domains(instrument: Instrument) -> dict[str, tuple[str, ...]]:
-    """Items of each factor's domain from the instrument's item notes (``satisfaction: ...``)."""
-    return {
-        name: tuple(
-            item for item in instrument.items
-            if instrument.item_notes.get(item, "").strip().lower().startswith(word)
-        )
-        for name, word in DOMAIN_WORDS.items()
-    }
-
-
 def therapist_factors(
     reference: pd.DataFrame,
     therapists: pd.DataFrame,
@@ -183,16 +168,17 @@ def therapist_factors(
     therapists
         ``therapist`` and the QPL items of the study therapists.
     instrument
-        The QPL instrument (items, response range, item notes for the domains).
+        The QPL instrument (items, response range).
     config
-        Extraction, rotation, correlation, scoring method, parallel-analysis draws, domains.
+        Extraction, rotation, correlation, scoring method, parallel-analysis draws, and the
+        evidence for the names (marker items or a target pattern).
     seed
         Seed of the rotation's random starts and of parallel analysis.
     source
         The reference file, for messages.
     """
     items = list(instrument.items)
-    domains = _domains(instrument, config)
+    target = naming_target(instrument, config)
     try:
         result = efa(
             reference.loc[:, items], len(FACTOR_NAMES), method=config.method,
@@ -201,7 +187,8 @@ def therapist_factors(
         )
     except DataError as error:
         raise DataError(f"{source}: the factor analysis of the QPL items failed: {error}") from error
-    order, signs = name_factors(result.pattern, result.items, domains)
+    naming = name_factors(result.pattern, result.items, target, config.min_congruence)
+    order, signs = list(naming.order), naming.signs
     pattern = result.pattern[:, order] * signs
     phi = result.phi[np.ix_(order, order)] * np.outer(signs, signs)
     raw = result.scoring_weights(config.scores)
@@ -220,7 +207,7 @@ def therapist_factors(
         efa=result,
         pattern=pattern,
         phi=phi,
-        domains=domains,
+        naming=naming,
         weights=weights,
         reference_mean=mean,
         reference_sd=sd,
@@ -229,73 +216,26 @@ def therapist_factors(
     )
 
 
-def name_factors(
-    pattern: np.ndarray, items: tuple[str, ...], domains: dict[str, tuple[str, ...]]
-) -> tuple[list[int], np.ndarray]:
-    """EFA column of each of :data:`FACTOR_NAMES` and its sign (see the module docstring).
+def naming_target(instrument: Instrument, config: FactorConfig) -> NamingTarget:
+    """The evidence for the factor names given in the configuration.
 
     Raises
     ------
     SpecificationError
-        A factor loads at least as much on the other domain's items as on its own.
+        No evidence is given: the instrument's item notes are placeholders and name nothing.
     """
-    position = {item: i for i, item in enumerate(items)}
-    absolute = np.abs(pattern)
-    salience = np.array([
-        [absolute[[position[i] for i in domains[name]], k].mean() for name in FACTOR_NAMES]
-        for k in range(pattern.shape[1])
-    ])
-    best = max(
-        itertools.permutations(range(len(FACTOR_NAMES))),
-        key=lambda perm: sum(salience[perm[d], d] for d in range(len(FACTOR_NAMES))),
-    )
-    order = list(best)
-    for d, name in enumerate(FACTOR_NAMES):
-        k = order[d]
-        own, other = salience[k, d], np.delete(salience[k], d).max()
-        if not own > other:
-            table = "; ".join(
-                f"factor {j + 1}: " + ", ".join(
-                    f"{n.split('_')[1]} items {salience[j, e]:.2f}"
-                    for e, n in enumerate(FACTOR_NAMES)
-                )
-                for j in range(salience.shape[0])
-            )
-            raise SpecificationError(
-                f"cannot tell which factor is {name}: the factors do not separate the "
-                f"satisfaction items ({', '.join(domains[FACTOR_NAMES[0]])}) from the burden "
-                f"items ({', '.join(domains[FACTOR_NAMES[1]])}) (mean absolute loadings {table})."
-                " Check that the domains describe your items: list them in [factors] "
-                "factors.satisfaction_items and burden_items."
-            )
-    signs = np.array([
-        1.0 if pattern[[position[i] for i in domains[name]], order[d]].mean() >= 0 else -1.0
-        for d, name in enumerate(FACTOR_NAMES)
-    ])
-    return order, signs
-
-
-def _domains(instrument: Instrument, config: FactorConfig) -> dict[str, tuple[str, ...]]:
+    if config.target is not None:
+        return NamingTarget.from_pattern(FACTOR_NAMES, config.target)
     if config.satisfaction_items is not None and config.burden_items is not None:
-        domains = dict(zip(FACTOR_NAMES, (config.satisfaction_items, config.burden_items),
-                           strict=True))
-        unknown = sorted(set(sum(domains.values(), ())) - set(instrument.items))
-        if unknown:
-            raise SpecificationError(
-                f"factors.satisfaction_items / burden_items name items {unknown} that are not items of {instrument.name} "
-                f"({', '.join(instrument.items)}); list its item ids."
-            )
-        where = "factors.satisfaction_items / burden_items"
-    else:
-        domains = codebook_domains(instrument)
-        where = f"the item notes of {instrument.name}"
-    empty = [name for name, members in domains.items() if not members]
-    if empty:
-        raise SpecificationError(
-            f"{where} give no items for {', '.join(empty)}, so the factors cannot be named; "
-            "list the items of each domain in factors.satisfaction_items and burden_items."
-        )
-    return domains
+        return NamingTarget.from_markers(FACTOR_NAMES,
+                                         (config.satisfaction_items, config.burden_items))
+    raise SpecificationError(
+        "the therapist factors cannot be named: no evidence is given. An exploratory factor "
+        "analysis returns factors in arbitrary order, and the item notes of "
+        f"{instrument.name} are placeholders, not your codebook's content. List marker items "
+        "of each factor from your codebook in factors.satisfaction_items and "
+        f"factors.burden_items, or give a target loading pattern in {TARGET_KEY}."
+    )
 
 
 def _reliabilities(
