@@ -69,10 +69,10 @@ def effect(payload: dict[str, Any], rater: str, term: str) -> dict[str, Any]:
 def test_the_folder_holds_everything(replicated: Path) -> None:
     names = {path.name for path in replicated.iterdir()}
     assert {"report.html", "results.json", "figures", "tables", "data", "config.toml",
-            "versions.json", "seed.txt"} <= names
+            "versions.json", "seed.txt", ".alliance-output"} <= names
     assert {path.name for path in (replicated / "data").iterdir()} == {
         "reference_qpl.csv", "therapists.csv", "patients.csv", "wai.csv", "truth.json",
-        "design.toml",
+        "design.toml", ".alliance-output",
     }
     assert any((replicated / "figures").iterdir())
     assert (replicated / "tables" / "recovery.csv").is_file()

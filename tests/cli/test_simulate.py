@@ -36,6 +36,7 @@ def test_writes_a_study_and_prints_a_summary(tmp_path: Path) -> None:
         "wai.csv",
         "truth.json",
         "design.toml",
+        ".alliance-output",
     }
     truth = json.loads((tmp_path / "study" / "truth.json").read_text())
     assert truth["seed"] == 2013
@@ -61,7 +62,7 @@ def test_never_overwrites_a_folder(tmp_path: Path) -> None:
     before = (tmp_path / "study" / "wai.csv").read_bytes()
     code, output = invoke("--out", str(tmp_path / "study"), "--seed", "9")
     assert code == EXIT_SPECIFICATION_ERROR
-    assert "already exists and is not empty" in output
+    assert "exists and is not empty" in output
     assert (tmp_path / "study" / "wai.csv").read_bytes() == before
 
 

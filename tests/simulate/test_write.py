@@ -19,6 +19,7 @@ FILES = {
     "wai.csv",
     "truth.json",
     "design.toml",
+    ".alliance-output",
 }
 
 
@@ -62,7 +63,7 @@ def test_refuses_to_overwrite(study: SimulatedStudy, tmp_path: Path) -> None:
     folder = tmp_path / "taken"
     folder.mkdir()
     (folder / "keep.txt").write_text("mine")
-    with pytest.raises(SpecificationError, match="already exists and is not empty.*keep.txt"):
+    with pytest.raises(SpecificationError, match="exists and is not empty.*keep.txt"):
         write_study(study, folder)
     assert [path.name for path in folder.iterdir()] == ["keep.txt"]
     afile = tmp_path / "a-file"

@@ -11,8 +11,9 @@ import pytest
 
 import alliance.report as report
 from alliance.errors import SpecificationError
+from alliance.io.output import MARKER_FILE, staged_folder
 from alliance.study import StudyResults, analyze
-from alliance.study.output import staged_folder, write_outputs
+from alliance.study.output import write_outputs
 
 
 def digest(folder: Path) -> dict[str, str]:
@@ -32,13 +33,14 @@ def reports(monkeypatch: pytest.MonkeyPatch) -> list[tuple[dict[str, Any], Path]
 def test_outputs_are_written(small_results: StudyResults, tmp_path: Path,
                              reports: list[tuple[dict[str, Any], Path]]) -> None:
     out = tmp_path / "out"
-    with staged_folder(out, overwrite=False) as folder:
+    with staged_folder(out, "analyze") as folder:
         assert write_outputs(small_results, folder, "seed = 5\n")
         assert not out.exists()
     assert len(reports) == 1 and reports[0][1] == folder
     assert reports[0][0] == json.loads((out / "results.json").read_text())
     names = {path.name for path in out.iterdir()}
-    assert {"results.json", "tables", "config.toml", "versions.json", "seed.txt"} <= names
+    assert {"results.json", "tables", "config.toml", "versions.json", "seed.txt",
+            MARKER_FILE} <= names
     assert {path.stem for path in (out / "tables").iterdir()} == {
         "factor_loadings", "reliability", "variance_components", "icc", "time_coding",
         "fixed_effects", "joint_tests", "recovery",
@@ -49,31 +51,6 @@ def test_outputs_are_written(small_results: StudyResults, tmp_path: Path,
     payload = json.loads((out / "results.json").read_text())
     assert payload["meta"]["seed"] == 2013
     assert not list(tmp_path.glob(".out.partial-*"))
-
-
-def test_a_failure_leaves_nothing_and_keeps_the_old_folder(tmp_path: Path) -> None:
-    out = tmp_path / "out"
-    out.mkdir()
-    (out / "old.txt").write_text("keep", encoding="utf-8")
-    with pytest.raises(RuntimeError), staged_folder(out, overwrite=True) as folder:
-        (folder / "results.json").write_text("{}", encoding="utf-8")
-        raise RuntimeError("stop")
-    assert [path.name for path in out.iterdir()] == ["old.txt"]
-    assert [path.name for path in tmp_path.iterdir()] == ["out"]
-
-
-def test_a_non_empty_folder_needs_overwrite(tmp_path: Path) -> None:
-    out = tmp_path / "out"
-    out.mkdir()
-    (out / "old.txt").write_text("x", encoding="utf-8")
-    with pytest.raises(SpecificationError, match="exists and is not empty"), staged_folder(
-        out, overwrite=False
-    ):
-        pass
-    with staged_folder(out, overwrite=True) as folder:
-        (folder / "new.txt").write_text("y", encoding="utf-8")
-    assert [path.name for path in out.iterdir()] == ["new.txt"]
-    assert [path.name for path in tmp_path.iterdir()] == ["out"]
 
 
 def test_analyze_never_touches_its_inputs(

@@ -42,6 +42,6 @@ def analyze_command(
             "`alliance analyze --example-config > study.toml` writes one to start from.",
             param_hint="CONFIG",
         )
-    with reported_errors(debug):
+    with reported_errors("analyze", debug):
         run = with_progress(lambda progress: analyze(config, out, overwrite, progress))
-    print_run(run)
+        print_run(run)

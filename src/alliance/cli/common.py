@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import math
-import sys
-from collections.abc import Callable, Iterator
+import signal
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,9 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from alliance.cli.interrupt import catching_signals, exit_code
 from alliance.errors import DataError, SpecificationError
+from alliance.io.output import write_text
 
 #: Exit codes that mean something to a calling script.
 EXIT_OK = 0
@@ -30,20 +32,53 @@ DebugOption = typer.Option(False, "--debug", help="Show the full traceback on er
 
 
 @contextmanager
-def reported_errors(debug: bool) -> Iterator[None]:
-    """Turn ``alliance`` errors into a message on stderr and a meaningful exit code."""
-    try:
-        yield
-    except DataError as error:
-        if debug:
+def reported_errors(
+    command: str, debug: bool, interrupted: str = "nothing was written"
+) -> Iterator[None]:
+    """Run a command's body: errors become one line on stderr and a meaningful exit code.
+
+    ``alliance`` errors print their message (exit 3 or 4). SIGINT and SIGTERM stop the body
+    where it is, print ``interrupted`` (what was kept and how to resume) and exit with 130 or
+    143 (:mod:`alliance.cli.interrupt`). Any other error prints one line naming ``command``
+    and the error, and how to see the traceback (exit 1); ``debug`` shows the traceback of
+    every error instead.
+    """
+    with catching_signals() as received:
+        try:
+            yield
+        except (typer.Exit, typer.Abort, typer.exceptions.TyperException):
             raise
-        stderr.print(f"[bold red]Data error:[/] {escape(str(error))}", highlight=False)
-        raise typer.Exit(EXIT_DATA_ERROR) from None
-    except SpecificationError as error:
-        if debug:
-            raise
-        stderr.print(f"[bold red]Specification error:[/] {escape(str(error))}", highlight=False)
-        raise typer.Exit(EXIT_SPECIFICATION_ERROR) from None
+        except BaseException as error:
+            if received or isinstance(error, KeyboardInterrupt):
+                signum = received[0] if received else signal.SIGINT
+                stderr.print(f"Interrupted ({signal.Signals(signum).name}); {interrupted}.",
+                             highlight=False)
+                raise typer.Exit(exit_code(signum)) from None
+            if debug or not isinstance(error, Exception):
+                raise
+            stderr.print(_error_line(command, error), highlight=False)
+            raise typer.Exit(_exit_code(error)) from None
+
+
+def _exit_code(error: Exception) -> int:
+    if isinstance(error, DataError):
+        return EXIT_DATA_ERROR
+    if isinstance(error, SpecificationError):
+        return EXIT_SPECIFICATION_ERROR
+    return EXIT_UNEXPECTED
+
+
+def _error_line(command: str, error: Exception) -> str:
+    if isinstance(error, DataError):
+        return f"[bold red]Data error:[/] {escape(str(error))}"
+    if isinstance(error, SpecificationError):
+        return f"[bold red]Specification error:[/] {escape(str(error))}"
+    if isinstance(error, OSError) and error.strerror:
+        cause = error.strerror + (f": {error.filename}" if error.filename else "")
+    else:
+        cause = f"{type(error).__name__}: {error}"
+    return (f"[bold red]Error:[/] alliance {command} failed ({escape(cause)}). "
+            "Run it again with --debug to see the details.")
 
 
 def _json_default(value: Any) -> Any:
@@ -71,17 +106,7 @@ def _finite_or_none(value: Any) -> Any:
     return value
 
 
-def write_json(payload: dict[str, Any], path: Path) -> None:
-    """Write ``payload`` as JSON to ``path`` (NaN as null), all at once."""
+def write_json(payload: dict[str, Any], path: Path, option: str = "--json") -> None:
+    """Write ``payload`` as JSON to ``path`` (NaN as null), atomically (:mod:`alliance.io.output`)."""
     text = json.dumps(_finite_or_none(payload), indent=2, default=_json_default)
-    temporary = path.with_name(path.name + ".partial")
-    temporary.write_text(text + "\n", encoding="utf-8")
-    temporary.replace(path)
-
-
-def echo_error(message: str) -> None:
-    """Print an error message to stderr."""
-    print(message, file=sys.stderr)
-
-
-CommandFunction = Callable[..., None]
+    write_text(path, text + "\n", option)

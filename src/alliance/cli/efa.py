@@ -12,6 +12,7 @@ from rich.table import Table
 from alliance.cli.common import DebugOption, reported_errors, stdout, write_json
 from alliance.errors import DataError
 from alliance.io import read_table
+from alliance.io.output import check_file_output
 from alliance.scales import EFAResult, efa
 from alliance.scales.parallel import DEFAULT_SEED
 
@@ -84,7 +85,8 @@ def efa_command(
         int, typer.Option("--starts", help="Rotation starts: the identity plus random ones.")
     ] = 10,
     seed: Annotated[
-        int, typer.Option("--seed", help="Seed of the random starts and of parallel analysis.")
+        int, typer.Option("--seed", min=0,
+                          help="Seed of the random starts and of parallel analysis.")
     ] = DEFAULT_SEED,
     parallel_iter: Annotated[
         int,
@@ -98,7 +100,9 @@ def efa_command(
     debug: bool = DebugOption,
 ) -> None:
     """Exploratory factor analysis: loadings, factor correlations, fit, parallel analysis."""
-    with reported_errors(debug):
+    with reported_errors("efa", debug):
+        if json_path is not None:
+            check_file_output(json_path, [data], "--json")
         chosen = None if items is None else [i.strip() for i in items.split(",") if i.strip()]
         frame = read_table(data, columns=chosen)
         try:
@@ -120,7 +124,7 @@ def efa_command(
             raise DataError(f"{data}: {error}") from error
         if json_path is not None:
             write_json({"data": str(data), **result.to_dict()}, json_path)
-    _print_result(result, data, json_path)
+        _print_result(result, data, json_path)
 
 
 def _print_result(result: EFAResult, data: Path, json_path: Path | None) -> None:

@@ -16,6 +16,7 @@ from rich.table import Table
 from alliance.cli.common import DebugOption, reported_errors, stderr, stdout, write_json
 from alliance.errors import DataError
 from alliance.io import read_table
+from alliance.io.output import check_file_output
 from alliance.mixed import MixedResult, fit
 
 HELP = """Fit a linear mixed model for nested data (sessions in patients in therapists).
@@ -92,7 +93,9 @@ def fit_command(
     ] = None,
     debug: bool = DebugOption,
 ) -> None:
-    with reported_errors(debug):
+    with reported_errors("fit", debug):
+        if json_path is not None:
+            check_file_output(json_path, [data], "--json")
         frame = read_table(data)
         with warnings.catch_warnings():
             # every warning of the fit is also in result.warnings, printed below

@@ -15,9 +15,11 @@ from rich.table import Table
 
 from alliance.cli.common import DebugOption, reported_errors, stderr, stdout, write_json
 from alliance.errors import SpecificationError
+from alliance.io.output import atomic_file, check_file_output, refuse_inputs
 from alliance.power import DEFAULT_SEED, Grid, PowerDesign, PowerResult, power_analysis
 from alliance.power.effects import parse_term
 from alliance.power.model import model_formula
+from alliance.power.store import LOCK_FILE, REPLICATE_FOLDER, RUN_FILE
 
 HELP = """Simulation-based power for therapist-level effects on the level and growth of the alliance.
 
@@ -41,12 +43,15 @@ Examples:
   alliance power --grid therapists=30,50,70,100,150 --out curve/
 
 With --out the replicates stream to DIR/replicates/ (Parquet); running the same command again
-resumes an interrupted run. Exit codes: 0 done, 4 invalid design, 130 interrupted.
+resumes an interrupted run; one run at a time writes to a folder. A run expected to take more
+than a day, or more memory than half the machine's, is refused unless --allow-large.
+Exit codes: 0 done, 4 invalid design, 130 interrupted (Ctrl-C), 143 stopped (SIGTERM).
 """
 
-EXIT_INTERRUPTED = 130
 #: Files written to --out besides the replicates.
 TABLE_FILE, JSON_FILE, FIGURE_FILE = "power.csv", "power.json", "power_curve.png"
+#: Every file of a run folder (none of them may be an input).
+OUT_FILES = (TABLE_FILE, JSON_FILE, FIGURE_FILE, RUN_FILE, LOCK_FILE, REPLICATE_FOLDER)
 
 
 def register(app: typer.Typer) -> None:
@@ -134,7 +139,7 @@ def power_command(
     out: Annotated[Path | None, typer.Option(
         "--out", "-o", help="Run folder: replicates (Parquet, resumable), power.csv, power.json "
         "and, with --grid, power_curve.png.", show_default=False)] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of every random number.")] = DEFAULT_SEED,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of every random number.")] = DEFAULT_SEED,
     therapists: Annotated[int | None, typer.Option("--therapists", show_default=False,
                                                    help="Number of therapists.")] = None,
     patients: Annotated[float | None, typer.Option(
@@ -175,11 +180,22 @@ def power_command(
                                             help="Replicates per scheduled task.")] = 25,
     json_path: Annotated[Path | None, typer.Option(
         "--json", help="Also write the results as JSON to this file.", show_default=False)] = None,
+    allow_large: Annotated[bool, typer.Option(
+        "--allow-large", help="Run even when the estimated time (over a day) or memory (over "
+        "half the machine's) is too large; otherwise such a run is refused before it starts.")
+    ] = False,
     debug: bool = DebugOption,
 ) -> None:
-    with reported_errors(debug):
+    interrupted = ("nothing was written" if out is None else
+                   f"the finished batches are in {out}: run the same command to resume")
+    with reported_errors("power", debug, interrupted):
         if workers is not None and scheduler is not None:
             raise SpecificationError("give either --workers or --scheduler, not both.")
+        inputs = [] if design is None else [design]
+        if json_path is not None:
+            check_file_output(json_path, inputs, "--json")
+        if out is not None:
+            refuse_inputs([out / name for name in OUT_FILES], inputs, "--out")
         sample = {"therapists": therapists, "patients_per_therapist": patients,
                   "caseload": caseload, "dispersion": dispersion}
         schedule = {"waves": _numbers(waves, "--waves") if waves else None, "time": time_coding,
@@ -206,24 +222,17 @@ def power_command(
         with Progress(TextColumn("simulating"), BarColumn(), MofNCompleteColumn(),
                       TimeRemainingColumn(), console=stderr, transient=True) as bar:
             job = bar.add_task("replicates", total=None)
-            try:
-                result = power_analysis(
-                    chosen, replicates=replications, null_replicates=null_replications,
-                    seed=seed, grid=power_grid, workers=workers, scheduler=scheduler,
-                    batch_size=batch_size, out=out,
-                    progress=lambda done, total: bar.update(job, completed=done, total=total),
-                )
-            except KeyboardInterrupt:
-                bar.stop()
-                where = f"; the finished batches are in {out}: run the same command to resume" \
-                    if out is not None else ""
-                stderr.print(f"Interrupted{where}.", highlight=False)
-                raise typer.Exit(EXIT_INTERRUPTED) from None
-    _print_result(result)
-    if out is not None:
-        _write_outputs(result, out)
-    if json_path is not None:
-        write_json(result.to_dict(), json_path)
+            result = power_analysis(
+                chosen, replicates=replications, null_replicates=null_replications,
+                seed=seed, grid=power_grid, workers=workers, scheduler=scheduler,
+                batch_size=batch_size, out=out, allow_large=allow_large,
+                progress=lambda done, total: bar.update(job, completed=done, total=total),
+            )
+        _print_result(result)
+        if out is not None:
+            _write_outputs(result, out)
+        if json_path is not None:
+            write_json(result.to_dict(), json_path)
 
 
 def _print_design(design: PowerDesign, replications: int, null: int, seed: int,
@@ -313,11 +322,13 @@ def _print_result(result: PowerResult) -> None:
 
 
 def _write_outputs(result: PowerResult, out: Path) -> None:
-    result.table.to_csv(out / TABLE_FILE, index=False)
-    write_json(result.to_dict(), out / JSON_FILE)
+    with atomic_file(out / TABLE_FILE, "--out") as temporary:
+        result.table.to_csv(temporary, index=False)
+    write_json(result.to_dict(), out / JSON_FILE, "--out")
     written = [TABLE_FILE, JSON_FILE]
     if result.grid_parameter is not None:
-        _power_curve_figure(result, out / FIGURE_FILE)
+        with atomic_file(out / FIGURE_FILE, "--out") as temporary:
+            _power_curve_figure(result, temporary)
         written.append(FIGURE_FILE)
     stdout.print(f"Written to {out}: replicates/ (Parquet), {', '.join(written)}",
                  highlight=False)
@@ -347,6 +358,6 @@ def _power_curve_figure(result: PowerResult, path: Path) -> None:
     axes.legend(fontsize=8, frameon=False)
     axes.set_title("Power curve", loc="left")
     figure.tight_layout()
-    figure.savefig(path, dpi=150)
+    figure.savefig(path, dpi=150, format="png")
     plt.close(figure)
 

@@ -19,7 +19,8 @@ OutOption = typer.Option(
     "existing non-empty folder is refused unless --overwrite.",
 )
 OverwriteOption = typer.Option(
-    "--overwrite", help="Replace an existing output folder (never one that holds input files)."
+    "--overwrite", help="Replace an earlier output folder of alliance (never any other folder, "
+    "never one that holds input files)."
 )
 
 
@@ -31,15 +32,15 @@ def register(app: typer.Typer) -> None:
 def replicate_command(
     out: Annotated[Path, OutOption] = DEFAULT_OUT,
     seed: Annotated[
-        int, typer.Option("--seed", help="Seed of the simulated study and of the analysis.")
+        int, typer.Option("--seed", min=0, help="Seed of the simulated study and of the analysis.")
     ] = DEFAULT_SEED,
     overwrite: Annotated[bool, OverwriteOption] = False,
     debug: bool = DebugOption,
 ) -> None:
     """Replicate Nissen-Lie et al. (2013) on a simulated study with known truth."""
-    with reported_errors(debug):
+    with reported_errors("replicate", debug):
         run = with_progress(lambda progress: replicate(out, seed, overwrite, progress))
-    print_run(run)
+        print_run(run)
 
 
 def with_progress(task: Callable[[Callable[[str, int, int], None]], StudyRun]) -> StudyRun:

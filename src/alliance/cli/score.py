@@ -15,6 +15,7 @@ from alliance.cli.common import DebugOption, reported_errors, stdout
 from alliance.errors import DataError
 from alliance.instruments import Instrument, ScoreResult, list_instruments, load_instrument, score
 from alliance.io import read_table
+from alliance.io.output import atomic_file, check_file_output
 
 #: Rows of scores shown on screen when they are not written to a file.
 PREVIEW_ROWS = 10
@@ -97,12 +98,11 @@ def score_command(
     debug: bool = DebugOption,
 ) -> None:
     """Score questionnaire items: subscale and total scores per administration."""
-    if out is not None and _same_file(out, data):
-        raise typer.BadParameter(
-            f"{out} is the input file; choose another name so the data are not overwritten.",
-            param_hint="--out",
-        )
-    with reported_errors(debug):
+    with reported_errors("score", debug):
+        if out is not None:
+            definition_file = Path(instrument)
+            inputs = [data, *([definition_file] if definition_file.is_file() else [])]
+            check_file_output(out, inputs, "--out")
         definition = load_instrument(instrument)
         definition.require_scorable()
         ids = [name.strip() for name in (id_cols or "").split(",") if name.strip()]
@@ -135,18 +135,9 @@ def _needed_columns(
     return [*ids, *(f"{prefix or ''}{item}" for item in instrument.items)]
 
 
-def _same_file(out: Path, data: Path) -> bool:
-    if out.exists() and data.exists():
-        return out.samefile(data)
-    return out.resolve() == data.resolve()
-
-
 def _write_csv(scores: pd.DataFrame, path: Path) -> None:
-    if not path.parent.is_dir():
-        raise DataError(f"{path}: the folder {path.parent} does not exist. Create it first.")
-    temporary = path.with_name(path.name + ".partial")
-    scores.to_csv(temporary, index=False)
-    temporary.replace(path)
+    with atomic_file(path, "--out") as temporary:
+        scores.to_csv(temporary, index=False)
 
 
 def _print_summary(result: ScoreResult, data: Path, out: Path | None) -> None:

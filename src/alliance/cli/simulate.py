@@ -31,7 +31,8 @@ def simulate_command(
         ),
     ],
     seed: Annotated[
-        int, typer.Option("--seed", help="Seed of the random numbers (same seed, same data).")
+        int, typer.Option("--seed", min=0,
+                          help="Seed of the random numbers (same seed, same data).")
     ] = DEFAULT_SEED,
     design: Annotated[
         Path | None,
@@ -44,11 +45,11 @@ def simulate_command(
     debug: bool = DebugOption,
 ) -> None:
     """Simulate a therapist-alliance study: QPL and WAI item data plus the true values."""
-    with reported_errors(debug):
+    with reported_errors("simulate", debug):
         study_design = StudyDesign.default() if design is None else StudyDesign.from_toml(design)
         study = simulate_study(study_design, seed=seed)
         folder = write_study(study, out)
-    _print_summary(study, folder, seed)
+        _print_summary(study, folder, seed)
 
 
 def _print_summary(study: SimulatedStudy, folder: Path, seed: int) -> None:

@@ -10,7 +10,7 @@ analytic power (:func:`~alliance.power.analytic.analytic_power`).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ import pandas as pd
 
 from alliance.errors import SpecificationError
 from alliance.power.analytic import analytic_power
+from alliance.power.budget import Budget
 from alliance.power.design import PowerDesign
 from alliance.power.execute import DEFAULT_BATCH_SIZE, default_workers, plan_tasks, run_tasks
 from alliance.power.model import ModelBuilder
@@ -88,6 +89,12 @@ def _check_count(value: int, name: str, minimum: int) -> None:
         )
 
 
+def _missing(done: set[tuple[int, str, int]], point: int, hypothesis: str,
+             count: int) -> Iterator[int]:
+    """Replicate ids ``0 .. count - 1`` of ``(point, hypothesis)`` not yet in ``done``."""
+    return (r for r in range(count) if (point, hypothesis, r) not in done)
+
+
 def power_analysis(
     design: PowerDesign,
     *,
@@ -101,6 +108,7 @@ def power_analysis(
     out: str | Path | None = None,
     progress: ProgressCallback | None = None,
     analytic_realisations: int = 200,
+    allow_large: bool = False,
 ) -> PowerResult:
     """Simulation-based power of the tested effects of ``design``, beside the analytic power.
 
@@ -131,6 +139,9 @@ def power_analysis(
         ``progress(done, total)`` after every finished batch (and once at the start).
     analytic_realisations : int
         Drawn designs over which the GLS power of an unbalanced design is averaged.
+    allow_large : bool
+        Run even when the estimated time or memory is beyond the limits of
+        :mod:`alliance.power.budget` (otherwise refused before anything runs).
 
     Returns
     -------
@@ -140,7 +151,8 @@ def power_analysis(
     ------
     SpecificationError
         Invalid counts, a grid value that makes the design invalid, a model the engine cannot
-        fit on the design, or an output folder holding a different analysis.
+        fit on the design, a run too large for the machine (unless ``allow_large``), or an
+        output folder holding a different analysis or in use by another run.
     """
     began = time.perf_counter()
     _check_count(replicates, "replicates", 1)
@@ -152,11 +164,15 @@ def power_analysis(
     if not isinstance(seed, int | np.integer) or seed < 0:
         raise SpecificationError(f"seed is {seed!r}, but it must be a whole number of 0 or more.")
     points = grid.designs(design) if grid is not None else (design,)
+    seconds_per_fit = 0.0
     for point in points:
         # the engine validates and fits each point's template study before anything runs
         # (which also loads its compiled kernels once, before local workers are forked)
         builder = ModelBuilder(point)
         try:
+            fit_and_test(builder.template, [builder.template.n_fixed - 1], point.df_method,
+                         point.alpha, builder.start)
+            began_fit = time.perf_counter()
             fit_and_test(builder.template, [builder.template.n_fixed - 1], point.df_method,
                          point.alpha, builder.start)
         except FIT_FAILURES as error:
@@ -165,6 +181,12 @@ def power_analysis(
                 f"({type(error).__name__}: {error}); add therapists, patients or waves, or "
                 "simplify the variance components."
             ) from error
+        seconds_per_fit = max(seconds_per_fit, time.perf_counter() - began_fit)
+    counts = {"alternative": replicates, "null": null_replicates}
+    total = len(points) * (replicates + null_replicates)
+    n_effects = len(design.tested)
+    Budget(total, seconds_per_fit, 1 if scheduler is not None else workers or default_workers(),
+           total * n_effects).check(allow_large)
     grid_values: Sequence[Any] = grid.values if grid is not None else (None,)
     store = None
     done: set[tuple[int, str, int]] = set()
@@ -176,38 +198,35 @@ def power_analysis(
         }
         store = ReplicateStore(out, fingerprint)
         done = store.completed()
-    wanted = {(g, h): range(n) for g in range(len(points))
-              for h, n in (("alternative", replicates), ("null", null_replicates))}
-    pending = [(g, h, points[g], [r for r in ids if (g, h, r) not in done])
-               for (g, h), ids in wanted.items()]
-    total = sum(len(ids) for ids in wanted.values())
-    finished = total - sum(len(ids) for *_, ids in pending)
-    resumed = finished
-    if progress is not None:
-        progress(finished, total)
-    frames = []
-    tasks = plan_tasks([p for p in pending if p[3]], seed, batch_size)
-    for frame in run_tasks(tasks, workers=workers, scheduler=scheduler):
-        if store is not None:
-            store.write(frame)
-        else:
-            frames.append(frame)
-        finished += int(frame["replicate"].nunique())
+    try:
+        finished = sum(1 for g, h, r in done if g < len(points) and r < counts.get(h, 0))
+        resumed = finished
         if progress is not None:
             progress(finished, total)
+        frames = []
+        todo = ((g, h, points[g], _missing(done, g, h, n))
+                for g in range(len(points)) for h, n in counts.items())
+        for frame in run_tasks(plan_tasks(todo, seed, batch_size), workers=workers,
+                               scheduler=scheduler):
+            if store is not None:
+                store.write(frame)
+            else:
+                frames.append(frame)
+            finished += int(frame["replicate"].nunique())
+            if progress is not None:
+                progress(finished, total)
+    finally:
+        if store is not None:
+            store.close()
     if store is not None:
         rows = store.read()
     else:
         rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
             columns=REPLICATE_COLUMNS)
     # only the replicates asked for (a folder may hold more from an earlier, longer run);
-    # a batch stored twice (two runs on one folder at once) holds identical rows
-    keys = {(g, h, r) for (g, h), ids in wanted.items() for r in ids}
-    keep = np.fromiter(
-        ((int(g), str(h), int(r)) in keys
-         for g, h, r in zip(rows["point"], rows["hypothesis"], rows["replicate"], strict=True)),
-        dtype=bool, count=len(rows),
-    )
+    # a batch stored twice holds identical rows
+    keep = (pd.to_numeric(rows["replicate"]).to_numpy()
+            < rows["hypothesis"].astype(str).map(counts).fillna(0).to_numpy())
     rows = sort_replicates(rows[keep], points)
     rows = rows.drop_duplicates(subset=["point", "hypothesis", "replicate", "term"])
     analytic = [

@@ -1,10 +1,12 @@
 """Write a study's output folder completely or not at all.
 
-The folder is assembled under a temporary name beside the target and renamed when complete;
-on any error the temporary folder is removed and an existing target is left as it was. An
-existing non-empty target is refused unless ``overwrite`` is given, and even then never when
-it holds an input file. Contents::
+The folder is assembled by :func:`alliance.io.output.staged_folder`: under a temporary name
+beside the target, renamed when complete; on any error the temporary folder is removed and an
+existing target is left as it was. An existing non-empty target is refused unless
+``overwrite`` is given and it is an earlier alliance output, and never when it holds an input
+file. Contents::
 
+    .alliance-output    the marker of an alliance output folder (command, version)
     results.json        StudyResults.to_dict() (NaN written as null)
     report.html, figures/   alliance.report.write_report(results, folder), when available
     tables/*.csv        factor loadings, reliability, variance components, ICCs and
@@ -19,17 +21,11 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import secrets
-import shutil
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from alliance.errors import SpecificationError
 from alliance.study.results import StudyResults
 
 RESULTS_FILE = "results.json"
@@ -37,58 +33,6 @@ TABLES_FOLDER = "tables"
 CONFIG_FILE = "config.toml"
 VERSIONS_FILE = "versions.json"
 SEED_FILE = "seed.txt"
-
-
-def check_target(out: Path, overwrite: bool, inputs: Iterable[Path] = ()) -> None:
-    """Refuse a target that is a file, a non-empty folder (unless ``overwrite``), or holds inputs.
-
-    Raises
-    ------
-    SpecificationError
-        Naming the target and the remedy.
-    """
-    if not out.exists():
-        return
-    if not out.is_dir():
-        raise SpecificationError(f"output path {out} is a file; give the name of a new folder.")
-    resolved = out.resolve()
-    for path in inputs:
-        if resolved == path.resolve() or resolved in path.resolve().parents:
-            raise SpecificationError(
-                f"output folder {out} contains the input {path}; outputs never replace inputs. "
-                "Choose another --out folder."
-            )
-    entries = sorted(entry.name for entry in out.iterdir())
-    if entries and not overwrite:
-        shown = ", ".join(entries[:5]) + (", ..." if len(entries) > 5 else "")
-        raise SpecificationError(
-            f"output folder {out} exists and is not empty ({shown}); choose a new folder, or "
-            "pass --overwrite to replace it."
-        )
-
-
-@contextmanager
-def staged_folder(out: Path, overwrite: bool, inputs: Iterable[Path] = ()) -> Iterator[Path]:
-    """A temporary folder beside ``out`` that becomes ``out`` when the block succeeds."""
-    inputs = list(inputs)
-    check_target(out, overwrite, inputs)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    token = f"{os.getpid()}-{secrets.token_hex(4)}"
-    staging = out.with_name(f".{out.name}.partial-{token}")
-    staging.mkdir()
-    try:
-        yield staging
-        check_target(out, overwrite, inputs)
-        if out.exists():
-            retired = out.with_name(f".{out.name}.replaced-{token}")
-            out.rename(retired)
-            staging.rename(out)
-            shutil.rmtree(retired, ignore_errors=True)
-        else:
-            staging.rename(out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
 
 
 def results_payload(results: StudyResults) -> dict[str, Any]:

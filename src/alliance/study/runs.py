@@ -18,10 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
+from alliance.io.output import staged_folder
 from alliance.simulate import DEFAULT_SEED, StudyDesign, simulate_study, write_study
 from alliance.study.config import FACTOR_NAMES, StudyConfig, TableSource
 from alliance.study.config_reader import example_config, load_config
-from alliance.study.output import staged_folder, write_outputs
+from alliance.study.output import write_outputs
 from alliance.study.pipeline import Progress, run_study
 from alliance.study.results import StudyResults
 
@@ -46,7 +47,7 @@ def replicate(
 ) -> StudyRun:
     """Simulate the reference study from ``seed`` and run the whole study on it into ``out``."""
     out = Path(out)
-    with staged_folder(out, overwrite) as folder:
+    with staged_folder(out, "replicate", overwrite) as folder:
         design = StudyDesign.default()
         write_study(simulate_study(design, seed=seed), folder / DATA_FOLDER)
         config = replicate_config(folder, seed, design)
@@ -83,7 +84,7 @@ def analyze(
     """Run the study configured in ``config_path`` on the user's files into ``out``."""
     config = load_config(config_path)
     inputs = [Path(config_path), *_data_files(config)]
-    with staged_folder(Path(out), overwrite, inputs) as folder:
+    with staged_folder(Path(out), "analyze", overwrite, inputs) as folder:
         results = run_study(config, progress)
         written = write_outputs(
             results, folder,
