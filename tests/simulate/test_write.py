@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -49,7 +50,12 @@ def test_writes_every_file_readably(study: SimulatedStudy, tmp_path: Path) -> No
         pd.read_csv(folder / "therapists.csv"), study.therapists, check_dtype=False
     )
     assert len(pd.read_csv(folder / "reference_qpl.csv")) == 200
-    assert json.loads((folder / "truth.json").read_text()) == study.truth
+    truth = json.loads((folder / "truth.json").read_text())
+    data_files = truth.pop("data_files")
+    assert truth == study.truth
+    for file_name, recorded in data_files.items():
+        assert recorded["sha256"] == hashlib.sha256((folder / file_name).read_bytes()).hexdigest()
+    assert data_files["reference_qpl.csv"]["rows"] == 200
     assert StudyDesign.from_toml(folder / "design.toml") == study.design
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from alliance.errors import DataError
+from alliance.simulate import StudyDesign, simulate_study, write_study
 from alliance.study import STEPS, StudyResults, load_config, run_study
 from alliance.study.models import fit_growth
 
@@ -47,8 +50,7 @@ def test_the_published_pattern_in_the_small_study(small_results: StudyResults) -
 def test_a_side_by_side_layout_and_other_choices(study_copy: Path,
                                                  small_results: StudyResults) -> None:
     """Patient and therapist items in one row (prefixes), no patients file, no covariates,
-    polychoric correlations, containment df, a fixed linear time coding (with recovery on the
-    truth's log scale)."""
+    polychoric correlations, containment df, a fixed linear time coding."""
     folder = study_copy.parent
     wai = pd.read_csv(folder / "wai.csv")
     items = [f"wai{k}" for k in range(1, 13)]
@@ -76,21 +78,11 @@ burden_items = {[f"qpl{k}" for k in range(2, 17, 2)]}
 [models]
 time_coding = "linear"
 df_method = "containment"
-[simulation]
-truth = "truth.json"
 """
     (folder / "wide.toml").write_text(config.replace("'", '"'), encoding="utf-8")
     results = run_study(load_config(folder / "wide.toml"))
     assert results.meta["time_coding"] == "linear"
-    # recovery is computed on the truth's time scale (log), refitting the models
-    recovery = results.recovery
-    assert recovery is not None
-    row = recovery.set_index(["model", "parameter"]).loc[("growth (patient)", "time")]
-    refit = fit_growth(results.analysis, "patient", "log", load_config(folder / "wide.toml")
-                       .models).fit.fixed_effects.set_index("term")
-    assert row["estimate"] == refit.loc["time", "estimate"]
-    assert row["estimate"] != results.growth["patient"].fit.fixed_effects.set_index(
-        "term").loc["time", "estimate"]
+    assert results.recovery is None
     assert results.analysis.predictors == ("personal_satisfactions", "personal_burdens")
     assert results.growth["patient"].fit.df_method == "containment"
     assert results.factors.efa.correlation_kind == "polychoric"
@@ -98,3 +90,35 @@ truth = "truth.json"
     mine = results.scoring.alliance.sort_values(key).reset_index(drop=True)
     long = small_results.scoring.alliance.sort_values(key).reset_index(drop=True)
     pd.testing.assert_frame_equal(mine, long)
+
+
+def test_recovery_is_on_the_truths_time_scale(study_copy: Path) -> None:
+    """With a fixed linear time coding, recovery refits the models on the truth's log scale."""
+    text = study_copy.read_text(encoding="utf-8")
+    study_copy.write_text(text.replace('time_coding = "auto"', 'time_coding = "linear"'),
+                          encoding="utf-8")
+    config = load_config(study_copy)
+    results = run_study(config)
+    assert results.meta["time_coding"] == "linear"
+    recovery = results.recovery
+    assert recovery is not None
+    row = recovery.set_index(["model", "parameter"]).loc[("growth (patient)", "time")]
+    refit = fit_growth(results.analysis, "patient", "log", config.models).fit.fixed_effects
+    assert row["estimate"] == refit.set_index("term").loc["time", "estimate"]
+    assert row["estimate"] != results.growth["patient"].fit.fixed_effects.set_index(
+        "term").loc["time", "estimate"]
+
+
+def test_a_truth_file_of_other_data_stops_the_run(study_copy: Path, tmp_path: Path) -> None:
+    small = StudyDesign.default().updated({"sample": {"n_reference": 500, "n_therapists": 24,
+                                                      "n_patients": 80}})
+    other = write_study(simulate_study(small, seed=99), tmp_path / "other")
+    truth = json.loads((other / "truth.json").read_text(encoding="utf-8"))
+    (study_copy.parent / "truth.json").write_text(json.dumps(truth), encoding="utf-8")
+    with pytest.raises(DataError, match=r"truth file \(seed 99\) belongs to "
+                       "other data: its reference_qpl.csv had 500 rows"):
+        run_study(load_config(study_copy))
+    del truth["data_files"]
+    (study_copy.parent / "truth.json").write_text(json.dumps(truth), encoding="utf-8")
+    with pytest.raises(DataError, match="does not record the data files it belongs to"):
+        run_study(load_config(study_copy))

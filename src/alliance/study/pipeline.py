@@ -1,7 +1,8 @@
 """The study pipeline: configuration in, :class:`StudyResults` out.
 
-``run_study`` reads and checks all data first (:mod:`.load`: nothing is estimated before every
-check has passed), then runs the steps in order: scoring -> therapist factors -> time codings
+``run_study`` reads and checks all data first (:mod:`.load`; and a truth file against the data
+files it was simulated with, :mod:`.truth_check`: nothing is estimated before every check has
+passed), then runs the steps in order: scoring -> therapist factors -> time codings
 -> null models -> growth models -> joint model -> recovery (simulated data) -> findings and
 figure data. It never prints: progress goes to the optional callback, warnings raised by the
 steps are collected into ``meta.warnings``.
@@ -37,6 +38,7 @@ from alliance.study.models import (
 from alliance.study.recovery import recovery_table
 from alliance.study.results import StudyResults
 from alliance.study.scoring import ScoredStudy, score_study
+from alliance.study.truth_check import check_truth_matches
 
 #: ``progress(description, completed, total)``: called before each step and once at the end.
 Progress = Callable[[str, int, int], None]
@@ -77,6 +79,9 @@ def run_study(config: StudyConfig, progress: Progress | None = None) -> StudyRes
 
     with step(0):
         data = load_study(config)
+        if data.truth is not None:
+            check_truth_matches(data.truth, config, {"reference_items": len(data.reference),
+                                                     "therapists": len(data.therapists)})
     with step(1):
         scored = score_study(data)
     with step(2):
