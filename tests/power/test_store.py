@@ -1,7 +1,10 @@
-"""The Parquet replicate store: atomic batches, completed ids, refusal of another run's folder."""
+"""The Parquet replicate store: atomic batches, completed ids, one writer, damaged batches,
+refusal of another run's folder."""
 
 from __future__ import annotations
 
+import os
+import socket
 from pathlib import Path
 
 import pandas as pd
@@ -9,7 +12,7 @@ import pytest
 
 from alliance.errors import SpecificationError
 from alliance.power import PowerDesign, ReplicateStore, Task, run_task
-from alliance.power.store import REPLICATE_FOLDER, RUN_FILE
+from alliance.power.store import LOCK_FILE, REPLICATE_FOLDER, RUN_FILE
 
 
 @pytest.fixture(scope="module")
@@ -47,3 +50,25 @@ def test_a_folder_of_another_run_is_refused(tmp_path: Path) -> None:
     (tmp_path / RUN_FILE).write_text("{not json", encoding="utf-8")
     with pytest.raises(SpecificationError, match="cannot be read"):
         ReplicateStore(tmp_path, {"seed": 5})
+
+
+def test_one_writer_at_a_time_and_a_dead_holder_blocks_nobody(tmp_path: Path) -> None:
+    with ReplicateStore(tmp_path, {"seed": 5}):
+        holder = (tmp_path / LOCK_FILE).read_text(encoding="utf-8")
+        assert f"process {os.getpid()} on {socket.gethostname()}" in holder
+        with pytest.raises(SpecificationError, match=f"another power run .*process {os.getpid()}"):
+            ReplicateStore(tmp_path, {"seed": 5})
+    assert not (tmp_path / LOCK_FILE).exists()
+    # a lock file left by a process that died holds no lock
+    (tmp_path / LOCK_FILE).write_text("process 999999 on elsewhere\n", encoding="utf-8")
+    ReplicateStore(tmp_path, {"seed": 5}).close()
+
+
+def test_a_cut_off_batch_is_removed_and_recomputed(tmp_path: Path, rows: pd.DataFrame) -> None:
+    with ReplicateStore(tmp_path, {"seed": 5}) as store:
+        kept = store.write(rows[rows["replicate"] == 0])
+        cut = store.write(rows[rows["replicate"] == 1])
+    cut.write_bytes(cut.read_bytes()[:40])
+    with ReplicateStore(tmp_path, {"seed": 5}) as store:
+        assert store.completed() == {(0, "alternative", 0)}
+        assert store.discarded == [cut.name] and kept.exists() and not cut.exists()

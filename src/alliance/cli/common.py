@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -29,6 +30,19 @@ stdout = Console()
 stderr = Console(stderr=True)
 
 DebugOption = typer.Option(False, "--debug", help="Show the full traceback on errors.")
+SheetOption = typer.Option("--sheet", help="Excel sheet: name or 0-based position "
+                           "(default: the first sheet).", show_default=False)
+
+
+def sheet_choice(sheet: str | None) -> str | int | None:
+    """The ``--sheet`` value as read_table takes it: a position when it is a number."""
+    return int(sheet) if sheet is not None and sheet.isdigit() else sheet
+
+
+def source_name(data: Path, frame: pd.DataFrame) -> str:
+    """The data file, with the Excel sheet that was read."""
+    sheet = frame.attrs.get("sheet")
+    return str(data) if sheet is None else f"{data} (sheet {sheet!r})"
 
 
 @contextmanager

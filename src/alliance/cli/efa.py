@@ -9,7 +9,15 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from alliance.cli.common import DebugOption, reported_errors, stdout, write_json
+from alliance.cli.common import (
+    DebugOption,
+    SheetOption,
+    reported_errors,
+    sheet_choice,
+    source_name,
+    stdout,
+    write_json,
+)
 from alliance.errors import DataError
 from alliance.io import read_table
 from alliance.io.output import check_file_output
@@ -97,6 +105,7 @@ def efa_command(
     json_path: Annotated[
         Path | None, typer.Option("--json", help="Write the full result as JSON to this file.")
     ] = None,
+    sheet: Annotated[str | None, SheetOption] = None,
     debug: bool = DebugOption,
 ) -> None:
     """Exploratory factor analysis: loadings, factor correlations, fit, parallel analysis."""
@@ -104,7 +113,8 @@ def efa_command(
         if json_path is not None:
             check_file_output(json_path, [data], "--json")
         chosen = None if items is None else [i.strip() for i in items.split(",") if i.strip()]
-        frame = read_table(data, columns=chosen)
+        frame = read_table(data, columns=chosen, sheet=sheet_choice(sheet))
+        source = source_name(data, frame)
         try:
             result = efa(
                 frame,
@@ -121,13 +131,14 @@ def efa_command(
                 parallel_iter=max(parallel_iter, 1),
             )
         except DataError as error:
-            raise DataError(f"{data}: {error}") from error
+            raise DataError(f"{source}: {error}") from error
         if json_path is not None:
-            write_json({"data": str(data), **result.to_dict()}, json_path)
-        _print_result(result, data, json_path)
+            write_json({"data": str(data), "sheet": frame.attrs.get("sheet"),
+                        **result.to_dict()}, json_path)
+        _print_result(result, source, json_path)
 
 
-def _print_result(result: EFAResult, data: Path, json_path: Path | None) -> None:
+def _print_result(result: EFAResult, data: str, json_path: Path | None) -> None:
     rotation = result.rotation + (f" (gamma {result.gamma:g})" if result.gamma else "")
     stdout.print(
         f"[bold]Exploratory factor analysis[/] of {len(result.items)} items from {data}: "

@@ -13,7 +13,16 @@ import typer
 from rich import box
 from rich.table import Table
 
-from alliance.cli.common import DebugOption, reported_errors, stderr, stdout, write_json
+from alliance.cli.common import (
+    DebugOption,
+    SheetOption,
+    reported_errors,
+    sheet_choice,
+    source_name,
+    stderr,
+    stdout,
+    write_json,
+)
 from alliance.errors import DataError
 from alliance.io import read_table
 from alliance.io.output import check_file_output
@@ -91,12 +100,14 @@ def fit_command(
         Path | None,
         typer.Option("--json", help="Write the results to this JSON file."),
     ] = None,
+    sheet: Annotated[str | None, SheetOption] = None,
     debug: bool = DebugOption,
 ) -> None:
     with reported_errors("fit", debug):
         if json_path is not None:
             check_file_output(json_path, [data], "--json")
-        frame = read_table(data)
+        frame = read_table(data, sheet=sheet_choice(sheet))
+        source = source_name(data, frame)
         with warnings.catch_warnings():
             # every warning of the fit is also in result.warnings, printed below
             warnings.simplefilter("ignore")
@@ -104,8 +115,8 @@ def fit_command(
                 result = fit(formula, frame, reml=not ml, df_method=df.value,
                              residual_groups=residual_groups)
             except DataError as error:
-                raise DataError(f"{data}: {error}") from error
-        _print_result(result, data)
+                raise DataError(f"{source}: {error}") from error
+        _print_result(result, source)
         if json_path is not None:
             write_json(result.to_dict(), json_path)
             stdout.print(f"Results written to {json_path}", highlight=False)
@@ -131,14 +142,14 @@ def _p_value(value: float) -> str:
     return "< .001" if value < 0.001 else f"{value:.3f}"
 
 
-def _print_result(result: MixedResult, data: Path) -> None:
+def _print_result(result: MixedResult, data: str) -> None:
     method = "REML" if result.reml else "maximum likelihood"
     criterion = "REML criterion" if result.reml else "deviance"
     groups = ", ".join(f"{name} {count}" for name, count in result.groups.items())
     lines = [
         f"[bold]Linear mixed model[/] fit by {method} ({result.df_method} df)",
         f"Formula: {_escape(result.spec.formula.formula)}",
-        f"Data: {_escape(str(data))}: {result.n_obs} observations; groups: {_escape(groups)}",
+        f"Data: {_escape(data)}: {result.n_obs} observations; groups: {_escape(groups)}",
         f"{criterion} {result.deviance:.4f}, logLik {result.loglik:.4f}, "
         f"AIC {result.aic:.4f}, BIC {result.bic:.4f}",
     ]

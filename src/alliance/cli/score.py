@@ -11,7 +11,7 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from alliance.cli.common import DebugOption, reported_errors, stdout
+from alliance.cli.common import DebugOption, SheetOption, reported_errors, sheet_choice, stdout
 from alliance.errors import DataError
 from alliance.instruments import Instrument, ScoreResult, list_instruments, load_instrument, score
 from alliance.io import read_table
@@ -87,10 +87,7 @@ def score_command(
             "missing: treat them as missing and report them.",
         ),
     ] = InvalidPolicy.error,
-    sheet: Annotated[
-        str | None,
-        typer.Option("--sheet", help="Excel sheet: name or 0-based position."),
-    ] = None,
+    sheet: Annotated[str | None, SheetOption] = None,
     out: Annotated[
         Path | None,
         typer.Option("--out", "-o", help="Write the scores to this CSV file."),
@@ -109,7 +106,7 @@ def score_command(
         frame = read_table(
             data,
             columns=_needed_columns(definition, ids, prefix, layout),
-            sheet=int(sheet) if sheet is not None and sheet.isdigit() else sheet,
+            sheet=sheet_choice(sheet),
         )
         try:
             result = score(

@@ -25,14 +25,22 @@ def read_toml(path: str | os.PathLike[str], *, kind: str, remedy: str) -> dict[s
     Raises
     ------
     SpecificationError
-        The file is missing, unreadable or not valid TOML; the message names the file.
+        The file is missing, unreadable, not UTF-8 text or not valid TOML; the message names
+        the file. A UTF-8 byte-order mark (which some Windows editors write) is accepted.
     """
     file = Path(path)
     try:
-        text = file.read_text(encoding="utf-8")
+        text = file.read_text(encoding="utf-8-sig")
     except FileNotFoundError as error:
         raise SpecificationError(f"{kind} {file} does not exist; {remedy}") from error
-    except (OSError, UnicodeDecodeError) as error:
+    except UnicodeDecodeError as error:
+        line = error.object[:error.start].count(b"\n") + 1
+        raise SpecificationError(
+            f"{kind} {file} is not UTF-8 text (byte 0x{error.object[error.start]:02x} on line "
+            f"{line}; the file was probably saved as Latin-1 or Windows-1252). Save it as "
+            "UTF-8 in your editor and run again."
+        ) from error
+    except OSError as error:
         raise SpecificationError(f"{kind} {file} cannot be read: {error}.") from error
     try:
         return tomllib.loads(text)

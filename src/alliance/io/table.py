@@ -59,7 +59,8 @@ def read_table(
     Returns
     -------
     pandas.DataFrame
-        One row per data row of the file, in file order, with a default integer index.
+        One row per data row of the file, in file order, with a default integer index; for
+        an Excel file, ``attrs["sheet"]`` is the name of the sheet read.
 
     Raises
     ------
@@ -184,6 +185,7 @@ def _read_excel(file: Path, sheet: str | int | None) -> pd.DataFrame:
             f" {len(names)}). Sheets: {format_names(names)}."
         )
     frame = pd.read_excel(file, sheet_name=target, engine="openpyxl")
+    frame.attrs["sheet"] = target if isinstance(target, str) else names[target]
     if len(frame.columns):
         header = pd.read_excel(file, sheet_name=target, engine="openpyxl", header=None, nrows=1)
         _require_unique_header(header, file)
