@@ -100,7 +100,12 @@ def test_therapists_without_factor_scores_are_excluded_and_counted(study_copy: P
     therapists = pd.read_csv(study_copy.parent / "therapists.csv")
     therapists.loc[therapists["therapist"] == "T004", "qpl5"] = np.nan
     therapists.to_csv(study_copy.parent / "therapists.csv", index=False)
+    # edited data no longer belong to the simulation's truth file
+    text = study_copy.read_text(encoding="utf-8")
+    study_copy.write_text(text.replace('[simulation]\ntruth = "truth.json"', ""),
+                          encoding="utf-8")
     results = run_study(load_config(study_copy))
+    assert results.recovery is None
     entries = [e for e in results.data_summary["excluded"] if e["step"] == "factor_scores"]
     scored = results.scoring.alliance
     assert entries == [{
