@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from alliance.report.methods import analysis_paragraph
 from alliance.report.model_tables import (
     fixed_effects_table,
     icc_table,
@@ -14,7 +15,8 @@ from alliance.report.model_tables import (
     time_coding_table,
     variance_table,
 )
-from alliance.report.scale_tables import loadings_table
+from alliance.report.scale_tables import loadings_table, therapist_factor_table
+from alliance.report.score_scales import ALLIANCE_SCALE, FACTOR_SCALE
 from alliance.report.table import Table
 from alliance.report.tables import build_tables
 
@@ -45,6 +47,21 @@ def test_the_loadings_table_shows_the_evidence_for_each_name(results: dict[str, 
     assert "Marker of" in table.frame.columns
     marked = dict(zip(table.frame["Item"], table.frame["Marker of"], strict=True))
     assert marked["qpl2"] == "Personal Burdens" and marked["qpl3"] == ""
+
+
+def test_every_table_states_the_scale_of_its_scores_as_the_methods_do(
+    example_results: dict[str, Any],
+) -> None:
+    factors = therapist_factor_table(example_results)
+    reference_sd = factors.frame["Reference|SD"].tolist()
+    assert reference_sd == [1.0, 1.0]
+    assert FACTOR_SCALE in factors.note
+    assert "Before standardization, the factor scores had SD Personal Satisfactions 0.92" \
+        in factors.note
+    assert FACTOR_SCALE in analysis_paragraph(example_results)
+    for table in (fixed_effects_table(example_results), joint_table(example_results)):
+        assert FACTOR_SCALE in table.note and ALLIANCE_SCALE in table.note
+    assert ALLIANCE_SCALE in variance_table(example_results).note
 
 
 def test_every_table_is_built_from_the_example(example_results: dict[str, Any]) -> None:

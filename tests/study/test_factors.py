@@ -122,6 +122,17 @@ def test_study_scores_are_on_the_reference_metric(small_results: StudyResults) -
     assert data_items == [f"qpl{k}" for k in range(1, 17)]
 
 
+def test_reported_scores_are_on_the_reference_standardized_scale(small_results: StudyResults
+                                                                ) -> None:
+    section = small_results.factors.therapist_factors_dict()
+    assert section["scale"].startswith("reference-standardized")
+    for name in FACTOR_NAMES:
+        reference = section["reference"][name]
+        assert (reference["mean"], reference["sd"]) == (0.0, 1.0)
+        # regression scores shrink: their raw SD in the reference sample is below 1
+        assert 0.7 < reference["raw_sd"] < 1.0
+
+
 def test_scores_correlate_with_the_true_factor_scores(small_results: StudyResults,
                                                        small_study: Path) -> None:
     truth = json.loads((small_study.parent / "truth.json").read_text())

@@ -17,6 +17,8 @@ from alliance.report import apa
 from alliance.report.labels import humanize, rater_label, time_coding_label
 from alliance.report.notices import model_name
 from alliance.report.results import factor_names, lookup, model_fits
+from alliance.report.scale_tables import naming_note
+from alliance.report.score_scales import FACTOR_SCALE
 
 DF_METHODS = {"satterthwaite": "Satterthwaite", "containment": "containment (HLM)",
               "residual": "residual (n \u2212 p)"}
@@ -147,8 +149,8 @@ def analysis_paragraph(results: Mapping[str, Any]) -> str:
             f"An exploratory factor analysis ({efa.get('method')} extraction, "
             f"{efa.get('rotation')} rotation) of {len(efa.get('items') or [])} items gave "
             f"{len(factors)} factors ({', '.join(humanize(name) for name in factors)}); the "
-            "number of factors was checked by parallel analysis. Therapists' factor scores are "
-            "standardized on the reference sample, so effects are per SD of a factor."
+            f"number of factors was checked by parallel analysis. {FACTOR_SCALE} "
+            + naming_note(efa.get("naming"))
         )
     parts.append(
         f"Time: {time_coding_label(lookup(results, 'meta', 'time_coding'))}; the coding was "

@@ -24,6 +24,7 @@ from alliance.report.results import (
     model_label,
     raters,
 )
+from alliance.report.score_scales import ALLIANCE_SCALE, FACTOR_SCALE
 from alliance.report.table import CI, Table, unavailable
 
 
@@ -44,7 +45,7 @@ def variance_table(results: Mapping[str, Any]) -> Table:
         rows.extend(_variance_rows(rater, entry["fit"]))
     note = (
         "Variance and SD of each random effect; r = its correlation with the first term of the "
-        "same level (the intercept)."
+        f"same level (the intercept). {ALLIANCE_SCALE}"
     )
     if failures:
         note += " " + " ".join(failures)
@@ -181,7 +182,7 @@ def fixed_effects_table(results: Mapping[str, Any]) -> Table:
     if not rows:
         return unavailable(key, title, " ".join(failures))
     note = (
-        "b = unstandardized coefficient; factor effects are per SD of the factor score. "
+        f"b = unstandardized coefficient. {ALLIANCE_SCALE} {FACTOR_SCALE} "
         "Main effects of the factors are effects on the alliance level (at time 0); "
         "interactions with time are effects on its growth. Models: " + "; ".join(formulas) + "."
     )
@@ -244,7 +245,8 @@ def joint_table(results: Mapping[str, Any]) -> Table:
     )
     note = (
         "Difference = patient-rated minus therapist-rated effect, tested in one model of both "
-        f"raters' alliance: {joint.get('formula') or lookup(joint, 'fit', 'formula')}."
+        f"raters' alliance: {joint.get('formula') or lookup(joint, 'fit', 'formula')}. "
+        f"{ALLIANCE_SCALE} {FACTOR_SCALE}"
     )
     formats = {"Patient-rated b": "number3", "Therapist-rated b": "number3",
                "Difference": "number3", "SE": "number3", "t": "number", "df": "df", "p": "p"}

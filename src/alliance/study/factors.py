@@ -28,6 +28,12 @@ from alliance.scales import EFAResult, ReliabilityResult, ScoringWeights, efa, r
 from alliance.study.config import FACTOR_NAMES, FactorConfig
 from alliance.study.naming import TARGET_KEY, FactorNaming, NamingTarget, name_factors
 
+#: The metric of every factor score the study reports (results.json ``therapist_factors.scale``).
+SCORE_SCALE = (
+    "reference-standardized: factor scores (reference scoring weights) minus their mean in the "
+    "reference sample, divided by their SD there, so that the reference sample has M = 0 and "
+    "SD = 1; raw_mean and raw_sd are the reference sample's scores before standardization"
+)
 #: Smallest absolute loading for an item to count as one of a factor's items (reliability).
 SALIENT_LOADING = 0.30
 
@@ -125,8 +131,9 @@ class TherapistFactors:
         """The ``therapist_factors`` section of results.json."""
         scores = self.scores.dropna()
         return {
+            "scale": SCORE_SCALE,
             "reference": {
-                name: {"mean": float(m), "sd": float(s)}
+                name: {"mean": 0.0, "sd": 1.0, "raw_mean": float(m), "raw_sd": float(s)}
                 for name, m, s in zip(FACTOR_NAMES, self.reference_mean, self.reference_sd,
                                       strict=True)
             },
