@@ -19,6 +19,14 @@ class SpecificationError(AllianceError, ValueError):
     """A model, formula, instrument or configuration is ill-formed or cannot be estimated."""
 
 
+class UnknownColumnError(DataError, SpecificationError):
+    """A name in a formula or an option is not a column of the data.
+
+    Either the data or the model is wrong, so this is both a :class:`DataError` and a
+    :class:`SpecificationError`; the command line reports it as a data error.
+    """
+
+
 class FormulaSyntaxError(SpecificationError):
     """A model formula does not parse; ``position`` is the 0-based offending character."""
 

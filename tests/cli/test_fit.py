@@ -144,3 +144,14 @@ def test_registered_in_the_app(tmp_path: Path) -> None:
     result = runner.invoke(app, ["fit", str(data), "-f", FORMULA])
     assert result.exit_code == 0, result.output
     assert "Fixed effects" in result.stdout
+
+
+def test_a_text_cell_in_a_numeric_column_is_a_data_error(tmp_path: Path) -> None:
+    data = pd.read_csv(SLEEP).astype({"Days": object})
+    data.loc[4, "Days"] = "missing"
+    path = tmp_path / "text.csv"
+    data.to_csv(path, index=False)
+    code, output, errors = invoke(str(path), "-f", FORMULA)
+    assert code == EXIT_DATA_ERROR and output == ""
+    assert "column 'Days' mixes numbers and text: 1 cell is not a number" in errors
+    assert "row 5: 'missing'" in errors and "write C(Days) in the formula" in errors

@@ -126,5 +126,7 @@ def test_designs_without_a_formulaic_record_are_rebuilt_from_their_text():
     )
     rebuilt = dataclasses.replace(result, spec=bare)
     np.testing.assert_allclose(predict(rebuilt, data), result.fitted, rtol=1e-12)
-    with pytest.raises(DataError, match=r"columns .* where the model has .*'age'"):
+    # the model reads age in I(age^2): text there is refused naming the column and the rows
+    with pytest.raises(DataError, match=r"(?s)'I\(age\^2\)' needs numbers, but column 'age' has "
+                       r"text in 234 cells.*row 1: '-1.00y'"):
         predict(rebuilt, data.assign(age=data["age"].map(lambda v: f"{v:.2f}y")))

@@ -42,7 +42,9 @@ def test_non_numeric_response_names_rows_and_values(sessions):
     data = sessions.assign(wai=sessions["wai"].astype(object))
     data.loc[3, "wai"] = "n/a"
     data.loc[7, "wai"] = "5,2"
-    with pytest.raises(DataError, match=r"'wai' must be numeric.*row 3: 'n/a', row 7: '5,2'"):
+    # rows are counted from 1, as a spreadsheet user counts data rows: index 3 is row 4
+    with pytest.raises(DataError, match=r"'wai' must be numeric, but 2 cells are not a number "
+                       r"\(rows are counted from 1.*\):\n  row 4: 'n/a'\n  row 8: '5,2'\n"):
         fit("wai ~ time + (1 | therapist)", data)
 
 
@@ -164,3 +166,126 @@ def test_patients_with_a_single_session_are_valid(sessions):
     assert result.converged
     assert result.n_obs == len(data) and result.n_dropped == 0
     assert result.groups == {"patient:therapist": 24, "therapist": 6}
+
+
+def with_therapist_columns(sessions: pd.DataFrame) -> pd.DataFrame:
+    """Adds experience (years) and burdens, constant within each therapist."""
+    therapist = sessions["therapist"].str[1:].astype(int)
+    return sessions.assign(experience=(3.0 + 2 * therapist).astype(object),
+                           burdens=(0.1 * therapist - 0.2).astype(object),
+                           session=sessions["time"] + 1)
+
+
+def test_a_text_cell_in_a_numeric_predictor_is_named_not_made_a_factor(sessions):
+    data = with_therapist_columns(sessions)
+    data.loc[5, "experience"] = "missing"
+    with pytest.raises(DataError) as caught:
+        fit("wai ~ time + experience + (1 | therapist)", data)
+    message = str(caught.value)
+    assert "column 'experience' mixes numbers and text: 1 cell is not a number" in message
+    assert "rows are counted from 1" in message and "row 6: 'missing'" in message
+    assert "write C(experience) in the formula" in message
+    # declared categorical on purpose, the same column is a factor
+    result = quiet_fit("wai ~ time + C(experience) + (1 | therapist)", data)
+    assert "C(experience)missing" in set(result.fixed_effects["term"])
+
+
+def test_a_blank_cell_in_an_interacted_predictor_is_named(sessions):
+    data = with_therapist_columns(sessions)
+    data.loc[[9, 40], "burdens"] = " "
+    with pytest.raises(DataError, match=r"(?s)column 'burdens' mixes numbers and text: 2 cells "
+                       r"are not a number.*row 10: ' '\n  row 41: ' '\n.*C\(burdens\)"):
+        fit("wai ~ time * burdens + (time | therapist/patient)", data)
+
+
+def test_an_object_column_of_numbers_is_numeric(sessions):
+    data = with_therapist_columns(sessions)
+    data.loc[5, "experience"] = np.nan  # the object column keeps its Python numbers
+    as_floats = data.assign(experience=data["experience"].astype(float))
+    result = quiet_fit("wai ~ time + experience + (1 | therapist)", data)
+    expected = quiet_fit("wai ~ time + experience + (1 | therapist)", as_floats)
+    assert list(result.fixed_effects["term"]) == ["(Intercept)", "time", "experience"]
+    assert result.deviance == expected.deviance and result.n_dropped == 1
+
+
+def test_numbers_stored_as_text_are_refused_with_the_remedies(sessions):
+    data = with_therapist_columns(sessions)
+    data["experience"] = data["experience"].map(str)
+    with pytest.raises(DataError, match=r"(?s)'experience' holds numbers stored as text.*"
+                       r"row 1: '3.0'.*Store the column as numbers.*C\(experience\)"):
+        fit("wai ~ time + experience + (1 | therapist)", data)
+
+
+@pytest.mark.parametrize("column, value", [("wai", np.inf), ("time", -np.inf),
+                                           ("burdens", np.inf)])
+def test_infinite_values_are_errors_not_missing(sessions, column, value):
+    data = with_therapist_columns(sessions).astype({"burdens": float})
+    data.loc[3, column] = value
+    with pytest.raises(DataError, match=rf"(?s)column '{column}' has infinite values in 1 cell "
+                       rf".*row 4: {'-' if value < 0 else ''}inf.*not a missing value"):
+        fit("wai ~ time + burdens + (time | therapist)", data)
+
+
+@pytest.mark.parametrize("formula, values, shown", [
+    ("wai ~ log(session) + (1 | therapist)", {0: 0.0}, "row 1: session = 0"),
+    ("wai ~ log(session) + (1 | therapist)", {0: -1.0, 4: 0.0},
+     "row 1: session = -1\n  row 5: session = 0"),
+    ("wai ~ sqrt(session) + (1 | therapist)", {7: -2.0}, "row 8: session = -2"),
+    ("wai ~ time + (I(1 / (session - 1)) | therapist)", {}, "row 1: session = 1"),
+    ("log(wai - 6) ~ time + (1 | therapist)", {}, "wai = "),
+])
+def test_transforms_outside_their_domain_name_the_term_and_rows(sessions, formula, values,
+                                                                 shown):
+    data = with_therapist_columns(sessions)
+    for row, value in values.items():
+        data.loc[row, "session"] = value
+    with pytest.raises(DataError) as caught:
+        fit(formula, data)
+    message = str(caught.value)
+    assert "is undefined (not a finite number)" in message
+    assert "rows are counted from 1" in message and shown in message
+    assert "not missing values" in message
+
+
+def test_missing_values_inside_a_transform_stay_missing(sessions):
+    data = with_therapist_columns(sessions)
+    data.loc[[2, 6], "session"] = np.nan
+    result = quiet_fit("wai ~ log(session) + (1 | therapist)", data)
+    assert result.n_dropped == 2
+
+
+@pytest.mark.parametrize("formula, error, words", [
+    ("wai ~ time + (foo | therapist)", DataError,
+     "column 'foo' used in the random effects (foo | therapist) is not in the data"),
+    ("wai ~ .", FormulaSyntaxError, "'.' (all other columns) is not supported"),
+    ("wai ~ time + (. | therapist)", FormulaSyntaxError, "'.' (all other columns)"),
+    ("wai ~ I(time.__class__) + (1 | therapist)", SpecificationError,
+     "'time.__class__' reads an attribute"),
+    ("wai ~ I(np.__dict__) + (1 | therapist)", SpecificationError, "reads an attribute"),
+    ("wai ~ frobnicate(time) + (1 | therapist)", SpecificationError,
+     "unknown function 'frobnicate'"),
+    ("wai ~ sqr(time) + (1 | therapist)", SpecificationError,
+     "unknown function 'sqr' (did you mean sqrt?)"),
+    ("wai ~ np.frobnicate(time) + (1 | therapist)", SpecificationError,
+     "unknown function 'np.frobnicate'"),
+    ("wai ~ poly(time, 2) + (1 | therapist)", SpecificationError, "unknown function 'poly'"),
+    ("wai ~ (time + (1 | therapist)", FormulaSyntaxError, "'(' is never closed"),
+    ("wai ~ time) + (1 | therapist)", FormulaSyntaxError, "closing ')' has no matching '('"),
+    ("wai ~ time + () + (1 | therapist)", FormulaSyntaxError, "empty parentheses"),
+    ("wai ~ I(time ** ) + (1 | therapist)", SpecificationError, "does not parse"),
+    ("wai ~ I(time if time else 1) + (1 | therapist)", SpecificationError,
+     "two names or numbers in a row"),
+    ("wai ~ I(time[0]) + (1 | therapist)", SpecificationError, "is not arithmetic"),
+    ("wai ~ I('a') + (1 | therapist)", SpecificationError, "'a' is not a number"),
+    ("wai ~ I(2) + (1 | therapist)", SpecificationError, "not one value per row"),
+    ("wai ~ log() + (1 | therapist)", SpecificationError, "cannot evaluate the formula term"),
+    ("wai ~ 'time' + (1 | therapist)", SpecificationError, "String literals are not valid"),
+    ("wai ~ 0 + (1 | therapist)", SpecificationError, "no fixed effects"),
+    ("wai ~ time + (1 | log(therapist))", FormulaSyntaxError, "invalid grouping factor"),
+])
+def test_formula_mistakes_are_clear_errors(sessions, formula, error, words):
+    with pytest.raises(error) as caught:
+        fit(formula, sessions)
+    assert words in str(caught.value)
+    assert isinstance(caught.value, SpecificationError)
+    assert "\x1b" not in str(caught.value)  # no terminal colours from formulaic

@@ -108,7 +108,7 @@ def require_numeric(df: pd.DataFrame, column: str, *, source: str) -> None:
     raise DataError(
         f"{source}: column {column!r} must hold numbers, but "
         f"{_do_not(len(positions))} ({ROWS_COUNTED}):\n"
-        + _list_cells(values, positions)
+        + list_cells(values, positions)
         + "\n"
         + remedy
     )
@@ -144,20 +144,23 @@ def require_integer_range(
     raise DataError(
         f"{source}: column {column!r} must hold whole numbers from {low} to {high}, but "
         f"{_do_not(len(positions))} ({ROWS_COUNTED}):\n"
-        + _list_cells(values, positions)
+        + list_cells(values, positions)
         + "\nCorrect these cells, or leave them empty if the value is missing."
     )
 
 
-def _list_cells(values: pd.Series, positions: np.ndarray) -> str:
-    lines = [f"  row {i + 1}: {_show(values.iloc[i])}" for i in positions[:MAX_LISTED]]
+def list_cells(values: pd.Series, positions: np.ndarray) -> str:
+    """One indented line per cell at ``positions`` (0-based), ``  row 4: 'n/a'``, rows counted
+    from 1 (:data:`ROWS_COUNTED`); at most :data:`MAX_LISTED`, then how many more."""
+    lines = [f"  row {i + 1}: {show_value(values.iloc[i])}" for i in positions[:MAX_LISTED]]
     rest = len(positions) - MAX_LISTED
     if rest > 0:
         lines.append(f"  ... and {_count(rest, 'more cell')}")
     return "\n".join(lines)
 
 
-def _show(value: object) -> str:
+def show_value(value: object) -> str:
+    """A cell's value as a message shows it: whole numbers without ``.0``, text quoted."""
     if isinstance(value, float | np.floating) and float(value).is_integer():
         return str(int(value)) if abs(float(value)) < 1e15 else repr(float(value))
     if isinstance(value, str):

@@ -37,6 +37,17 @@ def required_variables(text: str) -> frozenset[str]:
 
 
 @lru_cache(maxsize=256)
+def plain_variables(text: str) -> frozenset[str]:
+    """Names a formula side reads as they are, not inside a call (``x`` in ``x + C(g)``)."""
+    return frozenset(
+        str(factor.expr)
+        for term in parsed(text)
+        for factor in term.factors
+        if str(factor.eval_method.value) == "lookup"
+    )
+
+
+@lru_cache(maxsize=256)
 def _numeric_terms(text: str) -> tuple[tuple[str, ...], ...] | None:
     """The variables of each term, or None if a term has a factor other than a variable.
 

@@ -32,6 +32,9 @@ _QUOTES = "'\"`"
 _SYMBOLS = set("_.~+-*/:^()[]{}|,=<>!")
 _NAME = re.compile(r"\s*((?:[^\W\d]|\.(?!\d))[\w.]*)\s*")
 _INTERCEPT_TERMS = ("0", "1")
+# R's '.' (all other columns): a dot that is not part of a name or a number
+_DOT = re.compile(r"(?<![\w.])\.(?![\w.])")
+_EMPTY = re.compile(r"\(\s*\)")
 
 
 @dataclass(frozen=True)
@@ -262,8 +265,8 @@ def parse_formula(formula: str) -> ParsedFormula:
     ------
     FormulaSyntaxError
         With the 0-based position of the offending character: no ``~``, empty response or
-        right-hand side, unbalanced brackets or quotes, unknown characters, a bar outside a
-        parenthesised term, an empty side of a bar, or an invalid grouping factor.
+        right-hand side, unbalanced brackets or quotes, unknown characters, R's ``.``, a bar
+        outside a parenthesised term, an empty side of a bar, or an invalid grouping factor.
     """
     text = _Text(formula)
     tildes = [i for i in text.top(0, len(formula), 0) if formula[i] == "~"]
@@ -275,6 +278,18 @@ def parse_formula(formula: str) -> ParsedFormula:
     if len(tildes) > 1:
         text.fail("more than one '~'", "write one formula: response ~ terms", tildes[1])
     tilde = tildes[0]
+    for empty in _EMPTY.finditer(formula):
+        # "()" after a name is a call with no argument, reported where it is evaluated
+        before = formula[: empty.start()].rstrip()
+        if not text.quoted[empty.start()] and not (before and (before[-1].isalnum()
+                                                              or before[-1] in "_.")):
+            text.fail("empty parentheses", "write a term inside them or remove them",
+                      empty.start())
+    for dot in _DOT.finditer(formula):
+        if not text.quoted[dot.start()]:
+            text.fail("'.' (all other columns) is not supported",
+                      "list the predictors, e.g. wai ~ time + burdens + (1 | therapist)",
+                      dot.start())
     response = text.clean(0, tilde)
     if not response:
         text.fail("no response left of '~'", "name the outcome, e.g. wai ~ time", tilde)

@@ -1,13 +1,15 @@
 """Stage 1 of a fit: formula + data -> validated arrays (the model specification).
 
 All validation of user input happens here and nowhere later, as in lme4's ``lFormula``: unknown
-columns, non-numeric values, missing values (rows dropped and counted), grouping factors that
-are crossed rather than nested, too many random effects for the data, rank-deficient fixed
-effects.
+columns, text in numeric columns and infinite values (:mod:`values`), transforms outside their
+domain (:mod:`transforms`), missing values (rows dropped and counted), grouping factors that
+are crossed rather than nested or whose variances the data cannot identify (:mod:`levels`),
+rank-deficient fixed effects.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence, Set
 from dataclasses import dataclass, field
 
@@ -16,11 +18,17 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from formulaic import ModelSpec as FormulaicModelSpec
+from formulaic.errors import FormulaicError
 from scipy.linalg import lapack
 
-from alliance.errors import DataError, SpecificationError
+from alliance.errors import DataError, SpecificationError, UnknownColumnError
 from alliance.io.validation import close_matches
-from alliance.mixed.design import DataColumns, design_matrix, required_variables
+from alliance.mixed.design import (
+    DataColumns,
+    design_matrix,
+    plain_variables,
+    required_variables,
+)
 from alliance.mixed.formula import ParsedFormula, RandomTerm, parse_formula
 from alliance.mixed.levels import (
     GroupingDraft,
@@ -30,7 +38,8 @@ from alliance.mixed.levels import (
     group_codes,
     nest_levels,
 )
-from alliance.mixed.transforms import replace_calls
+from alliance.mixed.transforms import TransformedFormula, replace_calls
+from alliance.mixed.values import check_finite, predictor_values, response_values
 
 
 @dataclass(frozen=True)
@@ -99,16 +108,19 @@ def _suggest(name: str, columns: Sequence[str]) -> str:
 def _check_columns(names: Set[str], data: pd.DataFrame, where: str) -> None:
     for name in sorted(names):
         if name not in data.columns:
-            raise DataError(
+            raise UnknownColumnError(
                 f"column '{name}' used in the {where} is not in the data; the data have columns "
                 f"{list(map(str, data.columns))}.{_suggest(name, list(map(str, data.columns)))}"
             )
 
 
-def _rows(index: pd.Index, mask: np.ndarray, limit: int = 5) -> str:
-    shown = [str(value) for value in index[mask][:limit]]
-    more = int(mask.sum()) - len(shown)
-    return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
+def _variables(formula: TransformedFormula, *, plain: bool = False) -> set[str]:
+    """The data columns a formula side reads; ``plain``: only those read as they are, not
+    inside a call such as ``C(x)``. Placeholders of evaluated calls are left out."""
+    names = set(plain_variables(formula.text))
+    if not plain:
+        names |= required_variables(formula.text)
+    return names - set(formula.columns)
 
 
 def _numeric_response(data: DataColumns, parsed: ParsedFormula, counter: list[int]) -> np.ndarray:
@@ -119,19 +131,28 @@ def _numeric_response(data: DataColumns, parsed: ParsedFormula, counter: list[in
     _check_columns({name}, data.frame, "response")
     numeric = data.numeric(name)
     if numeric is not None:
+        check_finite(numeric, data[name], name)
         return numeric
-    column = data[name]
-    values = pd.to_numeric(column, errors="coerce")
-    bad = values.isna().to_numpy() & column.notna().to_numpy()
-    if bad.any():
-        examples = ", ".join(
-            f"row {row}: {value!r}" for row, value in list(column[bad].items())[:5]
-        )
-        raise DataError(
-            f"the response '{name}' must be numeric, but has non-numeric values ({examples}); "
-            "convert or remove them"
-        )
-    return values.to_numpy(float)
+    return response_values(data[name], name)
+
+
+def _numeric_predictors(data: DataColumns, names: Set[str]) -> DataColumns:
+    """The data with every predictor that holds numbers as numbers.
+
+    Checks each column read as it is (not inside a call such as ``C(x)``): numbers with text
+    cells, numbers stored as text and infinite values are errors (:mod:`values`); a column
+    of Python numbers (an object column) becomes a float column, not a categorical one.
+    """
+    converted = {}
+    for name in sorted(names):
+        numeric = data.numeric(name)
+        if numeric is not None:
+            check_finite(numeric, data[name], name)
+            continue
+        values = predictor_values(data[name], name)
+        if values is not None:
+            converted[name] = values
+    return DataColumns(data.frame.assign(**converted)) if converted else data
 
 
 def _sorted_text_codes(values: pd.api.extensions.ExtensionArray) -> tuple[np.ndarray, np.ndarray]:
@@ -199,9 +220,8 @@ def _grouping_factors(
 
 
 def _random_design(
-    data: DataColumns, term: RandomTerm, counter: list[int]
+    data: DataColumns, transformed: TransformedFormula
 ) -> tuple[np.ndarray, tuple[str, ...], Design]:
-    transformed = replace_calls(term.expression, data, counter)
     matrix, names, record = design_matrix(transformed, data)
     design = Design(transformed.text, transformed.names, False, names, record)
     return matrix, names, design
@@ -235,9 +255,12 @@ def build_spec(
     Raises
     ------
     DataError
-        Unknown column, non-numeric values, a column with no non-missing value.
+        Unknown column (:class:`~alliance.errors.UnknownColumnError`, also a
+        SpecificationError), text in a numeric column, infinite values, a transform outside
+        its domain (``log(0)``), a column with no non-missing value; naming the rows.
     SpecificationError
-        No random effects, crossed grouping factors, too many random effects for the data,
+        A formula mistake, no random or fixed effects, crossed grouping factors, a variance
+        the data cannot identify (lme4's rules, :mod:`alliance.mixed.levels`),
         rank-deficient fixed effects.
     """
     if not isinstance(data, pd.DataFrame):
@@ -247,10 +270,20 @@ def build_spec(
         raise SpecificationError(
             f"the formula '{formula}' has no random-effects term; add one such as (1 | therapist)"
         )
+    try:
+        return _build_spec(parsed, data, residual_groups)
+    except FormulaicError as error:
+        # what the formula parser leaves to formulaic, and formulaic refuses; its message
+        # marks the place with terminal colours
+        reason = re.sub(r"\x1b\[[0-9;]*m|[\u29da\u29db]", "", str(error))
+        raise SpecificationError(f"the formula '{formula}' cannot be used: {reason}") from error
+
+
+def _build_spec(parsed: ParsedFormula, data: pd.DataFrame, residual_groups: str | None) -> ModelSpec:
     columns = DataColumns(data)
     counter = [0]
     fixed = replace_calls(parsed.fixed, columns, counter)
-    fixed_vars = required_variables(fixed.text) - set(fixed.columns)
+    fixed_vars = _variables(fixed)
     _check_columns(fixed_vars, data, "fixed part of the formula")
     group_vars = {name for term in parsed.random for name in term.grouping}
     _check_columns(group_vars, data, "random-effects grouping")
@@ -258,12 +291,21 @@ def build_spec(
         _check_columns({residual_groups}, data, "residual variance strata")
 
     response = _numeric_response(columns, parsed, counter)
-    x_all, fixed_names, fixed_record = design_matrix(fixed, columns, full_rank=True)
-    by_expression: dict[str, tuple[np.ndarray, tuple[str, ...], Design]] = {}
+    # (time | therapist/patient) expands to two terms with the same columns: build once
+    randoms: dict[str, TransformedFormula] = {}
     for term in parsed.random:
-        # (time | therapist/patient) expands to two terms with the same columns: build once
-        if term.expression not in by_expression:
-            by_expression[term.expression] = _random_design(columns, term, counter)
+        if term.expression not in randoms:
+            transformed = replace_calls(term.expression, columns, counter)
+            _check_columns(_variables(transformed), data, f"random effects {term.source}")
+            randoms[term.expression] = transformed
+    columns = _numeric_predictors(columns, set().union(
+        *(_variables(part, plain=True) for part in (fixed, *randoms.values()))
+    ))
+    x_all, fixed_names, fixed_record = design_matrix(fixed, columns, full_rank=True)
+    by_expression = {
+        expression: _random_design(columns, transformed)
+        for expression, transformed in randoms.items()
+    }
     random_parts = [by_expression[term.expression] for term in parsed.random]
 
     categorical_vars = group_vars | ({residual_groups} if residual_groups else set())
@@ -332,6 +374,11 @@ def build_spec(
 
 
 def _check_rank(x: np.ndarray, names: tuple[str, ...]) -> None:
+    if not names:
+        raise SpecificationError(
+            "the formula has no fixed effects; keep at least the intercept, e.g. "
+            "wai ~ 1 + (1 | therapist)"
+        )
     if x.shape[0] <= x.shape[1]:
         raise SpecificationError(
             f"{x.shape[0]} complete rows cannot estimate {x.shape[1]} fixed effects"

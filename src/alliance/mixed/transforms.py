@@ -4,10 +4,17 @@ formulaic evaluates Python expressions, but lme4 formulas use R syntax (``^`` is
 lme4 names a column by the expression as written (``I(age^2)``). Each call is therefore
 evaluated here, once, into a placeholder column; the caller renames the placeholder back to the
 expression's own text. ``C(...)`` (categorical) is left to formulaic.
+
+A call is checked before it runs: arithmetic, comparisons, numbers, columns and the functions
+of ``_NAMESPACE`` (and numpy's, as ``np.name``) only; anything else (attributes such as
+``x.__class__``, indexing, strings, unknown functions) is a SpecificationError. Its values
+must be finite wherever the columns it reads are: ``log(0)`` is an error naming the rows, not
+a missing value.
 """
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,11 +23,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from alliance.errors import DataError, SpecificationError
+from alliance.errors import SpecificationError, UnknownColumnError
+from alliance.io.validation import close_matches
+from alliance.mixed.values import call_values, check_domain
 
 _CALL_START = re.compile(r"(?<![\w.])([A-Za-z_][\w.]*)\s*\(")
 _IDENTIFIER = re.compile(r"(?<![\w.])([A-Za-z_]\w*)(?![\w(])")
 _PLACEHOLDER = "_alliance_transform_{}"
+# names or numbers separated by spaces only (x if y, a and b): not arithmetic
+_SPACED_WORDS = re.compile(r"[\w.]\s+[\w.]")
 
 _NAMESPACE: dict[str, object] = {
     "np": np,
@@ -35,6 +46,10 @@ _NAMESPACE: dict[str, object] = {
     "I": lambda value: value,
 }
 _NOT_VARIABLES = frozenset({"np", "numpy", "True", "False", "None", "pi"})
+_FUNCTIONS = tuple(name for name in _NAMESPACE if name not in ("np", "numpy"))
+_ALLOWED_NODES = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Compare, ast.Call, ast.Name,
+                  ast.Load, ast.Constant, ast.Attribute, ast.keyword, ast.operator, ast.unaryop,
+                  ast.cmpop)
 
 
 @dataclass(frozen=True)
@@ -78,30 +93,92 @@ def call_variables(expression: str) -> set[str]:
     return names
 
 
+def _refusal(expression: str, problem: str) -> SpecificationError:
+    return SpecificationError(
+        f"cannot use the formula term '{expression}': {problem}. A term can do arithmetic "
+        f"(+ - * / ^), comparisons, and call {', '.join(_FUNCTIONS)} and numpy's functions as "
+        "np.<name> (np.log); compute anything else as a column of the data first"
+    )
+
+
+def _numpy_name(node: ast.Attribute) -> bool:
+    """``np.log``, ``numpy.pi``: a public name of numpy."""
+    return (isinstance(node.value, ast.Name) and node.value.id in ("np", "numpy")
+            and not node.attr.startswith("_") and hasattr(np, node.attr))
+
+
+def _check_syntax(expression: str, python_text: str) -> None:
+    """Refuse anything but arithmetic, comparisons, numbers and the known functions.
+
+    The term is evaluated with Python's ``eval``; reading attributes (``x.__class__``),
+    indexing, strings or unknown functions are refused before it runs.
+    """
+    try:
+        tree = ast.parse(python_text, mode="eval")
+    except SyntaxError as error:
+        raise _refusal(expression, f"it does not parse ({error.msg})") from error
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            function = node.func
+            if isinstance(function, ast.Name) and function.id not in _FUNCTIONS:
+                close = close_matches(function.id, list(_FUNCTIONS))
+                hint = f" (did you mean {close[0]}?)" if close else ""
+                raise _refusal(expression, f"unknown function '{function.id}'{hint}")
+            if isinstance(function, ast.Attribute) and not _numpy_name(function):
+                raise _refusal(expression, f"unknown function '{ast.unparse(function)}'")
+            if not isinstance(function, ast.Name | ast.Attribute):
+                raise _refusal(expression, f"'{ast.unparse(function)}' is not a function name")
+        elif isinstance(node, ast.Attribute) and not _numpy_name(node):
+            raise _refusal(expression, f"'{ast.unparse(node)}' reads an attribute")
+        elif isinstance(node, ast.Name) and node.id.startswith("__"):
+            raise _refusal(expression, f"'{node.id}' is not a column name")
+        elif isinstance(node, ast.Constant) and (
+            isinstance(node.value, str | bytes) or not isinstance(node.value, int | float)
+        ):
+            raise _refusal(expression, f"{node.value!r} is not a number")
+        elif not isinstance(node, _ALLOWED_NODES):
+            raise _refusal(expression, f"'{ast.unparse(node)}' is not arithmetic")
+
+
 def evaluate_call(expression: str, data: pd.DataFrame | Mapping[str, Any]) -> np.ndarray:
-    """Evaluate one call such as ``I(age^2)`` on the data columns, R's ``^`` read as a power."""
+    """Evaluate one call such as ``I(age^2)`` on the data columns, R's ``^`` read as a power.
+
+    Raises
+    ------
+    SpecificationError
+        If the term is not arithmetic on columns with the known functions, or does not give
+        one number per row.
+    DataError
+        If a column it reads is absent or has text or infinite values, or if the term is not
+        finite where its columns are (``log(0)``, ``sqrt(-1)``): naming the columns and rows.
+    """
     python_text = expression.replace("^", "**")
-    variables = call_variables(expression)
-    missing = sorted(name for name in variables if name not in data)
+    _check_syntax(expression, python_text)
+    variables = sorted(call_variables(expression))
+    missing = [name for name in variables if name not in data]
     if missing:
-        raise DataError(
-            f"the formula term '{expression}' uses column(s) {missing} that are not in the data"
+        raise UnknownColumnError(
+            f"the formula term '{expression}' uses column(s) {missing} that are not in the "
+            "data"
         )
     namespace = dict(_NAMESPACE)
-    for name in variables:
-        namespace[name] = pd.to_numeric(pd.Series(data[name]), errors="coerce").to_numpy(float)
+    inputs = {name: call_values(pd.Series(data[name]), name, expression) for name in variables}
+    namespace.update(inputs)
     try:
         with np.errstate(all="ignore"):
             value = eval(python_text, {"__builtins__": {}}, namespace)  # noqa: S307
+        values = np.asarray(value, dtype=float)
     except Exception as error:
         raise SpecificationError(
-            f"cannot evaluate the formula term '{expression}': {error}"
+            f"cannot evaluate the formula term '{expression}' to numbers: {error}"
         ) from error
-    values = np.asarray(value, dtype=float)
-    if values.ndim == 0:
+    n_rows = len(next(iter(inputs.values()))) if inputs else None
+    if values.ndim == 0 or values.shape != (n_rows,):
         raise SpecificationError(
-            f"the formula term '{expression}' gives a single number, not one value per row"
+            f"the formula term '{expression}' gives {values.size} number(s), not one value "
+            "per row; use it on a column of the data"
         )
+    check_domain(values, inputs, expression)
     return values
 
 
@@ -128,7 +205,10 @@ def replace_calls(
             pieces.append(text[position : close + 1])
             position = close + 1
             continue
-        expression = re.sub(r"\s+", "", text[match.start() : close + 1])
+        written = text[match.start() : close + 1]
+        if _SPACED_WORDS.search(written):
+            raise _refusal(" ".join(written.split()), "two names or numbers in a row")
+        expression = re.sub(r"\s+", "", written)
         placeholder = _PLACEHOLDER.format(counter[0])
         counter[0] += 1
         columns[placeholder] = evaluate_call(expression, data)
