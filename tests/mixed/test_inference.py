@@ -1,8 +1,11 @@
 """Small-sample df of the fixed effects (alliance.mixed.inference).
 
 Satterthwaite: at lme4's own optimum the df equal lmerTest's (so that what remains of a
-difference at our optimum is the optimizer's, not the derivatives'), and the df do not move when
-the response or a predictor is rescaled.
+difference at our optimum is the optimizer's, not the derivatives'), on the parity fixtures and
+on mlmRev/nlme data they do not use (tests/reference/containment_df.json), and the df do not
+move when the response or a predictor is rescaled. Containment: HLM's rule, against HLM's
+published output for High School and Beyond, in the two cases of issue 9, and unchanged by
+rescaling.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ import pandas as pd
 import pytest
 
 from alliance.mixed import MixedResult, fit
-from alliance.mixed.inference import satterthwaite_df
+from alliance.mixed.inference import containment_df, satterthwaite_df
+from alliance.mixed.spec import build_spec
 
 REFERENCE = Path(__file__).resolve().parents[1] / "reference"
 LME4_CASES = sorted(
@@ -24,6 +28,8 @@ LME4_CASES = sorted(
     if "formula" in json.loads(path.read_text())
 )
 ALLIANCE_FORMULA = "wai ~ time * (burdens + satisfactions) + (time | therapist/patient)"
+UNSEEN = json.loads((REFERENCE / "containment_df.json").read_text())
+UNSEEN_CASES = {case["case"]: case for case in UNSEEN["cases"]}
 
 
 def load_case(name: str) -> tuple[dict, pd.DataFrame]:
@@ -67,6 +73,30 @@ def test_satterthwaite_df_equal_lmertest_at_lme4s_optimum(name: str, method: str
     assert sigma == pytest.approx(reference["sigma"], rel=1e-9)
     df = satterthwaite_df(result.objective, params, sigma, np.eye(len(result.beta)))
     expected = pd.DataFrame(reference["fixed_effects"])["df"].to_numpy()
+    np.testing.assert_allclose(df, expected, rtol=1e-6)
+
+
+def load_unseen(name: str) -> tuple[dict, pd.DataFrame]:
+    case = UNSEEN_CASES[name]
+    data = pd.read_csv(REFERENCE / case["data"])
+    for column, levels in case["factor_levels"].items():
+        data[column] = pd.Categorical(data[column].astype(str), categories=levels)
+    return case, data
+
+
+@pytest.mark.parametrize("name", sorted(UNSEEN_CASES))
+def test_satterthwaite_df_equal_lmertest_on_data_the_fixtures_do_not_use(name: str) -> None:
+    case, data = load_unseen(name)
+    reference = case["lme4"]
+    if not reference["converged"]:
+        pytest.skip(f"lme4 did not converge on {name}: its optimum is not a reference")
+    result = quiet_fit(case["formula"], data)
+    params = lme4_theta(result, reference["theta"])
+    evaluation = result.objective.forward(params)
+    sigma = float(np.sqrt(evaluation.r2 / result.objective.residual_df))
+    assert sigma == pytest.approx(reference["sigma"], rel=1e-9)
+    df = satterthwaite_df(result.objective, params, sigma, np.eye(len(result.beta)))
+    expected = [row["satterthwaite_df"] for row in reference["fixed_effects"]]
     np.testing.assert_allclose(df, expected, rtol=1e-6)
 
 
@@ -121,3 +151,106 @@ def test_a_contrast_and_its_multiple_have_the_same_df(
     scaled = satterthwaite_df(result.objective, result.params, result.sigma, 1e-6 * contrast)
     assert scaled[0] == pytest.approx(df[0], rel=1e-9)
     assert 60 < df[0] < 200
+
+
+def unseen_containment(name: str) -> pd.Series:
+    case, data = load_unseen(name)
+    spec = build_spec(case["formula"], data)
+    return pd.Series(containment_df(spec), index=spec.fixed_names)
+
+
+def test_containment_df_are_hlms_for_high_school_and_beyond() -> None:
+    """Raudenbush & Bryk (2002) Table 4.5: 160 schools, meanses and sector predict the
+    intercept and the (random) cses slope; HLM reports 160 - 2 - 1 = 157 df for all six."""
+    df = unseen_containment("hsb82_table_4_5")
+    assert list(df.index) == ["(Intercept)", "meanses", "catholic", "cses", "meanses:cses",
+                              "catholic:cses"]
+    assert (df == 157).all(), df.to_dict()
+
+
+def test_a_non_random_slope_and_its_predictors_are_level_1_coefficients() -> None:
+    """Without the random cses slope its equation is estimated at level 1: N - p."""
+    df = unseen_containment("hsb82_fixed_slope")
+    assert df.to_dict() == {"(Intercept)": 157, "meanses": 157, "catholic": 157,
+                            "cses": 7185 - 6, "meanses:cses": 7185 - 6,
+                            "catholic:cses": 7185 - 6}
+
+
+def test_a_cross_level_interaction_with_a_non_random_slope() -> None:
+    """Issue 9: Orthodont ``age * Sex + (1 | Subject)`` gave age:Sex the 25 df of a
+    subject-level predictor; age's slope is not random, so it is a level-1 coefficient."""
+    df = unseen_containment("orthodont_interaction")
+    assert df.to_dict() == {"(Intercept)": 25, "age": 104, "SexFemale": 25,
+                            "age:SexFemale": 104}
+    nlme = {row["term"]: row["containment_df"] for row in
+            UNSEEN_CASES["orthodont_interaction"]["nlme"]["fixed_effects"]}
+    assert nlme["age:SexFemale"] == 79  # nlme counts within-subject information only
+
+
+def test_class_level_predictors_in_a_three_level_model() -> None:
+    """STAR kindergarten, ``(1 | sch/tch)``: small and aide predict the classes' intercepts
+    and are not random at the school level, so they are estimated among the 337 classes:
+    337 - 2 - 1 (nlme: 337 - 79 - 2 = 256); the intercept is random at the school level."""
+    case = UNSEEN_CASES["star_kindergarten"]
+    assert case["groups"] == {"tch:sch": 337, "sch": 79}
+    df = unseen_containment("star_kindergarten")
+    assert df.to_dict() == {"(Intercept)": 78, "small": 334, "aide": 334}
+
+
+def test_level_2_predictors_of_random_slopes_in_a_three_level_model() -> None:
+    """egsingle: lowinc (school level) predicts the intercept and the year slope, both
+    random at the school level: 60 - 1 - 1 for all four."""
+    assert (unseen_containment("egsingle_three_level") == 58).all()
+
+
+def test_predictors_of_equations_are_counted_per_equation() -> None:
+    """bdf: the intercept and the IQ slope are random with no school-level predictor (131 - 1);
+    ses and Minority have no random slope (N - p)."""
+    assert unseen_containment("bdf_slope").to_dict() == {
+        "(Intercept)": 130, "IQ_verb": 130, "ses": 2283, "MinorityY": 2283}
+
+
+def test_an_intercept_that_is_not_random_is_a_level_1_coefficient() -> None:
+    case, data = load_case("sleepstudy_slope_only")
+    spec = build_spec(case["formula"], data)
+    assert list(containment_df(spec)) == [180 - 2, 18 - 1]
+
+
+@pytest.mark.parametrize(("column", "factor"), [
+    ("wai", 1e-12), ("wai", 1e12), ("time", 1e-12), ("time", 1e12), ("burdens", 1e-12),
+])
+def test_containment_df_do_not_depend_on_units(
+    alliance: tuple[pd.DataFrame, MixedResult], column: str, factor: float
+) -> None:
+    data, _ = alliance
+    base = containment_df(build_spec(ALLIANCE_FORMULA, data))
+    scaled = data.assign(**{column: data[column] * factor})
+    np.testing.assert_array_equal(containment_df(build_spec(ALLIANCE_FORMULA, scaled)), base)
+    assert (base == 67).all()
+
+
+@pytest.mark.parametrize(("column", "factor"), [("age", 1e-12), ("distance", 1e-12),
+                                                ("age", 1e12)])
+def test_whether_a_predictor_varies_within_groups_does_not_depend_on_its_units(
+    column: str, factor: float
+) -> None:
+    """``age`` in years x 1e-12 still varies within subjects (the tolerance is relative)."""
+    case, data = load_unseen("orthodont_interaction")
+    spec = build_spec(case["formula"], data.assign(**{column: data[column] * factor}))
+    assert list(containment_df(spec)) == [25, 104, 25, 104]
+
+
+def test_the_joint_rater_model_has_the_df_of_the_separate_models() -> None:
+    """``rater:x`` with no ``x`` of its own: x's level is read from ``rater:x / rater``, so
+    a therapist-level x is a therapist-level predictor of each rater's random intercept and
+    time slope, as in the separate model of one rater (50 therapists: 50 - 1 - 1)."""
+    data = pd.read_csv(REFERENCE / "data" / "joint_rater_sim.csv")
+    codes = pd.factorize(data["therapist"])[0]
+    data["burdens"] = np.sin(1.0 + codes)
+    joint = build_spec(
+        "wai ~ 0 + rater + rater:time + rater:burdens + rater:time:burdens"
+        " + (0 + rater + rater:time | therapist/patient)", data)
+    single = build_spec("wai ~ time * burdens + (time | therapist/patient)",
+                        data[data["rater"] == "patient"])
+    assert (containment_df(single) == 48).all()
+    assert (containment_df(joint) == 48).all()

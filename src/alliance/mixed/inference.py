@@ -13,10 +13,10 @@ so the df do not change when the response or a predictor is rescaled. At lme4's 
 equal lmerTest's within 1e-6 relative on sleepstudy, Dyestuff, Pastes, Orthodont, Oxboys, Pixel
 and a three-level alliance study (``tests/mixed/test_inference.py``).
 
-The containment rule (as HLM reports): a coefficient whose predictor varies only between groups
-of level ``l``, or that is the intercept of a coefficient random at level ``l``, is tested
-with ``J_l - S - 1`` df, ``J_l`` the number of level-``l`` groups and ``S`` the number of
-level-``l`` predictors in the same equation (Raudenbush & Bryk 2002, ch. 3 and 8).
+Containment df follow HLM (Raudenbush & Bryk 2002, chs. 3 and 8): each fixed effect is a
+coefficient of the equation of a random coefficient at some level and is tested with the number
+of units of that level minus the coefficients estimated in that equation, or, when it belongs
+to no random coefficient, with the level-1 ``N - p`` (:func:`containment_df`).
 """
 
 from __future__ import annotations
@@ -175,64 +175,149 @@ def satterthwaite_df(
 
 
 def _constant_within(values: np.ndarray, codes: np.ndarray, n_groups: int) -> bool:
+    """Whether ``values`` are constant within every group, relative to the column's size."""
     low = np.full(n_groups, np.inf)
     high = np.full(n_groups, -np.inf)
     np.minimum.at(low, codes, values)
     np.maximum.at(high, codes, values)
-    return bool(np.all(high - low <= 1e-10 * (1.0 + np.abs(high))))
+    return bool(np.all(high - low <= 1e-10 * np.max(np.abs(values), initial=0.0)))
+
+
+def _unit_level(values: np.ndarray, spec: ModelSpec, rows: np.ndarray | None = None) -> int:
+    """1 if ``values`` vary within the innermost groups, else 1 + the outermost grouping level
+    (``spec.levels``, innermost first) within whose groups they are constant. ``values``
+    belong to the observations ``rows`` (all when None)."""
+    level = 1
+    for index, grouping in enumerate(spec.levels):
+        codes = grouping.codes if rows is None else grouping.codes[rows]
+        if _constant_within(values, codes, grouping.n_groups):
+            level = index + 2
+    return level
+
+
+def _factor_levels(spec: ModelSpec) -> dict[str, int]:
+    """The unit level of every factor of the fixed-effect terms (``time`` in ``time:x``).
+
+    A factor that is not a column of its own (``rater:time`` without ``time``) is read as the
+    ratio of two columns that differ by it (``rater:time`` / ``rater``), on the rows where
+    the denominator is not 0; a factor that appears in no such pair is left out (its terms
+    are then placed by their own column).
+    """
+    names = list(spec.fixed_names)
+    factors = [frozenset() if name == "(Intercept)" else frozenset(name.split(":"))
+               for name in names]
+    column = {parts: j for j, parts in enumerate(factors)}
+    levels: dict[str, int] = {}
+    for factor in sorted(set().union(*factors)):
+        if frozenset([factor]) in column:
+            levels[factor] = _unit_level(spec.x[:, column[frozenset([factor])]], spec)
+            continue
+        for parts in sorted(column, key=len):
+            if factor in parts or parts | {factor} not in column:
+                continue
+            rows = spec.x[:, column[parts]] != 0
+            ratio = spec.x[rows, column[parts | {factor}]] / spec.x[rows, column[parts]]
+            levels[factor] = _unit_level(ratio, spec, rows)
+            break
+    return levels
+
+
+def containment_level(spec: ModelSpec) -> tuple[list[int], list[frozenset[str]]]:
+    """Where HLM estimates each fixed effect: its level and the coefficient it predicts.
+
+    Units are numbered as HLM numbers them: 1 the observations, ``k >= 2`` the groups of
+    ``spec.levels[k - 2]``. A term is the product of its factors (``time:burdens``), each at
+    the unit level where it varies (:func:`_unit_level`). Seen from level ``k``, the factors
+    that vary below ``k`` form the coefficient the term belongs to (``time``; none: the
+    intercept) and the others predict it. The term is estimated at the highest ``k >= 2`` at
+    which that coefficient is random (has a random effect for the level-``k`` grouping), and
+    at level 1 when there is none. Returns the level and the coefficient (its factors) of each
+    term, in the order of ``spec.fixed_names``.
+    """
+    names = list(spec.fixed_names)
+    known = _factor_levels(spec)
+    random_at = {
+        index + 2: {frozenset(name.split(":")) - {"(Intercept)"} for name in grouping.column_names}
+        for index, grouping in enumerate(spec.levels)
+    }
+    levels: list[int] = []
+    coefficients: list[frozenset[str]] = []
+    for j, name in enumerate(names):
+        factors = [] if name == "(Intercept)" else name.split(":")
+        factor_levels = [
+            known[factor] if factor in known else _unit_level(spec.x[:, j], spec)
+            for factor in factors
+        ]
+        level, coefficient = 1, frozenset(factors)
+        for k in range(len(spec.levels) + 1, 1, -1):
+            base = frozenset(
+                factor for factor, at in zip(factors, factor_levels, strict=True) if at < k
+            )
+            if base in random_at[k]:
+                level, coefficient = k, base
+                break
+        levels.append(level)
+        coefficients.append(coefficient)
+    return levels, coefficients
 
 
 def containment_df(spec: ModelSpec) -> np.ndarray:
-    """HLM-style df of each fixed effect (see the module docstring)."""
-    x = spec.x
-    n_levels = len(spec.levels)
-    names = spec.fixed_names
-    # Level of each fixed-effect factor: the outermost level within whose groups it is constant.
-    def column_level(values: np.ndarray) -> int:
-        level = 0
-        for index, grouping in enumerate(spec.levels):
-            if _constant_within(values, grouping.codes, grouping.n_groups):
-                level = index + 1
-        return level
+    """HLM's df of each fixed effect (Raudenbush & Bryk 2002; the HLM 6/7 programs).
 
-    column_levels = [column_level(x[:, j]) for j in range(x.shape[1])]
-    random_levels: dict[str, list[int]] = {}
-    for index, grouping in enumerate(spec.levels):
-        for name in grouping.column_names:
-            random_levels.setdefault(name, []).append(index + 1)
-    equations: dict[str, str] = {}
-    predictor_level: dict[str, int] = {}
-    for j, name in enumerate(names):
-        parts = name.split(":")
-        base_parts, predictor_parts = [], []
-        for part in parts:
-            known = part in names
-            if known and (column_levels[names.index(part)] == 0 or part in random_levels):
-                base_parts.append(part)
-            else:
-                predictor_parts.append(part)
-        base = ":".join(base_parts) if base_parts else "(Intercept)"
-        if not predictor_parts:
-            predictor_level[name] = max(random_levels.get(base, [0]))
-        elif all(part in names for part in predictor_parts):
-            predictor_level[name] = min(
-                column_levels[names.index(part)] for part in predictor_parts
-            )
-        else:
-            predictor_level[name] = column_levels[j]
-        equations[name] = base
+    HLM writes a nested model as a level-1 regression whose coefficients are the outcomes of
+    regressions at the next level, and so on up; a fixed effect is a coefficient of one of
+    these equations, and its t-ratio is referred to a t distribution with the number of units
+    of the level where that equation is estimated minus the coefficients estimated in it
+    (:func:`containment_level` finds the level and the equation):
+
+    - the equation of a coefficient that is random at level ``k >= 2`` (the intercept or a
+      slope): ``df = J_k - S - 1``, ``J_k`` the number of level-``k`` units and ``S`` the
+      predictors estimated in that equation (Raudenbush & Bryk 2002, ch. 3, the t-ratio of
+      ``gamma_qs`` with ``J - S_q - 1`` df, ``S_q`` the level-2 predictors in the model for
+      ``beta_q``; ch. 8 for three levels). A predictor of a coefficient that is not random at
+      the predictor's own level drops to the equation below: STAR's class-level ``small`` and
+      ``aide`` with ``(1 | sch/tch)`` predict the classes' intercepts, estimated among the 337
+      classes, ``337 - 2 - 1 = 334``;
+    - a coefficient that is random at no level (a fixed slope, with every predictor of it,
+      such as ``age:Sex`` in Orthodont's ``distance ~ age * Sex + (1 | Subject)``) is
+      estimated at level 1: ``df = N - p``, ``N`` the observations and ``p`` all fixed
+      effects (104 for ``age:Sex``). HLM's printed output for fixed level-1 slopes has these
+      numbers (UCLA's HLM runs of textbook examples: Hox's popularity data, N = 2000, a fixed
+      SEX slope, 1998 df; Snijders & Bosker's example 4.2, N = 2287, a fixed IQ slope, 2285
+      df), with the group means not removed as nlme removes them. These examples have p = 2,
+      where ``N - p`` and ``N - (level-1 coefficients) - 1`` agree; HLM's documentation
+      available here does not separate the two, and ``N - p`` is the smaller.
+
+    Checked against HLM's published df for the High School and Beyond model of Raudenbush &
+    Bryk (2002, Table 4.5: ``mAch ~ (meanses + sector) * cses + (cses | school)``, 160
+    schools, 157 for all six coefficients); the rule's numbers for the cases above are in
+    ``tests/mixed/test_inference.py``. Whether a term varies within groups is decided relative
+    to the size of its column, so the df do not depend on the units of any variable.
+
+    nlme (Pinheiro & Bates 2000, sec. 2.4.2) estimates a term among the units of the
+    outermost grouping level within whose groups it is constant (the observations when it
+    varies within the innermost groups, and always for the intercept), with ``df = m_i -
+    m_(i+1) - p_i``: the units at that level, minus those at the next level out (1 above the
+    outermost), minus the terms other than the intercept estimated there. It gives Orthodont's
+    ``age:Sex`` 108 - 27 - 2 = 79 (HLM: 104), STAR's ``small`` 337 - 79 - 2 = 256 (HLM: 334)
+    and the High School and Beyond intercept 7185 - 160 - 3 = 7022 (HLM: 157). Both sets of
+    numbers, with lmerTest's Satterthwaite df, are in ``tests/reference/containment_df.json``.
+    """
+    levels, coefficients = containment_level(spec)
+    names = list(spec.fixed_names)
+    factors = [frozenset() if name == "(Intercept)" else frozenset(name.split(":"))
+               for name in names]
     df = np.empty(len(names))
-    for j, name in enumerate(names):
-        level = predictor_level[name]
-        if level == 0:
+    for j, (level, coefficient) in enumerate(zip(levels, coefficients, strict=True)):
+        if level == 1:
             df[j] = spec.n_obs - spec.n_fixed
             continue
-        peers = [
-            other for other in names
-            if equations[other] == equations[name] and other != equations[other]
-            and predictor_level[other] == level and other not in random_levels
-        ]
-        df[j] = spec.levels[min(level, n_levels) - 1].n_groups - len(peers) - 1
+        predictors = sum(
+            1 for other in range(len(names))
+            if levels[other] == level and coefficients[other] == coefficient
+            and factors[other] != coefficient
+        )
+        df[j] = spec.levels[level - 2].n_groups - predictors - 1
     return df
 
 
