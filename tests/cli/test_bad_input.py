@@ -64,6 +64,7 @@ def _write_inputs(folder: Path) -> None:
     items = pd.DataFrame(np.round(factor @ loadings.T + 0.5 * rng.standard_normal((120, 6)), 2),
                          columns=[f"q{i}" for i in range(1, 7)])
     items.to_csv(folder / "items.csv", index=False)
+    items.to_csv(folder / "items-comma.csv", index=False, sep=";", decimal=",")
     (folder / "items-link.csv").symlink_to(folder / "items.csv")
     items.assign(q3=["x"] * len(items)).to_csv(folder / "items-text.csv", index=False)
     with pd.ExcelWriter(folder / "items.xlsx") as writer:
@@ -91,6 +92,13 @@ def _write_inputs(folder: Path) -> None:
     (study / "bom.toml").write_bytes(b"\xef\xbb\xbf" + text.encode())
     (study / "latin1.toml").write_bytes("# Søren's study\n".encode("latin-1") + text.encode())
     (study / "broken.toml").write_text(text + "\n[wai\n", encoding="utf-8")
+    wai = pd.read_csv(study / "wai.csv", dtype=object)
+    answered = wai["wai1"].notna()
+    wai.loc[answered[answered].index[0], "wai3"] = "9"
+    wai.loc[answered[answered].index[1], "wai7"] = "0"
+    wai.to_csv(study / "wai-bad.csv", index=False)
+    (study / "bad-items.toml").write_text(text.replace("wai.csv", "wai-bad.csv"),
+                                          encoding="utf-8")
     (study / "missing-file.toml").write_text(
         text.replace("wai.csv", "nowhere.csv"), encoding="utf-8")
 
@@ -161,6 +169,8 @@ CASES = [
          "no sheet at position 2", "answers"),
     case("fit-sheet-named", "fit§{in}/items.xlsx§-f§q1 ~ q2 + (1 | q9)§--sheet§notes", DATA,
          "items.xlsx (sheet 'notes')", "q9"),
+    case("fit-decimal-comma", "fit§{in}/comma.csv§-f§" + FORMULA, DATA, "row 1: '249,56'",
+         "decimal comma"),
     # --- efa -------------------------------------------------------------------------------
     case("efa-missing-file", "efa§{in}/nothing.csv§-k§2", DATA, "file not found"),
     case("efa-no-factors", "efa§{in}/items.csv", USAGE, "Missing option"),
@@ -185,6 +195,7 @@ CASES = [
     case("efa-unknown-sheet", "efa§{in}/items.xlsx§-k§2§--sheet§summary", DATA,
          "no sheet named 'summary'", "answers"),
     case("efa-sheet-on-csv", "efa§{in}/items.csv§-k§2§--sheet§answers", DATA, "no sheets"),
+    case("efa-decimal-comma", "efa§{in}/items-comma.csv§-k§2", DATA, "decimal comma"),
     # --- score -----------------------------------------------------------------------------
     case("score-missing-file", "score§{in}/nothing.csv§-i§wai-s-client", DATA, "file not found"),
     case("score-no-instrument", "score§{in}/wai.csv", USAGE, "Missing option"),
@@ -246,6 +257,9 @@ CASES = [
          "latin1.toml", "UTF-8"),
     case("analyze-data-missing", "analyze§{in}/study/missing-file.toml§--out§{tmp}/a", DATA,
          "nowhere.csv"),
+    case("analyze-every-invalid-item-column",
+         "analyze§{in}/study/bad-items.toml§--out§{tmp}/a", DATA,
+         "2 item columns hold invalid values", "'wai3'", "'wai7'"),
     case("analyze-out-holds-inputs",
          "analyze§{in}/study/study.toml§--out§{in}/study§--overwrite", SPEC,
          "contains the input"),

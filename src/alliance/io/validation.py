@@ -23,6 +23,11 @@ MAX_LISTED = 20
 ROWS_COUNTED = "rows are counted from 1 at the first row below the header"
 
 _DECIMAL_COMMA = re.compile(r"^\s*[-+]?\d+,\d+\s*$")
+#: What to do about numbers written with a decimal comma.
+DECIMAL_COMMA_HINT = (
+    "These look like numbers with a decimal comma: write them with a decimal point (in a "
+    "spreadsheet, save the CSV with '.' as the decimal separator)."
+)
 
 
 def require_columns(df: pd.DataFrame, columns: Sequence[str], *, source: str) -> None:
@@ -101,16 +106,11 @@ def require_numeric(df: pd.DataFrame, column: str, *, source: str) -> None:
             "and read the file again."
         )
     positions = np.flatnonzero(bad)
-    remedy = "Correct these cells, or leave them empty if the value is missing."
-    offending = [str(values.iloc[i]) for i in positions]
-    if any(_DECIMAL_COMMA.match(text) for text in offending):
-        remedy += " Numbers with a decimal comma must be written with a decimal point."
     raise DataError(
         f"{source}: column {column!r} must hold numbers, but "
         f"{_do_not(len(positions))} ({ROWS_COUNTED}):\n"
         + list_cells(values, positions)
-        + "\n"
-        + remedy
+        + "\nCorrect these cells, or leave them empty if the value is missing."
     )
 
 
@@ -151,11 +151,14 @@ def require_integer_range(
 
 def list_cells(values: pd.Series, positions: np.ndarray) -> str:
     """One indented line per cell at ``positions`` (0-based), ``  row 4: 'n/a'``, rows counted
-    from 1 (:data:`ROWS_COUNTED`); at most :data:`MAX_LISTED`, then how many more."""
+    from 1 (:data:`ROWS_COUNTED`); at most :data:`MAX_LISTED`, then how many more. When the
+    cells look like numbers with a decimal comma (``'3,5'``), a last line says so."""
     lines = [f"  row {i + 1}: {show_value(values.iloc[i])}" for i in positions[:MAX_LISTED]]
     rest = len(positions) - MAX_LISTED
     if rest > 0:
         lines.append(f"  ... and {_count(rest, 'more cell')}")
+    if any(_DECIMAL_COMMA.match(str(values.iloc[i])) for i in positions[:MAX_LISTED]):
+        lines.append(DECIMAL_COMMA_HINT)
     return "\n".join(lines)
 
 

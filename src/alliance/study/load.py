@@ -234,9 +234,18 @@ def _items_table(
     mapping = item_map(instrument, columns, f"{files.config.source}: {what}")
     ids = [id_column] if id_column else []
     frame = files.read(table, [*ids, *extra, *mapping.values()])
+    problems = []
     for column in mapping.values():
-        require_integer_range(frame, column, low=instrument.response_min,
-                              high=instrument.response_max, source=source)
+        try:
+            require_integer_range(frame, column, low=instrument.response_min,
+                                  high=instrument.response_max, source=source)
+        except DataError as error:
+            problems.append(str(error))
+    if len(problems) == 1:
+        raise DataError(problems[0])
+    if problems:
+        raise DataError(f"{source}: {len(problems)} item columns hold invalid values; each is "
+                        "listed below.\n\n" + "\n\n".join(problems))
     if id_column:
         frame[id_column] = id_values(frame, id_column, source)
         require_unique(frame, [id_column], source, f"{what} respondent")
