@@ -31,17 +31,21 @@ def _kinds(column: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
     A number stored as text (``"5"``) has its value and is marked in the third mask; any
     other non-missing cell that is not a number (``"missing"``, ``" "``, a date) is text.
+    Each distinct value is looked at once: a text column of many rows has few of them.
     """
-    values = column.to_numpy(dtype=object)
-    present = column.notna().to_numpy()
-    is_string = np.fromiter((isinstance(value, str) for value in values), bool, len(values))
-    number = present & np.fromiter(map(_is_number, values), bool, len(values))
-    floats = np.full(len(values), np.nan)
-    floats[number] = values[number].astype(float)
-    parsed = pd.to_numeric(pd.Series(values[is_string], dtype=object), errors="coerce")
-    floats[is_string] = parsed.to_numpy(dtype=float, na_value=np.nan)
-    in_text = is_string & ~np.isnan(floats)
-    return floats, present & ~number & ~in_text, in_text
+    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    distinct = np.asarray(uniques, dtype=object)
+    is_string = np.fromiter((isinstance(value, str) for value in distinct), bool, len(distinct))
+    number = np.fromiter(map(_is_number, distinct), bool, len(distinct))
+    floats = np.full(len(distinct) + 1, np.nan)  # the last entry for missing cells (code -1)
+    floats[:-1][number] = distinct[number].astype(float)
+    parsed = pd.to_numeric(pd.Series(distinct[is_string], dtype=object), errors="coerce")
+    floats[:-1][is_string] = parsed.to_numpy(dtype=float, na_value=np.nan)
+    in_text = is_string & ~np.isnan(floats[:-1])
+    text = ~number & ~in_text
+    present = codes >= 0
+    return (floats[codes], present & np.append(text, False)[codes],
+            present & np.append(in_text, False)[codes])
 
 
 def _count(mask: np.ndarray, singular: str, plural: str) -> str:
