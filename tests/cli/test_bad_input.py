@@ -227,6 +227,8 @@ CASES = [
     case("simulate-out-is-file", "simulate§--out§{tmp}/afile", SPEC, "is a file"),
     case("simulate-out-not-empty", "simulate§--out§{tmp}/notes", SPEC,
          "exists and is not empty", "notes.txt"),
+    case("simulate-out-unwritable", "simulate§--out§/proc/alliance/study", SPEC,
+         "cannot be created", "choose a place you can write to"),
     case("simulate-into-inputs", "simulate§--out§{in}", SPEC, "exists and is not empty"),
     case("simulate-design-missing", "simulate§--out§{tmp}/s§--design§{in}/nothing.toml", SPEC,
          "nothing.toml"),

@@ -121,3 +121,15 @@ def test_a_folder_filled_meanwhile_is_not_replaced(tmp_path: Path) -> None:
         (out / "b.csv").write_text("theirs", encoding="utf-8")
     assert os.listdir(out) == ["b.csv"]
     assert os.listdir(tmp_path) == ["out"]
+
+
+def test_an_unwritable_place_is_refused_before_any_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(os, "access", lambda path, mode: False)
+    with pytest.raises(SpecificationError, match="is not writable"):
+        check_file_output(tmp_path / "out.json", [], "--json")
+    with pytest.raises(SpecificationError, match="cannot be created"), staged_folder(
+        Path("/proc/alliance/out"), "simulate"
+    ):
+        pass

@@ -69,6 +69,10 @@ def check_file_target(path: Path, option: str) -> None:
             f"{option} {path} is a folder; give the name of a file, e.g. {path / 'results.json'}."
         )
     folder = path.parent
+    if folder.is_dir() and not os.access(folder, os.W_OK):
+        raise SpecificationError(
+            f"{option} {path}: the folder {folder} is not writable; choose another place."
+        )
     if not folder.exists():
         raise SpecificationError(
             f"{option} {path}: the folder {folder} does not exist; create it first or choose "
@@ -164,10 +168,16 @@ def staged_folder(
     """
     inputs = list(inputs)
     check_folder_target(out, overwrite, inputs)
-    out.parent.mkdir(parents=True, exist_ok=True)
     token = f"{os.getpid()}-{secrets.token_hex(4)}"
     staging = out.with_name(f".{out.name}.partial-{token}")
-    staging.mkdir()
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staging.mkdir()
+    except OSError as error:
+        raise SpecificationError(
+            f"output folder {out} cannot be created ({error.strerror}: {error.filename}); "
+            "choose a place you can write to."
+        ) from error
     try:
         write_marker(staging, command)
         yield staging
