@@ -2,9 +2,13 @@
 
 The levels are built innermost first from the factorised grouping columns. Two checks refuse
 designs that cannot be estimated, with lme4's rules (``lme4:::checkNlevels`` and
-``lme4:::checkZdims`` with lmer's default controls, checked with lme4 1.1-35): every grouping
+``lme4:::checkZdims`` with lmer's default controls, checked with lme4 1.1-31): every grouping
 factor has at least two groups and fewer groups than observations, and every random-effects
-term has fewer random effects (groups x columns) than observations.
+term has fewer random effects (groups x columns) than observations. In R, with the data of
+one therapist, ``lmer(wai ~ time + (time | therapist/patient), d)`` stops with "grouping
+factors must have > 1 sampled level"; with two sessions per patient,
+``lmer(wai ~ time + (time | patient), d)`` stops with "number of observations (=96) <= number
+of random effects (=96) for term (time | patient)" while ``(time || patient)`` is fitted.
 """
 
 from __future__ import annotations
