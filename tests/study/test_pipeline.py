@@ -25,6 +25,17 @@ def test_progress_and_silence(study_copy: Path, capsys: pytest.CaptureFixture[st
     assert all(": " in warning for warning in results.meta["warnings"])
 
 
+def test_every_model_warning_is_in_meta(small_results: StudyResults) -> None:
+    fits = [("Null models", "null model", m.fit) for m in small_results.null.values()]
+    fits += [("Growth models", "growth model", m.fit) for m in small_results.growth.values()]
+    fits.append(("Joint model", "joint model", small_results.joint.fit))
+    expected = [(step, label, warning) for step, label, fit in fits for warning in fit.warnings]
+    assert expected, "the small study has singular fits"
+    for step, label, warning in expected:
+        assert any(entry.startswith(f"{step}: {label}") and entry.endswith(warning)
+                   for entry in small_results.meta["warnings"])
+
+
 def test_exclusions_add_up(small_results: StudyResults) -> None:
     summary = small_results.data_summary
     scoring = small_results.scoring

@@ -75,8 +75,12 @@ def factor_notices(results: Mapping[str, Any]) -> list[str]:
 
 
 def run_notices(results: Mapping[str, Any]) -> list[str]:
-    """Warnings the analysis raised on its way (``meta.warnings``), as recorded."""
-    return [str(warning) for warning in lookup(results, "meta", "warnings") or []]
+    """Warnings the analysis raised on its way (``meta.warnings``), as recorded, except those
+    of the model fits, which :func:`model_notices` lists beside their model."""
+    of_fits = {str(warning) for _, _, entry in model_fits(results)
+               for warning in (entry.get("fit") or {}).get("warnings") or []}
+    return [str(warning) for warning in lookup(results, "meta", "warnings") or []
+            if not any(str(warning).endswith(f": {text}") for text in of_fits)]
 
 
 @dataclass(frozen=True)

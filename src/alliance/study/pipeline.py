@@ -5,7 +5,7 @@ files it was simulated with, :mod:`.truth_check`: nothing is estimated before ev
 passed), then runs the steps in order: scoring -> therapist factors -> time codings
 -> null models -> growth models -> joint model -> recovery (simulated data) -> findings and
 figure data. It never prints: progress goes to the optional callback, warnings raised by the
-steps are collected into ``meta.warnings``.
+steps and every warning of every reported fit are collected into ``meta.warnings``.
 """
 
 from __future__ import annotations
@@ -26,10 +26,12 @@ from alliance.study.config import RATERS, StudyConfig
 from alliance.study.factors import therapist_factors
 from alliance.study.figures import caterpillar, forest, implied_trajectories, observed_trajectories
 from alliance.study.findings import findings
-from alliance.study.joint import fit_joint
+from alliance.study.joint import JointModel, fit_joint
 from alliance.study.load import StudyData, load_study
 from alliance.study.models import (
     AnalysisData,
+    GrowthModel,
+    NullModel,
     analysis_data,
     compare_time_codings,
     fit_growth,
@@ -121,6 +123,7 @@ def run_study(config: StudyConfig, progress: Progress | None = None) -> StudyRes
             "caterpillar": caterpillar(null, config.models.confidence, config.show_identifiers),
         }
     report("Done", total, total)
+    caught.extend(w for w in _model_warnings(null, growth, joint) if w not in caught)
     return StudyResults(
         meta=_meta(config, coding, data.truth is not None, caught),
         data_summary=summary,
@@ -149,6 +152,16 @@ def data_summary(data: StudyData, scored: ScoredStudy, analysis: AnalysisData) -
         "sessions": [int(s) if float(s).is_integer() else float(s) for s in sessions],
         "excluded": [*data.excluded, *scored.excluded, *analysis.excluded],
     }
+
+
+def _model_warnings(null: dict[str, NullModel], growth: dict[str, GrowthModel],
+                    joint: JointModel) -> list[str]:
+    """Every warning of every reported fit, as ``step: model: warning``."""
+    fits = [(STEPS[4], f"null model ({rater}-rated)", model.fit) for rater, model in null.items()]
+    fits += [(STEPS[5], f"growth model ({rater}-rated)", model.fit)
+             for rater, model in growth.items()]
+    fits.append((STEPS[6], "joint model", joint.fit))
+    return [f"{step}: {label}: {warning}" for step, label, fit in fits for warning in fit.warnings]
 
 
 @contextmanager
