@@ -198,6 +198,17 @@ def test_a_blank_cell_in_an_interacted_predictor_is_named(sessions):
         fit("wai ~ time * burdens + (time | therapist/patient)", data)
 
 
+def test_a_number_in_a_text_predictor_is_named(sessions):
+    data = sessions.assign(site=np.where(sessions["therapist"] < "T3", "Oslo", "Bergen"))
+    data["site"] = data["site"].astype(object)
+    data.loc[2, "site"] = 7
+    with pytest.raises(DataError, match=r"(?s)column 'site' mixes numbers and text: 1 cell is a "
+                       r"number among text.*row 3: 7\n.*write C\(site\)"):
+        fit("wai ~ time + site + (1 | therapist)", data)
+    result = quiet_fit("wai ~ time + C(site) + (1 | therapist)", data)
+    assert "C(site)Oslo" in set(result.fixed_effects["term"])
+
+
 def test_an_object_column_of_numbers_is_numeric(sessions):
     data = with_therapist_columns(sessions)
     data.loc[5, "experience"] = np.nan  # the object column keeps its Python numbers

@@ -104,14 +104,13 @@ def predictor_values(column: pd.Series, name: str) -> np.ndarray | None:
     if text.any():
         if text.sum() <= numeric.sum():
             listed = (f"{_count(text, 'cell is', 'cells are')} not a number"
-                      f"{_listed(column, text)}")
+                      f"{_listed(column, text)}\nIf '{name}' is numeric, correct these cells, "
+                      "or leave them empty if the value is missing")
         else:
             listed = (f"{_count(numeric, 'cell is a number', 'cells are numbers')} among "
-                      f"text{_listed(column, numeric)}")
-        raise DataError(
-            f"column '{name}' mixes numbers and text: {listed}\nIf '{name}' is numeric, "
-            f"correct these cells, or leave them empty if the value is missing; {categorical}"
-        )
+                      f"text{_listed(column, numeric)}\nIf these cells are mistakes, correct "
+                      "them")
+        raise DataError(f"column '{name}' mixes numbers and text: {listed}; {categorical}")
     if in_text.any():
         first = in_text & (np.cumsum(in_text) <= 3)
         raise DataError(
