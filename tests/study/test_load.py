@@ -169,7 +169,7 @@ def test_other_raters_are_excluded_and_counted(study_copy: Path) -> None:
     data = load_study(load_config(study_copy))
     assert len(data.excluded) == 1
     assert data.excluded[0]["rows"] == 3
-    assert "'observer'" in data.excluded[0]["reason"]
+    assert "1 other value, not shown" in data.excluded[0]["reason"]
 
 
 def test_an_instrument_without_a_total_is_refused(study_copy: Path) -> None:
@@ -233,3 +233,21 @@ def test_a_truth_file_is_checked(study_copy: Path) -> None:
     truth.unlink()
     with pytest.raises(DataError, match="truth file not found"):
         load_study(load_config(study_copy))
+
+
+def test_other_rater_values_are_counted_not_quoted(study_copy: Path) -> None:
+    def relabel(frame: pd.DataFrame) -> pd.DataFrame:
+        frame.loc[frame.index[:3], "rater"] = "Dr T016"
+        return frame
+
+    edit(study_copy, "wai.csv", relabel)
+    (entry,) = load_study(load_config(study_copy)).excluded
+    assert entry["rows"] == 3
+    assert entry["reason"].startswith("wai.csv: rows whose 'rater' is none of")
+    assert "T016" not in entry["reason"] and str(study_copy.parent) not in entry["reason"]
+    assert "1 other value, not shown" in entry["reason"]
+    text = study_copy.read_text(encoding="utf-8")
+    study_copy.write_text(text.replace("show_identifiers = false", "show_identifiers = true"),
+                          encoding="utf-8")
+    (entry,) = load_study(load_config(study_copy)).excluded
+    assert "'Dr T016'" in entry["reason"]

@@ -333,11 +333,17 @@ def _wai(files: _Files, config: StudyConfig) -> tuple[dict[str, RaterData], list
             other = ~labels.isin(list(configured))
             if other.any() and source not in counted:
                 counted.add(source)
+                found = labels[other].unique()
+                shown = (", ".join(map(repr, found[:5])) if config.show_identifiers else
+                         f"{len(found)} other value{'s' if len(found) > 1 else ''}, not shown: "
+                         "set report.show_identifiers = true to list them")
                 excluded.append({
                     "step": "data",
                     "rows": int(other.sum()),
-                    "reason": f"{source}: rows whose {spec.rater_column!r} is none of "
-                    f"{sorted(configured)} ({', '.join(map(repr, labels[other].unique()[:5]))})",
+                    # stored in the results: the file as the configuration names it
+                    "reason": f"{block.table.file.as_posix()}: rows whose "
+                    f"{spec.rater_column!r} is none of "
+                    f"{sorted(configured)} ({shown})",
                 })
             frame = frame.loc[labels == block.rater_value]
         if frame.empty:

@@ -88,8 +88,9 @@ def analyze(
         results = run_study(config, progress)
         written = write_outputs(
             results, folder,
-            config.to_toml(absolute_paths=True,
-                           header=f"Configuration used by `alliance analyze` ({config_path})."),
+            config.to_toml(header=f"Configuration used by `alliance analyze` "
+                                  f"({Path(config_path).name}); file paths are relative to "
+                                  "the folder of that file."),
         )
     return StudyRun(results, Path(out), written)
 
