@@ -184,7 +184,8 @@ def test_covariate_effects_act_on_the_alliance() -> None:
     assert -0.9 < slope < -0.6
     therapist_rows = plain.wai["rater"] == "therapist"
     pd.testing.assert_frame_equal(plain.wai[therapist_rows], shifted.wai[therapist_rows])
-    assert shifted.truth["covariate_effects"]["patient"]["severity"] == -0.8
+    # on the mean-score metric the ceiling attenuates the effect a little
+    assert -0.8 < shifted.truth["covariate_effects"]["patient"]["severity"] < -0.7
 
 
 @pytest.mark.parametrize("scale", ["linear", "sessions"])

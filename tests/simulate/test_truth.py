@@ -6,22 +6,13 @@ import numpy as np
 import pytest
 
 from alliance.simulate import SimulatedStudy, StudyDesign, simulate_study
-from alliance.simulate.truth import (
-    latent_variance,
-    mean_score_fixed_effects,
-    model_terms,
-    residual_variances,
-)
+from alliance.simulate.truth import latent_variance, model_terms, residual_variances
 
 
-def test_mean_score_effects_scale_with_the_mean_item_loading() -> None:
+def test_approximate_variances_scale_with_the_mean_item_loading() -> None:
     design = StudyDesign.default().updated(
         {"wai": {"loadings": [0.8] * 6 + [1.0] * 6, "intercepts": [0.5] * 12}}
     )
-    fixed = mean_score_fixed_effects(design)
-    assert fixed["patient"]["(Intercept)"] == pytest.approx(0.5 + 0.9 * 3.70)
-    assert fixed["patient"]["time:personal_burdens"] == pytest.approx(0.9 * -0.09)
-    assert fixed["therapist"]["time:personal_satisfactions"] == pytest.approx(0.9 * 0.09)
     assert residual_variances(design)["therapist"] == pytest.approx(
         0.81 * 0.18**2 + np.sum(np.square(design.wai.residual_sd)) / 144
     )
@@ -70,14 +61,18 @@ def test_expected_mean_scores_match_large_samples(
 ) -> None:
     design = large.design
     expected = large.truth["expected_mean_score"][rater]
+    model = design.alliance.raters[rater]
     for session in (3, 12, 20):
         observed = _mean_scores(large, rater, session).mean()
-        variance = latent_variance(design, index, float(np.log(session)))
-        discretised = _discretised_mean(design, expected[str(session)], variance)
-        # The ceiling pulls the observed mean below the latent one, as truth.py documents.
-        assert discretised < expected[str(session)]
-        assert observed == pytest.approx(discretised, abs=0.015)
-        assert observed == pytest.approx(expected[str(session)], abs=0.04)
+        time = float(np.log(session))
+        variance = latent_variance(design, index, time)
+        latent = model.intercept + model.time * time
+        # the closed form equals quadrature over the latent alliance
+        assert expected[str(session)] == pytest.approx(
+            _discretised_mean(design, latent, variance), abs=1e-9)
+        # the ceiling pulls the mean score below the latent mean
+        assert expected[str(session)] < latent
+        assert observed == pytest.approx(expected[str(session)], abs=0.015)
 
 
 @pytest.mark.parametrize(("index", "rater"), [(0, "patient"), (1, "therapist")])

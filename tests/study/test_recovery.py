@@ -44,5 +44,7 @@ def test_fixed_effects_have_intervals_and_coverage(small_results: StudyResults) 
     inside = (fixed["ci_low"] <= fixed["true"]) & (fixed["true"] <= fixed["ci_high"])
     assert (inside == fixed["covered"].astype(bool)).all()
     assert inside.mean() >= 0.75
+    assert fixed["exact"].all()
     variances = table[table["covered"].isna()]
     assert variances["ci_low"].isna().all() and len(variances) > 0
+    assert not variances["exact"].any()

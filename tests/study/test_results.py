@@ -74,7 +74,8 @@ def test_sections_hold_the_documented_records(small_results: StudyResults) -> No
     assert set(joint) == {"formula", "fit", "difference_tests"}
     assert set(joint["difference_tests"][0]) == {"effect", "patient", "therapist", "difference",
                                                  "std_error", "statistic", "df", "p"}
-    assert set(payload["recovery"][0]) == {"model", "parameter", "true", "estimate", "ci_low",
+    assert set(payload["recovery"][0]) == {"model", "parameter", "true", "exact", "estimate",
+                                           "ci_low",
                                            "ci_high", "covered"}
     figures = payload["figures"]
     assert set(figures["observed_trajectories"][0]) == {"rater", "session", "mean", "sd", "n"}

@@ -278,9 +278,11 @@ def recovery_table(results: Mapping[str, Any]) -> Table:
                      and value == value]
     note = (
         f"Covered = the confidence interval contains the true value ({sum(with_interval)} of "
-        f"{len(with_interval)} parameters with an interval). "
-        "Estimates of factor effects are attenuated by the error in estimated factor scores and "
-        "by the ceiling of the rating scale."
+        f"{len(with_interval)} parameters with an interval). True fixed effects are exact on "
+        "the mean-score metric of the alliance (the expected mean of the ordinal item scores), "
+        "per SD of the true factor scores for factor effects. True variance components are "
+        "approximate (before the items are rounded to categories) and are not counted as "
+        "recovered."
     )
     formats = {"True value": "number3", "Estimate": "number3", f"{CI}|LL": "number3",
                f"{CI}|UL": "number3", "Covered": "yes_no"}

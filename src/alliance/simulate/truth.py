@@ -1,32 +1,30 @@
 """The true values behind a simulated study, on the metric an analysis of it estimates.
 
-From the latent alliance to the observed WAI mean score
--------------------------------------------------------
-The growth model (:mod:`alliance.simulate.design_alliance`) describes a latent alliance
-``A``. Item ``k`` has latent response ``y*_k = nu_k + lambda_k A + e_k``; the mean of the
-``K`` latent responses is ``mean(nu) + mean(lambda) A + mean(e)``. Hence, before
-discretisation, a fixed effect ``b`` of the latent model is ``mean(lambda) * b`` on the mean-
-score metric, the intercept is ``mean(nu) + mean(lambda) * b0``, random-effect covariances are
-multiplied by ``mean(lambda)^2`` and the occasion residual variance gains
-``sum(residual_sd_k^2) / K^2`` from the item noise. These are the values reported under
-``fixed_effects``, ``random_effects`` and ``residual_variance``; with the default items
-(``nu = 0`` on average, ``lambda = 1``) the two metrics coincide.
+Fixed effects: exact on the mean-score metric
+---------------------------------------------
+The growth model (:mod:`alliance.simulate.design_alliance`) describes a latent alliance ``A``;
+an analysis models the mean of the ordinal WAI item scores. The true fixed effects
+(``fixed_effects``, ``covariate_effects``) are those of the mean-score metric, computed
+exactly from the ordinal item model by :func:`alliance.simulate.mean_score.mean_score_effects`
+(the closed-form expected mean score given the predictors, and its best linear approximation in
+the model's terms over the design's population of administrations). Near the ceiling of the
+scale they are smaller than the latent effects (``latent_fixed_effects``): with the default
+design the patient-rated growth is 0.092 rather than 0.100 and the Burdens growth effect -0.080
+rather than -0.090, and a growth effect adds a small level effect. A large simulated study
+recovers these values (tests/simulate/test_mean_score.py). ``expected_mean_score`` is the
+expected mean score at each listed session over the whole population (exact when the covariates
+have no effect; their Gamma distributions are otherwise treated as normal).
 
-The observed responses are discretised: thresholds halfway between categories round ``y*_k``
-to the nearest category, which leaves its expectation nearly unchanged (at one fixed alliance
-value a periodic bias remains, at most about 0.012 for the default items, 0.05 for item noise
-SDs of 0.3; it averages out over the spread of alliance values) and adds about 1/12 to each
-item's variance; the end categories, however, absorb every ``y*_k`` beyond them. Where the
-alliance approaches the ceiling of the scale (5) the expected item response falls short of
-``y*_k`` and growth and predictor effects estimated from mean scores are attenuated
-(compressed towards 0). With the default design this attenuation is small but not nil (the
-mean patient-rated score at session 20 is about 0.02 below its latent value); the true values
-here are therefore the targets of an analysis of mean scores as far as they can be stated,
-and an estimator is expected to recover them slightly shrunk towards 0. Checked in
-tests/simulate/test_truth.py against large simulated samples, with the discretised expectation
-computed by quadrature. Therapist-factor effects are per standard
-deviation of the *true* factor scores; factor scores estimated from QPL items are noisier,
-which attenuates estimated effects once more (regression dilution).
+Variance components: approximate
+--------------------------------
+Item ``k`` has latent response ``y*_k = nu_k + lambda_k A + e_k``; before discretisation the
+mean of the ``K`` latent responses has random-effect covariances ``mean(lambda)^2`` times
+those of ``A`` and an occasion residual variance ``mean(lambda)^2 sigma^2 + sum(s_k^2) / K^2``.
+These are the values under ``random_effects``, ``residual_variance`` and
+``residual_covariance``. The rounding to categories makes the occasion errors non-normal and
+heteroscedastic and compresses the spread near the ceiling, so no exact counterpart exists on
+the mean-score metric: these values are approximate (listed in ``approximate``) and make no
+recovery claim. Therapist-factor effects are per SD of the *true* factor scores.
 """
 
 from __future__ import annotations
@@ -37,14 +35,19 @@ import numpy as np
 
 from alliance.simulate.design import COVARIATES, StudyDesign
 from alliance.simulate.design_alliance import RANDOM_TERMS, RATERS
+from alliance.simulate.mean_score import expected_mean_score, mean_score_effects
 
 METRIC_NOTE = (
-    "fixed_effects, random_effects and residual_variance are on the WAI item mean-score "
-    "metric before discretisation (latent effects times the mean item loading); ordinal "
-    "discretisation attenuates them near the ends of the scale. Factor effects are per SD of "
-    "the true factor scores; covariate effects per unit of deviation from their population "
-    "means. See alliance.simulate.truth."
+    "fixed_effects and covariate_effects are exact on the WAI item mean-score metric (the "
+    "ordinal items' expected mean score, linearly approximated over the design's population; "
+    "alliance.simulate.mean_score). random_effects, residual_variance and residual_covariance "
+    "are approximate: the linear metric before discretisation (latent values times the mean "
+    "item loading, plus item noise). Factor effects are per SD of the true factor scores; "
+    "covariate effects per unit of deviation from their population means. See "
+    "alliance.simulate.truth."
 )
+#: Truth keys whose values are approximate on the mean-score metric (no recovery claim).
+APPROXIMATE = ("random_effects", "residual_variance", "residual_covariance")
 
 
 def model_terms(factors: tuple[str, ...]) -> tuple[str, ...]:
@@ -61,29 +64,6 @@ def latent_fixed_effects(design: StudyDesign) -> dict[str, dict[str, float]]:
         terms.update({f"time:{name}": model.growth_effect(name) for name in design.qpl.factors})
         effects[rater] = terms
     return effects
-
-
-def mean_score_fixed_effects(design: StudyDesign) -> dict[str, dict[str, float]]:
-    """Fixed effects of ``alliance ~ time * (factors)`` per rater, WAI mean-score metric."""
-    loading, intercept = design.wai.mean_loading, design.wai.mean_intercept
-    effects = {}
-    for rater, terms in latent_fixed_effects(design).items():
-        scaled = {term: loading * value for term, value in terms.items()}
-        scaled["(Intercept)"] += intercept
-        effects[rater] = scaled
-    return effects
-
-
-def covariate_effects(design: StudyDesign) -> dict[str, dict[str, float]]:
-    """Effects of the centred covariates per rater, WAI mean-score metric."""
-    loading = design.wai.mean_loading
-    return {
-        rater: {
-            **{name: loading * model.level_effect(name) for name in COVARIATES},
-            **{f"time:{name}": loading * model.growth_effect(name) for name in COVARIATES},
-        }
-        for rater, model in design.alliance.raters.items()
-    }
 
 
 def residual_variances(design: StudyDesign) -> dict[str, float]:
@@ -146,17 +126,17 @@ def latent_item_loadings(design: StudyDesign) -> dict[str, list[float]]:
 
 
 def expected_mean_scores(design: StudyDesign) -> dict[str, dict[str, float]]:
-    """Expected mean score at each listed session, for a therapist at the factor means."""
+    """Expected mean score at each listed session over the population (module docstring)."""
     sessions = np.asarray(design.schedule.sessions)
     time = design.alliance.time_of(sessions)
-    fixed = mean_score_fixed_effects(design)
-    return {
-        rater: {
-            str(session): fixed[rater]["(Intercept)"] + fixed[rater]["time"] * float(t)
-            for session, t in zip(sessions, time, strict=True)
-        }
-        for rater in RATERS
-    }
+    out = {}
+    for index, rater in enumerate(RATERS):
+        model = design.alliance.raters[rater]
+        variance = np.array([latent_variance(design, index, float(t)) for t in time])
+        expected = expected_mean_score(design.wai, model.intercept + model.time * time, variance)
+        out[rater] = {str(session): float(value)
+                      for session, value in zip(sessions, expected, strict=True)}
+    return out
 
 
 def build_truth(
@@ -172,9 +152,10 @@ def build_truth(
     """Every parameter and every true value of one simulated study, JSON-ready.
 
     Keys: ``seed``; ``parameters`` (``design.to_dict()``); ``time`` (scale and definition);
-    ``metric`` (a note on metrics); ``model_terms``; ``fixed_effects`` (per rater, the terms
-    of ``alliance ~ time * (factors)``, mean-score metric) and ``latent_fixed_effects``;
-    ``covariate_effects``; ``random_effects`` (4 x 4 covariances between therapists and
+    ``metric`` (a note on metrics) and ``approximate`` (keys without an exact true value);
+    ``model_terms``; ``fixed_effects`` (per rater, the terms of ``alliance ~ time *
+    (factors)``, exact on the mean-score metric) and ``latent_fixed_effects``;
+    ``covariate_effects`` (exact, mean-score metric); ``random_effects`` (4 x 4 covariances between therapists and
     between patients, in ``terms`` order, mean-score metric); ``residual_variance`` per rater
     and ``residual_covariance`` (mean-score metric, before discretisation);
     ``expected_mean_score`` per rater and listed session; ``latent_item_loadings`` per rater;
@@ -184,15 +165,21 @@ def build_truth(
     """
     loading2 = design.wai.mean_loading**2
     alliance = design.alliance
+    exact = mean_score_effects(design)
+    terms = model_terms(design.qpl.factors)
     return {
         "seed": seed,
         "parameters": design.to_dict(),
         "time": {"scale": alliance.time_scale, "definition": alliance.time_definition},
         "metric": METRIC_NOTE,
-        "model_terms": list(model_terms(design.qpl.factors)),
-        "fixed_effects": mean_score_fixed_effects(design),
+        "approximate": list(APPROXIMATE),
+        "model_terms": list(terms),
+        "fixed_effects": {rater: {term: effects[term] for term in terms}
+                          for rater, effects in exact.items()},
         "latent_fixed_effects": latent_fixed_effects(design),
-        "covariate_effects": covariate_effects(design),
+        "covariate_effects": {rater: {term: value for term, value in effects.items()
+                                      if term not in terms}
+                              for rater, effects in exact.items()},
         "random_effects": {
             "terms": list(RANDOM_TERMS),
             "between_therapists": (loading2 * alliance.between_therapists.covariance).tolist(),
