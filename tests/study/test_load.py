@@ -129,8 +129,24 @@ def test_sessions_must_be_positive(study_copy: Path) -> None:
 
     wai = edit(study_copy, "wai.csv", change)
     message = failure(study_copy)
-    assert message.startswith(f"{wai}: column 'session' must hold session numbers from 1 up")
+    assert message.startswith(
+        f"{wai}: column 'session' must hold whole session numbers from 1 up")
     assert "row 7 (0;" in message
+
+
+def test_fractional_sessions_are_refused(study_copy: Path) -> None:
+    def change(frame: pd.DataFrame) -> pd.DataFrame:
+        frame["session"] = frame["session"].astype(float)
+        rows = frame.index[frame["rater"] == "patient"][[1, 4]]
+        frame.loc[rows, "session"] = [3.5, 12.25]
+        shown.extend(int(row) + 1 for row in rows)
+        return frame
+
+    shown: list[int] = []
+    edit(study_copy, "wai.csv", change)
+    message = failure(study_copy)
+    assert "must hold whole session numbers" in message
+    assert f"rows {shown[0]}, {shown[1]} (3.5, 12.25;" in message
 
 
 def test_a_repeated_administration(study_copy: Path) -> None:

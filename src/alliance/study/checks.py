@@ -76,15 +76,18 @@ def one_therapist_each(frame: pd.DataFrame, column: str) -> None:
 
 
 def require_sessions(frame: pd.DataFrame, column: str, source: str) -> None:
-    """Session numbers must be numbers above 0 (session 1 is the first)."""
+    """Session numbers must be whole numbers from 1 up (session 1 is the first)."""
     require_numeric(frame, column, source=source)
     sessions = frame[column].to_numpy(dtype=float, na_value=np.nan)
     bad = ~(sessions > 0)
+    if not bad.any():
+        bad = sessions != np.round(sessions)
     if bad.any():
-        shown = ", ".join(str(value) for value in frame[column].to_numpy()[bad][:5])
+        shown = ", ".join(f"{value:g}" for value in sessions[bad][:5])
         raise DataError(
-            f"{source}: column {column!r} must hold session numbers from 1 up, which is not so "
-            f"in {rows_text(frame[ROW].to_numpy()[bad])} ({shown}; {ROWS_COUNTED}). Correct or "
+            f"{source}: column {column!r} must hold whole session numbers from 1 up (the "
+            f"session's number in the treatment), which is not so in "
+            f"{rows_text(frame[ROW].to_numpy()[bad])} ({shown}; {ROWS_COUNTED}). Correct or "
             "remove those rows."
         )
 
