@@ -73,7 +73,7 @@ def test_a_search_started_on_the_boundary_leaves_it(formula):
     reference = quiet_fit(formula, data)
     from_zero = quiet_fit(formula, data, start=np.zeros_like(reference.params))
     assert from_zero.deviance == pytest.approx(reference.deviance, abs=1e-8 * reference.deviance)
-    assert from_zero.fit_info.boundary_restarts == 1
+    assert from_zero.fit_info.boundary_restarts >= 1
     assert from_zero.singular == reference.singular
     np.testing.assert_allclose(from_zero.params, reference.params, atol=2e-4)
 

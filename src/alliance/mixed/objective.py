@@ -109,6 +109,25 @@ class ProfiledDeviance:
         )
 
     @property
+    def parameter_scale(self) -> np.ndarray:
+        """Per parameter, the size of what it multiplies: the search's preconditioner.
+
+        A theta entry in row ``i`` of a level's factor multiplies the random-effect column
+        ``z_i`` (``Z Lambda``); its scale is the root mean square of ``z_i`` over the rows
+        (1 for an intercept). The residual log-SD ratios have scale 1. The search in the
+        coordinates ``scale * params`` does not depend on the units of a random slope's
+        predictor (see :mod:`alliance.mixed.search`).
+        """
+        scale = np.ones(self.layout.size)
+        n_obs = self.statistics.n_obs
+        for level, where in zip(self.statistics.levels, self.layout.levels, strict=True):
+            mean_square = np.einsum("gsii->i", level.p) / n_obs
+            rms = np.sqrt(mean_square)
+            rms[~(rms > 0.0) | ~np.isfinite(rms)] = 1.0
+            scale[where.start : where.stop] = rms[where.rows]
+        return scale
+
+    @property
     def problem(self) -> tuple:
         """The problem as :func:`alliance.mixed.search.bfgs` takes it.
 
@@ -155,8 +174,9 @@ class ProfiledDeviance:
     def value_and_gradient(self, params: np.ndarray) -> tuple[float, np.ndarray]:
         """Deviance and its exact gradient with respect to ``[theta, rho]``."""
         # a search of no iteration: the deviance and gradient at the start (see search.bfgs)
+        params = np.asarray(params, dtype=float)
         _, value, gradient, *_ = bfgs(
-            np.asarray(params, dtype=float), _NO_SEED, False, 0, 0.0, 0.0, 0.0, *self.problem
+            params, np.ones(params.shape[0]), _NO_SEED, False, 0, 0.0, 0.0, 0.0, *self.problem
         )
         if not np.isfinite(value):
             raise np.linalg.LinAlgError("X'V^-1 X is not positive definite")

@@ -54,7 +54,7 @@ class FitInfo:
     message : str
         The optimizer's own message.
     start : numpy.ndarray
-        Starting parameters.
+        Starting parameters (by default :func:`default_start`).
     gradient : numpy.ndarray
         Gradient of the deviance at the optimum.
     projected_gradient : float
@@ -124,8 +124,9 @@ def search(
     """Run the compiled BFGS search (:func:`alliance.mixed.search.bfgs`) on ``objective``."""
     seed = np.empty((0, 0)) if inverse_hessian is None else np.asarray(inverse_hessian, float)
     x, value, gradient, h_inv, iterations, code, reached, evaluations = bfgs(
-        np.asarray(x0, dtype=float), seed, inverse_hessian is not None, max_iterations, gtol,
-        ftol, decrement_tol, *objective.problem,
+        np.asarray(x0, dtype=float), objective.parameter_scale, seed,
+        inverse_hessian is not None, max_iterations, gtol, ftol, decrement_tol,
+        *objective.problem,
     )
     objective.n_evaluations += int(evaluations)
     if code == START_NOT_POSITIVE_DEFINITE:
@@ -187,6 +188,17 @@ def scaled_gradient(
     return float(np.max(np.minimum(np.abs(scaled), np.abs(gradient[free]))))
 
 
+def default_start(objective: ProfiledDeviance) -> np.ndarray:
+    """lme4's start (identity factors) in the search's scaled coordinates.
+
+    A diagonal entry starts at ``1 / scale``: a relative SD of 1 per unit of the root mean
+    square of its column (lme4's start for a predictor of that size), so that the start does
+    not depend on the units of a slope's predictor either.
+    """
+    layout = objective.layout
+    return layout.start() / objective.parameter_scale
+
+
 def minimise(
     objective: ProfiledDeviance,
     start: np.ndarray | None = None,
@@ -195,7 +207,7 @@ def minimise(
 ) -> tuple[np.ndarray, FitInfo]:
     """Minimise ``objective`` from ``start`` (lme4's default start when None)."""
     layout = objective.layout
-    x0 = layout.start() if start is None else np.asarray(start, dtype=float)
+    x0 = default_start(objective) if start is None else np.asarray(start, dtype=float)
     lower = layout.lower_bounds()
     options: dict[str, float | int] = {
         "max_iterations": max_iterations, "gtol": 1e-6, "ftol": 1e-14,
@@ -264,10 +276,11 @@ def _leave_boundary(
     (see :mod:`alliance.mixed.boundary`).
     """
     restarts, iterations = 0, 0
+    scale = objective.parameter_scale
     for _ in range(MAX_ROUNDS):
         probe = probe_inside(
             objective.value_and_gradient, objective.layout, outcome.x, outcome.value,
-            outcome.gradient,
+            outcome.gradient, scale,
         )
         if probe is None:
             break
@@ -281,7 +294,7 @@ def _leave_boundary(
             break
         outcome = continued
     settled = settle_on_boundary(
-        objective.value_and_gradient, objective.layout, outcome.x, outcome.value
+        objective.value_and_gradient, objective.layout, outcome.x, outcome.value, scale
     )
     if settled is not None:
         outcome = replace(outcome, x=settled[0], value=settled[1], gradient=settled[2])

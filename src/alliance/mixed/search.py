@@ -12,6 +12,13 @@ below ``decrement_tol`` (Newton decrement ``g' H^-1 g``: with a million observat
 gradient is dominated by rounding before it gets small, but the decrement is not); or when no
 step along the direction decreases ``f``. ``scipy.optimize`` is not used because its
 per-iteration overhead (about 1 ms) exceeds a whole evaluation here.
+
+The search runs in scaled coordinates ``x_s = scale * x`` (a diagonal preconditioner, Nocedal &
+Wright sec. 2.2): with ``scale`` the root mean square of the random-effect column that a theta
+entry multiplies, a slope's relative SD is searched on the scale of a predictor in units of its
+own size. Without it, ``time`` in thousandths made the slope's relative SD about 100 times
+larger, the quasi-Newton model underestimated the decrease still possible, and the search
+stopped 7 units of deviance above the optimum as "converged".
 """
 
 from __future__ import annotations
@@ -103,31 +110,45 @@ def _gradient_step_matrix(g):  # pragma: no cover
     return np.eye(g.shape[0]) * (FIRST_STEP / max(1.0, np.abs(g).max()))
 
 
+@njit(cache=True, inline="always")
+def _unscaled(x, f, g, h_inv, scale, iterations, code, reached, n_evaluations):  # pragma: no cover
+    """The end point of :func:`bfgs` in the caller's coordinates."""
+    return (x / scale, f, g * scale, h_inv / np.outer(scale, scale), iterations, code, reached,
+            n_evaluations)
+
+
 @njit(cache=True)
 def bfgs(
-    x0, inverse_hessian, has_inverse_hessian, max_iterations, gtol, ftol, decrement_tol,
+    x0, scale, inverse_hessian, has_inverse_hessian, max_iterations, gtol, ftol, decrement_tol,
     levels, n_theta, t_stack, expand_top, n_fixed, n_later_strata, dof,
     reml, parallel_min_groups, n_threads,
 ):  # pragma: no cover
     """Minimise the profiled deviance from ``x0`` (see the module docstring).
 
-    ``inverse_hessian`` seeds the quasi-Newton matrix when ``has_inverse_hessian`` (e.g. from
-    a fit to a subsample); otherwise the first step is a scaled gradient step. The arguments
+    The search works on ``scale * x``; ``x0``, the returned point, gradient and inverse
+    Hessian are in the caller's coordinates. ``inverse_hessian`` seeds the quasi-Newton
+    matrix when ``has_inverse_hessian`` (e.g. from a fit to a subsample); otherwise the
+    first step is a scaled gradient step. The arguments
     from ``levels`` on are the problem, as for :func:`deviance_gradient`. Returns ``x, f, g,``
     the inverse Hessian, the iterations, the stop code (index into ``MESSAGES``), whether the
     optimum was reached, and the number of evaluations. With ``max_iterations = 0`` it only
     evaluates the deviance and gradient at ``x0`` (``f`` is ``inf`` where X'V^-1 X is
     singular): one compiled entry point, so the kernels are compiled into one caller only.
     """
-    x = x0.copy()
+    x = x0 * scale
     f, g = deviance_gradient(
-        x, levels, n_theta, t_stack, expand_top, n_fixed, n_later_strata,
+        x0, levels, n_theta, t_stack, expand_top, n_fixed, n_later_strata,
         dof, reml, parallel_min_groups, n_threads,
     )
+    g = g / scale
     n_evaluations = 1
-    h_inv = inverse_hessian.copy() if has_inverse_hessian else _gradient_step_matrix(g)
+    h_inv = (
+        inverse_hessian * np.outer(scale, scale) if has_inverse_hessian
+        else _gradient_step_matrix(g)
+    )
     if not np.isfinite(f):
-        return x, f, g, h_inv, 0, START_NOT_POSITIVE_DEFINITE, False, n_evaluations
+        return _unscaled(x, f, g, h_inv, scale, 0, START_NOT_POSITIVE_DEFINITE, False,
+                         n_evaluations)
     scaled = has_inverse_hessian
     stalls = 0
     just_reset = False
@@ -135,11 +156,11 @@ def bfgs(
     while iteration < max_iterations:
         iteration += 1
         if np.abs(g).max() < gtol:
-            return x, f, g, h_inv, iteration - 1, 0, True, n_evaluations
+            return _unscaled(x, f, g, h_inv, scale, iteration - 1, 0, True, n_evaluations)
         direction = -(h_inv @ g)
         decrement = -(g @ direction)
         if 0.0 <= decrement < decrement_tol and scaled:
-            return x, f, g, h_inv, iteration - 1, 1, True, n_evaluations
+            return _unscaled(x, f, g, h_inv, scale, iteration - 1, 1, True, n_evaluations)
         if decrement <= 0.0:
             h_inv = _gradient_step_matrix(g)
             direction = -(h_inv @ g)
@@ -156,9 +177,10 @@ def bfgs(
                 break
             trial = x + alpha * direction
             f_trial, g_trial = deviance_gradient(
-                trial, levels, n_theta, t_stack, expand_top, n_fixed,
+                trial / scale, levels, n_theta, t_stack, expand_top, n_fixed,
                 n_later_strata, dof, reml, parallel_min_groups, n_threads,
             )
+            g_trial = g_trial / scale
             n_evaluations += 1
             if np.isfinite(f_trial) and f_trial <= f + 1e-4 * predicted:
                 x_new, f_new, g_new, moved = trial, f_trial, g_trial, True
@@ -175,7 +197,7 @@ def bfgs(
             scaled, just_reset = False, True
             continue
         if not moved:
-            return x, f, g, h_inv, iteration, 2, near_optimum, n_evaluations
+            return _unscaled(x, f, g, h_inv, scale, iteration, 2, near_optimum, n_evaluations)
         just_reset = False
         s = x_new - x
         y = g_new - g
@@ -194,7 +216,7 @@ def bfgs(
         stalls = stalls + 1 if f - f_new < ftol * (1.0 + abs(f)) else 0
         x, f, g = x_new, f_new, g_new
         if stalls > 0 and decrement < 1e3 * decrement_tol:
-            return x, f, g, h_inv, iteration, 3, True, n_evaluations
+            return _unscaled(x, f, g, h_inv, scale, iteration, 3, True, n_evaluations)
         if stalls >= 2:
-            return x, f, g, h_inv, iteration, 4, False, n_evaluations
-    return x, f, g, h_inv, max_iterations, 5, False, n_evaluations
+            return _unscaled(x, f, g, h_inv, scale, iteration, 4, False, n_evaluations)
+    return _unscaled(x, f, g, h_inv, scale, max_iterations, 5, False, n_evaluations)
