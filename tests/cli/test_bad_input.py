@@ -92,6 +92,7 @@ def _write_inputs(folder: Path) -> None:
     (study / "bom.toml").write_bytes(b"\xef\xbb\xbf" + text.encode())
     (study / "latin1.toml").write_bytes("# Søren's study\n".encode("latin-1") + text.encode())
     (study / "broken.toml").write_text(text + "\n[wai\n", encoding="utf-8")
+    _degenerate_studies(study, text)
     wai = pd.read_csv(study / "wai.csv", dtype=object)
     answered = wai["wai1"].notna()
     wai.loc[answered[answered].index[0], "wai3"] = "9"
@@ -101,6 +102,27 @@ def _write_inputs(folder: Path) -> None:
                                           encoding="utf-8")
     (study / "missing-file.toml").write_text(
         text.replace("wai.csv", "nowhere.csv"), encoding="utf-8")
+
+
+def _degenerate_studies(study: Path, text: str) -> None:
+    """Copies of the study that cannot be analysed (without the truth, which would not match)."""
+    config = text.replace('truth = "truth.json"', "")
+    wai = pd.read_csv(study / "wai.csv")
+    therapists = pd.read_csv(study / "therapists.csv")
+    variants = {
+        "no-wai": (wai.assign(**{item: np.nan for item in ITEMS}), therapists),
+        "one-therapist": (wai.loc[wai["therapist"] == wai["therapist"].iloc[0]], therapists),
+        "one-session": (wai.loc[wai["session"] == wai["session"].min()], therapists),
+        "constant-covariate": (wai, therapists.assign(experience=10)),
+    }
+    for name, (wai_rows, therapist_rows) in variants.items():
+        folder = study / name
+        folder.mkdir()
+        for file in ("reference_qpl.csv", "patients.csv"):
+            shutil.copy(study / file, folder / file)
+        wai_rows.to_csv(folder / "wai.csv", index=False)
+        therapist_rows.to_csv(folder / "therapists.csv", index=False)
+        (folder / "study.toml").write_text(config, encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
@@ -262,6 +284,15 @@ CASES = [
     case("analyze-every-invalid-item-column",
          "analyze§{in}/study/bad-items.toml§--out§{tmp}/a", DATA,
          "2 item columns hold invalid values", "'wai3'", "'wai7'"),
+    case("analyze-no-wai-scores", "analyze§{in}/study/no-wai/study.toml§--out§{tmp}/a", DATA,
+         "no patient-rated administration has a WAI total score"),
+    case("analyze-one-therapist", "analyze§{in}/study/one-therapist/study.toml§--out§{tmp}/a",
+         DATA, "from 1 therapist only", "at least two"),
+    case("analyze-one-session", "analyze§{in}/study/one-session/study.toml§--out§{tmp}/a",
+         DATA, "every patient-rated administration is at session 3", "two or more"),
+    case("analyze-constant-covariate",
+         "analyze§{in}/study/constant-covariate/study.toml§--out§{tmp}/a", DATA,
+         "therapist covariate 'experience' has the same value (10) for every therapist"),
     case("analyze-out-holds-inputs",
          "analyze§{in}/study/study.toml§--out§{in}/study§--overwrite", SPEC,
          "contains the input"),

@@ -23,6 +23,7 @@ import numpy as np
 import alliance
 from alliance.errors import BoundaryWarning
 from alliance.study.config import RATERS, StudyConfig
+from alliance.study.estimable import require_estimable
 from alliance.study.factors import therapist_factors
 from alliance.study.figures import caterpillar, forest, implied_trajectories, observed_trajectories
 from alliance.study.findings import findings
@@ -67,7 +68,8 @@ def run_study(config: StudyConfig, progress: Progress | None = None) -> StudyRes
     Raises
     ------
     DataError
-        A data file cannot be read or fails a check (raised before any model is fitted).
+        A data file cannot be read or fails a check, or the models cannot be estimated on the
+        rows analysed (raised before any model is fitted).
     SpecificationError
         The configuration, an instrument or a model cannot be used.
     """
@@ -91,6 +93,7 @@ def run_study(config: StudyConfig, progress: Progress | None = None) -> StudyRes
                                     config.seed, data.sources["reference"])
         analysis = analysis_data(data, scored, factors, config.therapist_covariates,
                                  config.patient_covariates)
+        require_estimable(data, analysis)
     with step(3):
         comparison = compare_time_codings(analysis, config.models)
     coding = comparison.chosen
