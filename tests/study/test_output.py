@@ -64,4 +64,4 @@ def test_analyze_never_touches_its_inputs(
     assert digest(study_copy.parent) == before
     assert run.folder == out and (out / "results.json").is_file() and run.report_written
     saved = (out / "config.toml").read_text(encoding="utf-8")
-    assert str(study_copy.parent) not in saved and 'file = "wai.csv"' in saved
+    assert str(study_copy.parent) not in saved and 'file = "../study/wai.csv"' in saved

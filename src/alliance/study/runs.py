@@ -88,9 +88,9 @@ def analyze(
         results = run_study(config, progress)
         written = write_outputs(
             results, folder,
-            config.to_toml(header=f"Configuration used by `alliance analyze` "
-                                  f"({Path(config_path).name}); file paths are relative to "
-                                  "the folder of that file."),
+            rebased(config, Path(out)).to_toml(
+                header=f"Configuration used by `alliance analyze` ({Path(config_path).name}); "
+                "file paths are relative to this folder."),
         )
     return StudyRun(results, Path(out), written)
 
