@@ -83,3 +83,19 @@ def test_too_many_factors_is_a_specification_error():
 def test_invalid_choices_are_usage_errors(option):
     code, _ = invoke(str(BFI), "--factors", "1", *option)
     assert code == 2
+
+
+def test_an_excel_sheet_is_chosen_and_named(tmp_path: Path) -> None:
+    workbook = tmp_path / "bfi.xlsx"
+    items = pd.read_csv(BFI)[ITEMS.split(",")].head(400)
+    with pd.ExcelWriter(workbook) as writer:
+        items.tail(300).to_excel(writer, sheet_name="notes", index=False)
+        items.to_excel(writer, sheet_name="answers", index=False)
+    out = tmp_path / "efa.json"
+    code, output = invoke(str(workbook), "-k", "2", "--sheet", "answers", "--parallel-iter", "0",
+                          "--json", str(out))
+    assert code == 0, output
+    assert f"of 10 items from {workbook} (sheet 'answers')" in output
+    assert "Rows analysed: " in output and json.loads(out.read_text())["sheet"] == "answers"
+    code, output = invoke(str(workbook), "-k", "2", "--parallel-iter", "0")
+    assert code == 0 and f"from {workbook} (sheet 'notes')" in output
