@@ -196,6 +196,8 @@ def power_command(
             check_file_output(json_path, inputs, "--json")
         if out is not None:
             refuse_inputs([out / name for name in OUT_FILES], inputs, "--out")
+            if out.exists() and not out.is_dir():
+                raise SpecificationError(f"--out {out} is a file; give the name of a folder.")
         sample = {"therapists": therapists, "patients_per_therapist": patients,
                   "caseload": caseload, "dispersion": dispersion}
         schedule = {"waves": _numbers(waves, "--waves") if waves else None, "time": time_coding,

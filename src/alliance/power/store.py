@@ -73,7 +73,17 @@ class ReplicateStore:
         self.fingerprint = {"format": STORE_FORMAT, **fingerprint}
         #: Batch files found unreadable by :meth:`completed` and removed.
         self.discarded: list[str] = []
-        self.folder.mkdir(parents=True, exist_ok=True)
+        if self.folder.exists() and not self.folder.is_dir():
+            raise SpecificationError(
+                f"the run folder {self.folder} is a file; give the name of a folder."
+            )
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise SpecificationError(
+                f"the run folder {self.folder} cannot be created ({error.strerror}); choose a "
+                "place you can write to."
+            ) from error
         self._lock: IO[str] | None = _acquire(self.folder / LOCK_FILE)
         try:
             self._open()
