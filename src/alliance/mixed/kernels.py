@@ -17,7 +17,13 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit, prange
+from numba.extending import overload
 from numba.typed import List
+
+#: Marker for the passes that eliminate every level on one thread (see :func:`forward_pass`).
+SERIAL: tuple[()] = ()
+#: Marker for the passes that split levels with many groups over threads.
+THREADED: tuple[int] = (0,)
 
 
 @njit(cache=True)
@@ -107,9 +113,13 @@ def _forward_any_q(
     slope, the growth models of this field), or by the general one. Each version adds about
     30 s to the one-time compilation (cached on disk), so other ``q`` share the general one.
     """
-    if r_stat.shape[2] == 2:
+    q = r_stat.shape[2]
+    if q == 2:
+        # (q, q) is a tuple of two run-time int64, typed the same at every call site; a
+        # constant (0, 0) would be typed as literals in some callers and not in others,
+        # compiling the kernel twice
         return _forward_groups(
-            (0, 0), p_stat, r_stat, weights, child, has_child, gather, lam, parent, acc,
+            (q, q), p_stat, r_stat, weights, child, has_child, gather, lam, parent, acc,
             ainv_out, h_out,
         )
     return _forward_groups(
@@ -244,9 +254,10 @@ def _backward_any_q(
     ``grad_weights``; when there are children, adds d f / d(child[g]) to ``adjoint_child[g]``
     (zeros on entry; entries that share a column through ``gather`` are summed).
     """
-    if r_stat.shape[2] == 2:
+    q = r_stat.shape[2]
+    if q == 2:
         _backward_groups(
-            (0, 0), p_stat, r_stat, weights, child, has_child, gather, lam, parent,
+            (q, q), p_stat, r_stat, weights, child, has_child, gather, lam, parent,
             adjoint_parent, ainv, h, logdet_weight, grad_lam, grad_weights, adjoint_child,
         )
     else:
@@ -354,6 +365,7 @@ def forward_level(
     """:func:`_forward_any_q` on one thread, or over ``n_chunks`` blocks of groups in threads.
 
     Each block accumulates into a private copy of ``acc``; the copies are summed at the end.
+    Compiled only into the :data:`THREADED` passes.
     """
     if n_chunks == 1:
         return _forward_any_q(
@@ -405,6 +417,71 @@ def backward_level(
         grad_weights += partial_weights[chunk]
 
 
+def _eliminate_level(
+    threads, p_stat, r_stat, weights, child, has_child, gather, lam, parent, acc, ainv, h,
+    n_chunks,
+):  # pragma: no cover
+    """One level of :func:`forward_pass`; typed by its overload (compiled code only)."""
+    raise NotImplementedError
+
+
+@overload(_eliminate_level, inline="always")
+def _eliminate_level_overload(
+    threads, p_stat, r_stat, weights, child, has_child, gather, lam, parent, acc, ainv, h,
+    n_chunks,
+):  # pragma: no cover
+    # the marker's type decides at compile time: the serial passes never compile the
+    # threaded kernels (about a third of the first fit's compilation)
+    if len(threads) == 0:
+        def serial(threads, p_stat, r_stat, weights, child, has_child, gather, lam, parent,
+                   acc, ainv, h, n_chunks):
+            return _forward_any_q(
+                p_stat, r_stat, weights, child, has_child, gather, lam, parent, acc, ainv, h,
+            )
+        return serial
+
+    def threaded(threads, p_stat, r_stat, weights, child, has_child, gather, lam, parent, acc,
+                 ainv, h, n_chunks):
+        return forward_level(
+            p_stat, r_stat, weights, child, has_child, gather, lam, parent, acc, ainv, h,
+            n_chunks,
+        )
+    return threaded
+
+
+def _adjoin_level(
+    threads, p_stat, r_stat, weights, child, has_child, gather, lam, parent, adjoint_parent,
+    ainv, h, logdet_weight, grad_lam, grad_weights, adjoint_child, n_chunks,
+):  # pragma: no cover
+    """One level of :func:`backward_pass`; typed by its overload (compiled code only)."""
+    raise NotImplementedError
+
+
+@overload(_adjoin_level, inline="always")
+def _adjoin_level_overload(
+    threads, p_stat, r_stat, weights, child, has_child, gather, lam, parent, adjoint_parent,
+    ainv, h, logdet_weight, grad_lam, grad_weights, adjoint_child, n_chunks,
+):  # pragma: no cover
+    if len(threads) == 0:
+        def serial(threads, p_stat, r_stat, weights, child, has_child, gather, lam, parent,
+                   adjoint_parent, ainv, h, logdet_weight, grad_lam, grad_weights,
+                   adjoint_child, n_chunks):
+            _backward_any_q(
+                p_stat, r_stat, weights, child, has_child, gather, lam, parent, adjoint_parent,
+                ainv, h, logdet_weight, grad_lam, grad_weights, adjoint_child,
+            )
+        return serial
+
+    def threaded(threads, p_stat, r_stat, weights, child, has_child, gather, lam, parent,
+                 adjoint_parent, ainv, h, logdet_weight, grad_lam, grad_weights, adjoint_child,
+                 n_chunks):
+        backward_level(
+            p_stat, r_stat, weights, child, has_child, gather, lam, parent, adjoint_parent,
+            ainv, h, logdet_weight, grad_lam, grad_weights, adjoint_child, n_chunks,
+        )
+    return threaded
+
+
 @njit(cache=True)
 def level_list(levels):  # pragma: no cover
     """The per-level tuples (see :func:`forward_pass`) as a typed list.
@@ -422,7 +499,8 @@ def level_list(levels):  # pragma: no cover
 
 @njit(cache=True)
 def forward_pass(
-    levels, params, weights, t_stack, expand_top, n_fixed, parallel_min_groups, n_threads,
+    threads, levels, params, weights, t_stack, expand_top, n_fixed, parallel_min_groups,
+    n_threads,
 ):  # pragma: no cover
     """Eliminate every level, innermost first, then profile out ``beta``: one compiled call.
 
@@ -431,7 +509,8 @@ def forward_pass(
     one compiled version serves every model with as many levels), where ``child`` is the inner
     level's ``acc``. Fills each level's factor ``lam`` from ``params`` (``lam[rows, cols] =
     params[start:]``), ``acc``, ``ainv`` and ``h``; levels with at least
-    ``parallel_min_groups`` groups are split over ``n_threads`` threads. Returns
+    ``parallel_min_groups`` groups are split over ``n_threads`` threads when ``threads`` is
+    :data:`THREADED` (with :data:`SERIAL` every level is eliminated on one thread). Returns
     ``log|L|^2`` followed by what :func:`finish_top` returns.
     """
     log_det_l = 0.0
@@ -444,9 +523,9 @@ def forward_pass(
             lam[rows[k], cols[k]] = params[start + k]
         acc[:] = 0.0
         n_chunks = n_threads if p_stat.shape[0] >= parallel_min_groups else 1
-        log_det_l += forward_level(
-            p_stat, r_stat, weights, child, has_child, gather, lam, parent, acc, ainv, h,
-            n_chunks,
+        log_det_l += _eliminate_level(
+            threads, p_stat, r_stat, weights, child, has_child, gather, lam, parent, acc, ainv,
+            h, n_chunks,
         )
     t_final, beta, r2, log_det_rx, txx_inverse, positive = finish_top(
         t_stack, weights, levels[len(levels) - 1][10], expand_top, n_fixed
@@ -456,7 +535,7 @@ def forward_pass(
 
 @njit(cache=True)
 def backward_pass(
-    levels, weights, t_stack, beta, txx_inverse, expand_top, logdet_weight, rx_weight,
+    threads, levels, weights, t_stack, beta, txx_inverse, expand_top, logdet_weight, rx_weight,
     r2_weight, n_theta, parallel_min_groups, n_threads,
 ):  # pragma: no cover
     """Gradient of ``a log|L|^2 + b log|R_X|^2 + c r2`` by the adjoint of :func:`forward_pass`.
@@ -475,9 +554,9 @@ def backward_pass(
         adjoint_child[:] = 0.0
         grad_lam[:] = 0.0
         n_chunks = n_threads if p_stat.shape[0] >= parallel_min_groups else 1
-        backward_level(
-            p_stat, r_stat, weights, child, has_child, gather, lam, parent, adjoint, ainv, h,
-            logdet_weight, grad_lam, grad_weights, adjoint_child, n_chunks,
+        _adjoin_level(
+            threads, p_stat, r_stat, weights, child, has_child, gather, lam, parent, adjoint,
+            ainv, h, logdet_weight, grad_lam, grad_weights, adjoint_child, n_chunks,
         )
         for k in range(rows.shape[0]):
             grad_theta[start + k] = grad_lam[rows[k], cols[k]]

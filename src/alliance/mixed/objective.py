@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from alliance.mixed.kernels import backward_pass, forward_pass, level_list
+from alliance.mixed.kernels import SERIAL, THREADED, backward_pass, forward_pass, level_list
 from alliance.mixed.parameters import ParameterLayout
 from alliance.mixed.search import SMALLEST_R2, bfgs, profiled_deviance
 from alliance.mixed.statistics import Statistics
@@ -128,6 +128,15 @@ class ProfiledDeviance:
         return scale
 
     @property
+    def threads(self) -> tuple[()] | tuple[int]:
+        """Which compiled passes these data use: threaded only if a level is large enough.
+
+        Read at each call, as the threading settings are (see :attr:`problem`).
+        """
+        largest = max(level.p.shape[0] for level in self.statistics.levels)
+        return THREADED if largest >= _parallel_min_groups() else SERIAL
+
+    @property
     def problem(self) -> tuple:
         """The problem as :func:`alliance.mixed.search.bfgs` takes it.
 
@@ -148,7 +157,7 @@ class ProfiledDeviance:
         stats = self.statistics
         weights = self.layout.strata_weights(params)
         log_det_l, t_final, beta, r2, log_det_rx, txx_inverse, positive = forward_pass(
-            workspace, params, weights, stats.t, stats.levels[-1].expand, stats.n_fixed,
+            self.threads, workspace, params, weights, stats.t, stats.levels[-1].expand, stats.n_fixed,
             _parallel_min_groups(), _THREADS,
         )
         if not positive:
@@ -176,7 +185,7 @@ class ProfiledDeviance:
         # a search of no iteration: the deviance and gradient at the start (see search.bfgs)
         params = np.asarray(params, dtype=float)
         _, value, gradient, *_ = bfgs(
-            params, np.ones(params.shape[0]), _NO_SEED, False, 0, 0.0, 0.0, 0.0, *self.problem
+            self.threads, params, np.ones(params.shape[0]), _NO_SEED, False, 0, 0.0, 0.0, 0.0, *self.problem
         )
         if not np.isfinite(value):
             raise np.linalg.LinAlgError("X'V^-1 X is not positive definite")
@@ -190,7 +199,7 @@ class ProfiledDeviance:
         """Gradient of ``a log|L|^2 + b log|R_X|^2 + c r2`` with respect to ``[theta, rho]``."""
         stats = self.statistics
         grad_theta, grad_weights = backward_pass(
-            evaluation.workspace, evaluation.weights, stats.t, evaluation.beta,
+            self.threads, evaluation.workspace, evaluation.weights, stats.t, evaluation.beta,
             evaluation.txx_inverse, stats.levels[-1].expand, log_det_weight, rx_weight,
             r2_weight, self.layout.n_theta, _parallel_min_groups(), _THREADS,
         )

@@ -124,7 +124,7 @@ def search(
     """Run the compiled BFGS search (:func:`alliance.mixed.search.bfgs`) on ``objective``."""
     seed = np.empty((0, 0)) if inverse_hessian is None else np.asarray(inverse_hessian, float)
     x, value, gradient, h_inv, iterations, code, reached, evaluations = bfgs(
-        np.asarray(x0, dtype=float), objective.parameter_scale, seed,
+        objective.threads, np.asarray(x0, dtype=float), objective.parameter_scale, seed,
         inverse_hessian is not None, max_iterations, gtol, ftol, decrement_tol,
         *objective.problem,
     )

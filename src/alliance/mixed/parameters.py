@@ -14,9 +14,6 @@ import numpy as np
 
 from alliance.mixed.spec import ModelSpec
 
-_ONE_STRATUM = np.ones(1)
-_ONE_STRATUM.flags.writeable = False
-
 
 @dataclass(frozen=True)
 class LevelParameters:
@@ -79,9 +76,13 @@ class ParameterLayout:
         return factors
 
     def strata_weights(self, params: np.ndarray) -> np.ndarray:
-        """Residual precision weights ``w_s = delta_s^-2`` (``w_0 = 1``)."""
+        """Residual precision weights ``w_s = delta_s^-2`` (``w_0 = 1``).
+
+        A new writeable array each time: the compiled passes are compiled for writeable
+        arrays, and a read-only one would compile a second version of them.
+        """
         if self.n_strata == 1:
-            return _ONE_STRATUM
+            return np.ones(1)
         rho = np.concatenate([[0.0], params[self.n_theta :]])
         return np.exp(-2.0 * rho)
 

@@ -64,12 +64,13 @@ def profiled_deviance(log_det_l, log_det_rx, r2, dof, reml, rho, n_later_strata)
 # re-optimises all the kernels it calls, which costs seconds of compilation per layer
 @njit(cache=True, inline="always")
 def deviance_gradient(
-    params, levels, n_theta, t_stack, expand_top, n_fixed, n_later_strata, dof, reml,
+    threads, params, levels, n_theta, t_stack, expand_top, n_fixed, n_later_strata, dof, reml,
     parallel_min_groups, n_threads,
 ):  # pragma: no cover
     """Deviance and exact gradient at ``params = [theta, rho]``; ``inf`` if X'V^-1 X is singular.
 
-    The arguments after ``params`` are the problem (``ProfiledDeviance.problem``): the
+    ``threads`` is :data:`alliance.mixed.kernels.SERIAL` or ``THREADED`` (which passes are
+    compiled in). The arguments after ``params`` are the problem (``ProfiledDeviance.problem``): the
     per-level tuples of :func:`alliance.mixed.kernels.forward_pass`, the number of theta,
     ``sum [X, y][X, y]'`` per stratum, the outermost level's ``expand``, the number of fixed
     effects, the counts of the strata after the first, the residual df, REML or not, and the
@@ -81,7 +82,8 @@ def deviance_gradient(
     for s in range(1, n_strata):
         weights[s] = np.exp(-2.0 * rho[s - 1])
     log_det_l, _, beta, r2, log_det_rx, txx_inverse, positive = forward_pass(
-        levels, params, weights, t_stack, expand_top, n_fixed, parallel_min_groups, n_threads,
+        threads, levels, params, weights, t_stack, expand_top, n_fixed, parallel_min_groups,
+        n_threads,
     )
     gradient = np.zeros(params.shape[0])
     if not positive:
@@ -89,7 +91,7 @@ def deviance_gradient(
     r2 = max(r2, SMALLEST_R2)
     value = profiled_deviance(log_det_l, log_det_rx, r2, dof, reml, rho, n_later_strata)
     grad_theta, grad_weights = backward_pass(
-        levels, weights, t_stack, beta, txx_inverse, expand_top, 1.0,
+        threads, levels, weights, t_stack, beta, txx_inverse, expand_top, 1.0,
         1.0 if reml else 0.0, dof / r2, n_theta, parallel_min_groups, n_threads,
     )
     gradient[:n_theta] = grad_theta
@@ -119,13 +121,15 @@ def _unscaled(x, f, g, h_inv, scale, iterations, code, reached, n_evaluations): 
 
 @njit(cache=True)
 def bfgs(
-    x0, scale, inverse_hessian, has_inverse_hessian, max_iterations, gtol, ftol, decrement_tol,
+    threads, x0, scale, inverse_hessian, has_inverse_hessian, max_iterations, gtol, ftol,
+    decrement_tol,
     levels, n_theta, t_stack, expand_top, n_fixed, n_later_strata, dof,
     reml, parallel_min_groups, n_threads,
 ):  # pragma: no cover
     """Minimise the profiled deviance from ``x0`` (see the module docstring).
 
-    The search works on ``scale * x``; ``x0``, the returned point, gradient and inverse
+    ``threads`` selects the compiled passes as in :func:`deviance_gradient`. The search works
+    on ``scale * x``; ``x0``, the returned point, gradient and inverse
     Hessian are in the caller's coordinates. ``inverse_hessian`` seeds the quasi-Newton
     matrix when ``has_inverse_hessian`` (e.g. from a fit to a subsample); otherwise the
     first step is a scaled gradient step. The arguments
@@ -137,7 +141,7 @@ def bfgs(
     """
     x = x0 * scale
     f, g = deviance_gradient(
-        x0, levels, n_theta, t_stack, expand_top, n_fixed, n_later_strata,
+        threads, x0, levels, n_theta, t_stack, expand_top, n_fixed, n_later_strata,
         dof, reml, parallel_min_groups, n_threads,
     )
     g = g / scale
@@ -177,7 +181,7 @@ def bfgs(
                 break
             trial = x + alpha * direction
             f_trial, g_trial = deviance_gradient(
-                trial / scale, levels, n_theta, t_stack, expand_top, n_fixed,
+                threads, trial / scale, levels, n_theta, t_stack, expand_top, n_fixed,
                 n_later_strata, dof, reml, parallel_min_groups, n_threads,
             )
             g_trial = g_trial / scale
