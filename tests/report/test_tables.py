@@ -16,7 +16,7 @@ from alliance.report.model_tables import (
     variance_table,
 )
 from alliance.report.scale_tables import loadings_table, therapist_factor_table
-from alliance.report.score_scales import ALLIANCE_SCALE, FACTOR_SCALE
+from alliance.report.score_scales import ALLIANCE_SCALE, FACTOR_SCALES, factor_scale
 from alliance.report.table import Table
 from alliance.report.tables import build_tables
 
@@ -55,13 +55,19 @@ def test_every_table_states_the_scale_of_its_scores_as_the_methods_do(
     factors = therapist_factor_table(example_results)
     reference_sd = factors.frame["Reference|SD"].tolist()
     assert reference_sd == [1.0, 1.0]
-    assert FACTOR_SCALE in factors.note
-    assert "Before standardization, the factor scores had SD Personal Satisfactions 0.92" \
-        in factors.note
-    assert FACTOR_SCALE in analysis_paragraph(example_results)
+    scale = factor_scale(example_results)
+    assert scale == FACTOR_SCALES["none"] and scale in factors.note
+    assert "the factor scores had SD Personal Satisfactions 0.92" in factors.note
+    assert scale in analysis_paragraph(example_results)
     for table in (fixed_effects_table(example_results), joint_table(example_results)):
-        assert FACTOR_SCALE in table.note and ALLIANCE_SCALE in table.note
+        assert scale in table.note and ALLIANCE_SCALE in table.note
     assert ALLIANCE_SCALE in variance_table(example_results).note
+
+
+def test_croon_corrected_scores_are_described_as_such(results: dict[str, Any]) -> None:
+    results["therapist_factors"]["correction"] = "croon"
+    assert factor_scale(results) == FACTOR_SCALES["croon"]
+    assert FACTOR_SCALES["croon"] in fixed_effects_table(results).note
 
 
 def test_every_table_is_built_from_the_example(example_results: dict[str, Any]) -> None:

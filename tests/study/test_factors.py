@@ -4,17 +4,26 @@ from __future__ import annotations
 
 import json
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from alliance.errors import SpecificationError
 from alliance.instruments import load_instrument
 from alliance.simulate import StudyDesign
-from alliance.study import FACTOR_NAMES, StudyResults, example_config_text, load_config, run_study
+from alliance.study import (
+    FACTOR_NAMES,
+    StudyResults,
+    example_config_text,
+    load_config,
+    load_study,
+    run_study,
+)
 from alliance.study.config import FactorConfig
-from alliance.study.factors import naming_target
+from alliance.study.factors import naming_target, therapist_factors
 from alliance.study.naming import NamingTarget, congruence, name_factors
 
 ITEMS = tuple(f"qpl{k}" for k in range(1, 9))
@@ -122,15 +131,44 @@ def test_study_scores_are_on_the_reference_metric(small_results: StudyResults) -
     assert data_items == [f"qpl{k}" for k in range(1, 17)]
 
 
-def test_reported_scores_are_on_the_reference_standardized_scale(small_results: StudyResults
-                                                                ) -> None:
-    section = small_results.factors.therapist_factors_dict()
-    assert section["scale"].startswith("reference-standardized")
+def test_croon_corrected_regression_scores_are_the_regression_scores(
+    small_results: StudyResults,
+) -> None:
+    factors = small_results.factors
+    assert factors.correction == "croon"
+    # for regression scores the calibration is the identity (Var(s) = W'L Phi)
+    np.testing.assert_allclose(factors.transform, np.eye(2), atol=1e-6)
+    section = factors.therapist_factors_dict()
+    assert section["scale"].startswith("factor metric (Croon-corrected)")
     for name in FACTOR_NAMES:
         reference = section["reference"][name]
-        assert (reference["mean"], reference["sd"]) == (0.0, 1.0)
-        # regression scores shrink: their raw SD in the reference sample is below 1
-        assert 0.7 < reference["raw_sd"] < 1.0
+        # regression scores shrink: their SD in the reference sample is below 1
+        assert reference["sd"] == pytest.approx(reference["raw_sd"], rel=1e-6)
+        assert 0.7 < reference["sd"] < 1.0
+
+
+@pytest.mark.parametrize("scores", ["regression", "bartlett"])
+def test_croon_scores_predict_the_factor_and_naive_scores_are_standardized(
+    small_study: Path, scores: str
+) -> None:
+    config = load_config(small_study)
+    data = load_study(config)
+    truth = json.loads((small_study.parent / "truth.json").read_text())
+    true = pd.DataFrame(truth["therapist_factor_scores"]).set_index("therapist")
+    results = {}
+    for correction in ("croon", "none"):
+        settings = replace(config.factors, scores=scores, correction=correction)
+        results[correction] = therapist_factors(data.reference, data.therapists, data.qpl,
+                                                settings, config.seed, "reference")
+    naive = results["none"].therapist_factors_dict()
+    assert naive["scale"].startswith("reference-standardized")
+    assert all(naive["reference"][name]["sd"] == pytest.approx(1.0) for name in FACTOR_NAMES)
+    croon = results["croon"]
+    for name in FACTOR_NAMES:
+        # calibrated scores regress on the true factor with slope about 1 (E[f | c] = c)
+        slope = np.polyfit(croon.scores[name], true.loc[croon.scores.index, name], 1)[0]
+        assert 0.75 < slope < 1.25, (scores, name, slope)
+    assert croon.reference_model_sd.max() < 1.0
 
 
 def test_scores_correlate_with_the_true_factor_scores(small_results: StudyResults,

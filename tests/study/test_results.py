@@ -22,7 +22,7 @@ SCHEMA = {
             "communalities",
             "factor_correlations", "variance_explained", "eigenvalues", "parallel_analysis",
             "fit", "reliability"},
-    "therapist_factors": {"scale", "reference", "study", "correlation"},
+    "therapist_factors": {"correction", "scale", "reference", "study", "correlation"},
     "models": {"null", "time_coding", "growth", "joint"},
     "recovery": None,
     "findings": None,

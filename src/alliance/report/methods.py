@@ -18,7 +18,7 @@ from alliance.report.labels import humanize, rater_label, time_coding_label
 from alliance.report.notices import model_name
 from alliance.report.results import factor_names, lookup, model_fits
 from alliance.report.scale_tables import naming_note
-from alliance.report.score_scales import FACTOR_SCALE
+from alliance.report.score_scales import factor_scale
 
 DF_METHODS = {"satterthwaite": "Satterthwaite", "containment": "containment (HLM)",
               "residual": "residual (n \u2212 p)"}
@@ -149,7 +149,7 @@ def analysis_paragraph(results: Mapping[str, Any]) -> str:
             f"An exploratory factor analysis ({efa.get('method')} extraction, "
             f"{efa.get('rotation')} rotation) of {len(efa.get('items') or [])} items gave "
             f"{len(factors)} factors ({', '.join(humanize(name) for name in factors)}); the "
-            f"number of factors was checked by parallel analysis. {FACTOR_SCALE} "
+            f"number of factors was checked by parallel analysis. {factor_scale(results)} "
             + naming_note(efa.get("naming"))
         )
     parts.append(

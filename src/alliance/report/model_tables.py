@@ -24,7 +24,7 @@ from alliance.report.results import (
     model_label,
     raters,
 )
-from alliance.report.score_scales import ALLIANCE_SCALE, FACTOR_SCALE
+from alliance.report.score_scales import ALLIANCE_SCALE, factor_scale
 from alliance.report.table import CI, Table, unavailable
 
 
@@ -182,7 +182,7 @@ def fixed_effects_table(results: Mapping[str, Any]) -> Table:
     if not rows:
         return unavailable(key, title, " ".join(failures))
     note = (
-        f"b = unstandardized coefficient. {ALLIANCE_SCALE} {FACTOR_SCALE} "
+        f"b = unstandardized coefficient. {ALLIANCE_SCALE} {factor_scale(results)} "
         "Main effects of the factors are effects on the alliance level (at time 0); "
         "interactions with time are effects on its growth. Models: " + "; ".join(formulas) + "."
     )
@@ -246,7 +246,7 @@ def joint_table(results: Mapping[str, Any]) -> Table:
     note = (
         "Difference = patient-rated minus therapist-rated effect, tested in one model of both "
         f"raters' alliance: {joint.get('formula') or lookup(joint, 'fit', 'formula')}. "
-        f"{ALLIANCE_SCALE} {FACTOR_SCALE}"
+        f"{ALLIANCE_SCALE} {factor_scale(results)}"
     )
     formats = {"Patient-rated b": "number3", "Therapist-rated b": "number3",
                "Difference": "number3", "SE": "number3", "t": "number", "df": "df", "p": "p"}

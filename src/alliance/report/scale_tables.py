@@ -10,7 +10,7 @@ import pandas as pd
 from alliance.report import apa
 from alliance.report.labels import humanize
 from alliance.report.results import factor_names, lookup
-from alliance.report.score_scales import FACTOR_SCALE, raw_reference_sds
+from alliance.report.score_scales import factor_scale, raw_reference_sds
 from alliance.report.table import CI, Table, unavailable
 
 LOADING_CUTOFF = 0.30
@@ -35,7 +35,7 @@ def therapist_factor_table(results: Mapping[str, Any]) -> Table:
         }
         for name in factor_names(results) or list(study)
     ]
-    note = " ".join(part for part in (FACTOR_SCALE, raw_reference_sds(results)) if part)
+    note = " ".join(part for part in (factor_scale(results), raw_reference_sds(results)) if part)
     pairs = correlation_pairs(section.get("correlation"), factor_names(results))
     if pairs:
         note += " Correlation among the study therapists: " + "; ".join(pairs) + "."

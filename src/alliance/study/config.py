@@ -105,7 +105,9 @@ class FactorConfig:
     The factors are named from marker items (``satisfaction_items``, ``burden_items``) or a
     target pattern (``target``: item -> loadings in the order of :data:`FACTOR_NAMES`), each
     name accepted at a Tucker congruence of at least ``min_congruence``
-    (:mod:`alliance.study.naming`).
+    (:mod:`alliance.study.naming`). ``correction`` is how the factor scores' error is
+    handled: ``"croon"`` (bias-corrected, default) or ``"none"`` (naive factor-score
+    regression; :mod:`alliance.study.factors`).
     """
 
     method: str = "minres"
@@ -117,6 +119,7 @@ class FactorConfig:
     burden_items: tuple[str, ...] | None = None
     target: Mapping[str, tuple[float, ...]] | None = None
     min_congruence: float = 0.85
+    correction: str = "croon"
 
 
 @dataclass(frozen=True)

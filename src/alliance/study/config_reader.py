@@ -289,7 +289,8 @@ def _wai(data: Any, source: str, patients: PatientConfig | None) -> WaiConfig:
 def _factors(data: Any, source: str) -> FactorConfig:
     factors = _Reader(data, "factors", source)
     factors.check_keys({"method", "rotation", "correlation", "scores", "parallel_iterations",
-                        "satisfaction_items", "burden_items", "target", "min_congruence"})
+                        "satisfaction_items", "burden_items", "target", "min_congruence",
+                        "correction"})
     satisfaction = factors.names("satisfaction_items")
     burden = factors.names("burden_items")
     if (satisfaction is None) != (burden is None):
@@ -322,6 +323,7 @@ def _factors(data: Any, source: str) -> FactorConfig:
         burden_items=burden,
         target=target,
         min_congruence=float(min_congruence),
+        correction=factors.choice("correction", "croon", ("croon", "none")),
     )
 
 

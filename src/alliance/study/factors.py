@@ -3,9 +3,12 @@
 Following Nissen-Lie et al. (2013): exploratory factor analysis of the Quality of Personal
 Life items in the reference sample (parallel analysis for the number of factors; two factors
 extracted, oblique rotation), reliability of each factor's items, and factor scores of the
-study therapists computed with the *reference* scoring weights and standardised against the
-reference sample (mean 0 and SD 1 among the reference therapists), so that an effect is per
-reference-sample SD.
+study therapists computed with the *reference* scoring weights. By default the scores are
+Croon-corrected (``factors.correction = "croon"``): calibrated to the factors' own metric
+(:mod:`alliance.scales.calibration`), so that an effect is per SD of the factor in the
+reference population and not attenuated by the error in the scores. ``"none"`` keeps the naive
+factor-score regression: scores standardised on the reference sample (mean 0, SD 1 among the
+reference therapists), treated as if measured without error.
 
 Naming. The EFA's factor order and signs are arbitrary. The factors are named only from
 evidence in the configuration, marker items (``factors.satisfaction_items``,
@@ -25,15 +28,25 @@ import pandas as pd
 from alliance.errors import DataError, SpecificationError
 from alliance.instruments import Instrument
 from alliance.scales import EFAResult, ReliabilityResult, ScoringWeights, efa, reliability
+from alliance.scales.calibration import calibration_matrix
 from alliance.study.config import FACTOR_NAMES, FactorConfig
 from alliance.study.naming import TARGET_KEY, FactorNaming, NamingTarget, name_factors
 
-#: The metric of every factor score the study reports (results.json ``therapist_factors.scale``).
-SCORE_SCALE = (
-    "reference-standardized: factor scores (reference scoring weights) minus their mean in the "
-    "reference sample, divided by their SD there, so that the reference sample has M = 0 and "
-    "SD = 1; raw_mean and raw_sd are the reference sample's scores before standardization"
-)
+#: The metric of the factor scores the models use, by correction (results.json
+#: ``therapist_factors.scale``).
+SCORE_SCALES = {
+    "croon": (
+        "factor metric (Croon-corrected): calibrated factor scores, the best linear prediction "
+        "of each factor from the scores under the reference measurement model, centred on the "
+        "reference sample; the factor has SD 1 in the reference population, the scores' own SD "
+        "is smaller (sd); raw_mean and raw_sd are the uncalibrated scores'"
+    ),
+    "none": (
+        "reference-standardized (naive factor-score regression): factor scores minus their "
+        "mean in the reference sample, divided by their SD there (M = 0, SD = 1); raw_mean and "
+        "raw_sd are the scores before standardization"
+    ),
+}
 #: Smallest absolute loading for an item to count as one of a factor's items (reliability).
 SALIENT_LOADING = 0.30
 
@@ -54,6 +67,16 @@ class TherapistFactors:
         Reference scoring weights of the named factors.
     reference_mean, reference_sd
         Mean and SD (``ddof = 1``) of the raw factor scores in the reference sample.
+    correction, transform
+        How the raw scores ``s`` become the scores the models use, ``(s - reference_mean)
+        transform``: ``"croon"`` (default), calibrated scores on the factors' own metric
+        (:func:`alliance.scales.calibration.calibration_matrix`), so that effects are per SD of
+        the factor in the reference population and unbiased by the error in the scores;
+        ``"none"``, the naive factor-score regression, scores standardized on the reference
+        sample (``diag(1 / reference_sd)``).
+    reference_model_sd
+        SD of the model's scores in the reference sample (1 for ``"none"``; below 1 for
+        ``"croon"``, as predictions shrink towards the mean).
     reliability
         Reliability of each factor's salient items in the reference sample (None if it has
         fewer than two).
@@ -69,6 +92,9 @@ class TherapistFactors:
     weights: ScoringWeights
     reference_mean: np.ndarray
     reference_sd: np.ndarray
+    correction: str
+    transform: np.ndarray
+    reference_model_sd: np.ndarray
     reliability: dict[str, ReliabilityResult | None]
     scores: pd.DataFrame
 
@@ -131,11 +157,14 @@ class TherapistFactors:
         """The ``therapist_factors`` section of results.json."""
         scores = self.scores.dropna()
         return {
-            "scale": SCORE_SCALE,
+            "correction": self.correction,
+            "scale": SCORE_SCALES[self.correction],
             "reference": {
-                name: {"mean": 0.0, "sd": 1.0, "raw_mean": float(m), "raw_sd": float(s)}
-                for name, m, s in zip(FACTOR_NAMES, self.reference_mean, self.reference_sd,
-                                      strict=True)
+                name: {"mean": 0.0, "sd": float(model_sd), "raw_mean": float(m),
+                       "raw_sd": float(s)}
+                for name, m, s, model_sd in zip(FACTOR_NAMES, self.reference_mean,
+                                                self.reference_sd, self.reference_model_sd,
+                                                strict=True)
             },
             "study": {
                 name: {
@@ -207,9 +236,16 @@ def therapist_factors(
     reference_scores = weights.score(reference.loc[:, items], missing="propagate").dropna()
     mean = reference_scores.mean().to_numpy()
     sd = reference_scores.std(ddof=1).to_numpy()
+    if config.correction == "croon":
+        transform = calibration_matrix(weights.weights, pattern, phi,
+                                       np.cov(reference_scores.to_numpy(), rowvar=False))
+    else:
+        transform = np.diag(1.0 / sd)
     raw_scores = weights.score(therapists.loc[:, items], missing="propagate")
-    study = raw_scores.sub(mean, axis=1).div(sd, axis=1)
+    study = pd.DataFrame((raw_scores.to_numpy() - mean) @ transform, columns=list(FACTOR_NAMES))
     study.index = pd.Index(therapists["therapist"].to_numpy(), name="therapist")
+    model_sd = np.sqrt(np.diag(transform.T @ np.cov(reference_scores.to_numpy(), rowvar=False)
+                               @ transform))
     return TherapistFactors(
         efa=result,
         pattern=pattern,
@@ -218,6 +254,9 @@ def therapist_factors(
         weights=weights,
         reference_mean=mean,
         reference_sd=sd,
+        correction=config.correction,
+        transform=transform,
+        reference_model_sd=model_sd,
         reliability=_reliabilities(reference, result.items, pattern, instrument),
         scores=study,
     )

@@ -66,10 +66,18 @@ def factor_sentence(factors: TherapistFactors) -> str:
         f"therapists suggested {suggested} factor{'s' if suggested != 1 else ''}; two"
         if suggested is not None else f"In {result.n_obs} reference therapists, two"
     )
+    congruence = " and ".join(number(c) for c in factors.naming.congruence)
+    scores = (
+        "Factor scores were Croon-corrected for their error, so effects are per SD of the "
+        "factor." if factors.correction == "croon" else
+        "Factor scores entered the models as if measured without error (naive factor-score "
+        "regression): effects are per SD of the scores, attenuated, with too narrow intervals."
+    )
     return (
         f"{opening} factors ({result.method}, {result.rotation} rotation) were named Personal "
-        f"Satisfactions and Personal Burdens by the items loading on them (factor correlation "
-        f"r = {number(factors.phi[0, 1])}; Cronbach's alpha {alpha_text})."
+        f"Satisfactions and Personal Burdens from {factors.naming.target.source} (Tucker "
+        f"congruence {congruence}; factor correlation r = {number(factors.phi[0, 1])}; "
+        f"Cronbach's alpha {alpha_text}). {scores}"
     )
 
 

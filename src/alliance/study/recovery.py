@@ -12,12 +12,11 @@ linear metric before the items are rounded to categories), no interval (``ci_low
 ``ci_high`` and ``covered`` are None) and ``exact`` False: they are shown, never counted as
 recovered.
 
-Two known gaps between the estimates and these targets, both small with the default design:
-factor effects are per SD of the *true* factor scores, whereas the models use estimated,
-standardised scores (regression scores have SD below 1, which shrinks the estimated effect
-slightly); and the intercept and slope refer to predictors at their population means,
-whereas the models centre them at the sample means. The models compared are those of the
-truth's time scale.
+Factor effects are per SD of the *true* factor scores. The models estimate them on that metric
+when the factor scores are Croon-corrected (``factors.correction = "croon"``, the default);
+the naive scores (``"none"``) are per SD of the estimated scores and attenuate the effects.
+The intercept and slope refer to predictors at their population means, whereas the models
+centre them at the sample means. The models compared are those of the truth's time scale.
 """
 
 from __future__ import annotations
