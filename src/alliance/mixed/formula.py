@@ -29,7 +29,7 @@ from alliance.errors import FormulaSyntaxError
 _CLOSER_OF = {"(": ")", "[": "]", "{": "}"}
 _OPENER_OF = {close: open_ for open_, close in _CLOSER_OF.items()}
 _QUOTES = "'\"`"
-_SYMBOLS = set("_.~+-*/:^()[]{}|,=<>!")
+_SYMBOLS = set("_.~+-*/:^()[]{}|,=<>!%")
 _NAME = re.compile(r"\s*((?:[^\W\d]|\.(?!\d))[\w.]*)\s*")
 _INTERCEPT_TERMS = ("0", "1")
 # R's '.' (all other columns): a dot that is not part of a name or a number

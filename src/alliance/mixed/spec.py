@@ -38,6 +38,7 @@ from alliance.mixed.levels import (
     group_codes,
     nest_levels,
 )
+from alliance.mixed.terms import in_r_order
 from alliance.mixed.transforms import TransformedFormula, replace_calls
 from alliance.mixed.values import check_finite, predictor_values, response_values
 
@@ -282,7 +283,7 @@ def build_spec(
 def _build_spec(parsed: ParsedFormula, data: pd.DataFrame, residual_groups: str | None) -> ModelSpec:
     columns = DataColumns(data)
     counter = [0]
-    fixed = replace_calls(parsed.fixed, columns, counter)
+    fixed = in_r_order(replace_calls(parsed.fixed, columns, counter))
     fixed_vars = _variables(fixed)
     _check_columns(fixed_vars, data, "fixed part of the formula")
     group_vars = {name for term in parsed.random for name in term.grouping}
@@ -295,7 +296,7 @@ def _build_spec(parsed: ParsedFormula, data: pd.DataFrame, residual_groups: str 
     randoms: dict[str, TransformedFormula] = {}
     for term in parsed.random:
         if term.expression not in randoms:
-            transformed = replace_calls(term.expression, columns, counter)
+            transformed = in_r_order(replace_calls(term.expression, columns, counter))
             _check_columns(_variables(transformed), data, f"random effects {term.source}")
             randoms[term.expression] = transformed
     columns = _numeric_predictors(columns, set().union(

@@ -28,6 +28,11 @@ from alliance.io.validation import close_matches
 from alliance.mixed.values import call_values, check_domain
 
 _CALL_START = re.compile(r"(?<![\w.])([A-Za-z_][\w.]*)\s*\(")
+_R_SYNTACTIC = re.compile(r"(?:[A-Za-z]|\.(?![0-9]))[A-Za-z0-9._]*|\.")
+_R_RESERVED = frozenset({
+    "if", "else", "repeat", "while", "function", "for", "next", "break", "TRUE", "FALSE",
+    "NULL", "Inf", "NaN", "NA", "NA_integer_", "NA_real_", "NA_character_", "in",
+})
 _IDENTIFIER = re.compile(r"(?<![\w.])([A-Za-z_]\w*)(?![\w(])")
 _PLACEHOLDER = "_alliance_transform_{}"
 # names or numbers separated by spaces only (x if y, a and b): not arithmetic
@@ -193,6 +198,8 @@ def replace_calls(
     pieces: list[str] = []
     columns: dict[str, np.ndarray] = {}
     names: dict[str, str] = {}
+    # one variable per expression, as R: I(x^2) + I(x^2):z reads I(x^2) once
+    placeholder_of: dict[str, str] = {}
     position = 0
     while True:
         match = _CALL_START.search(text, position)
@@ -209,11 +216,13 @@ def replace_calls(
         if _SPACED_WORDS.search(written):
             raise _refusal(" ".join(written.split()), "two names or numbers in a row")
         expression = re.sub(r"\s+", "", written)
-        placeholder = _PLACEHOLDER.format(counter[0])
-        counter[0] += 1
-        columns[placeholder] = evaluate_call(expression, data)
-        names[placeholder] = expression
-        pieces.append(text[position : match.start()] + placeholder)
+        if expression not in placeholder_of:
+            placeholder = _PLACEHOLDER.format(counter[0])
+            counter[0] += 1
+            columns[placeholder] = evaluate_call(expression, data)
+            names[placeholder] = expression
+            placeholder_of[expression] = placeholder
+        pieces.append(text[position : match.start()] + placeholder_of[expression])
         position = close + 1
     return TransformedFormula("".join(pieces), columns, names)
 
@@ -222,15 +231,24 @@ def lme4_column_name(name: str, placeholders: Mapping[str, str]) -> str:
     """Rename a formulaic column to lme4's name.
 
     ``Intercept`` -> ``(Intercept)``; ``Sex[T.Female]`` and ``C(Sex)[T.Female]`` -> ``SexFemale``
-    and ``C(Sex)Female``; placeholders -> the call as written; interactions part by part.
+    and ``C(Sex)Female``; placeholders -> the call as written; a column name that R prints
+    in backquotes (``a b``, not a syntactic name, :func:`r_syntactic`) -> ```a b```, as
+    lme4 names it (```a b`:x``, ```a b`v``); interactions part by part.
     """
     if name == "Intercept":
         return "(Intercept)"
     parts = []
     for part in name.split(":"):
-        part = placeholders.get(part, part)
-        if "[" in part:
-            part = re.sub(r"\[T\.(.*)\]$", r"\1", part)
-            part = re.sub(r"\[(.*)\]$", r"\1", part)
-        parts.append(part)
+        level = re.search(r"\[(?:T\.)?([^][]*)\]$", part) if part not in placeholders else None
+        base = part[: level.start()] if level else part
+        if base in placeholders:
+            base = placeholders[base]
+        elif not r_syntactic(base) and "(" not in base:
+            base = f"`{base}`"
+        parts.append(base + (level.group(1) if level else ""))
     return ":".join(parts)
+
+
+def r_syntactic(name: str) -> bool:
+    """Whether R prints ``name`` without backquotes (``make.names(name) == name``)."""
+    return _R_SYNTACTIC.fullmatch(name) is not None and name not in _R_RESERVED
