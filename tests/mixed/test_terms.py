@@ -1,12 +1,60 @@
-"""Terms named and ordered as R's ``terms()`` names and orders them (R 4.2.2)."""
+"""Terms and columns named and ordered as R's ``terms()`` and lme4 name and order them.
+
+The reference is ``tests/reference/terms_order.json``, written by
+``tests/reference/terms_order.R`` (R 4.2.2, lme4 1.1-31): for each formula R's term labels,
+lme4's fixed-effect names in order (``colnames(lFormula(f, d)$X)``, which are
+``names(fixef(m))``), the sums of those columns and the random-effects column names.
+"""
 
 from __future__ import annotations
 
+import json
+import warnings
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
 import pytest
 
-from alliance.errors import SpecificationError
+from alliance.errors import SpecificationError, UnknownColumnError
+from alliance.mixed import fit
+from alliance.mixed.formula import parse_formula
+from alliance.mixed.spec import build_spec
 from alliance.mixed.terms import formula_terms
 from alliance.mixed.transforms import r_syntactic
+
+REFERENCE = Path(__file__).resolve().parents[1] / "reference"
+FIXTURE = json.loads((REFERENCE / "terms_order.json").read_text())
+CASES = {case["formula"]: case for case in FIXTURE["cases"]}
+
+
+@cache
+def reference_data() -> pd.DataFrame:
+    return pd.read_csv(REFERENCE / FIXTURE["data"])
+
+
+@pytest.mark.parametrize("formula", list(CASES))
+def test_term_labels_are_rs(formula: str) -> None:
+    terms = formula_terms(parse_formula(formula).fixed)
+    assert list(terms.labels) == CASES[formula]["term_labels"]
+    assert terms.intercept == (CASES[formula]["fixed_names"][0] == "(Intercept)")
+
+
+@pytest.mark.parametrize("formula", list(CASES))
+def test_fixed_effect_names_and_order_are_lme4s(formula: str) -> None:
+    spec = build_spec(formula, reference_data())
+    case = CASES[formula]
+    assert list(spec.fixed_names) == case["fixed_names"]
+    # each name labels the column R gives that name
+    np.testing.assert_allclose(spec.x.sum(axis=0), case["column_sums"], rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("formula", list(CASES))
+def test_random_effect_names_are_lme4s(formula: str) -> None:
+    spec = build_spec(formula, reference_data())
+    ours = {level.name: list(level.column_names) for level in spec.levels}
+    assert ours == CASES[formula]["random_names"]
 
 
 @pytest.mark.parametrize(
@@ -62,3 +110,66 @@ def test_unreadable_terms_are_specification_errors(text: str, words: str) -> Non
 def test_r_syntactic_names(name: str, syntactic: bool) -> None:
     # R: make.names(name) == name
     assert r_syntactic(name) is syntactic
+
+
+def quiet_fit(formula: str, data: pd.DataFrame):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return fit(formula, data)
+
+
+def test_dotted_names_fit_as_undotted_ones() -> None:
+    data = reference_data()
+    plain = data.rename(columns={"IQ.verb": "IQverb", "school.id": "schoolid"})
+    dotted = quiet_fit("y ~ log(IQ.verb) * ses + (IQ.verb | school.id)", data)
+    renamed = quiet_fit("y ~ log(IQverb) * ses + (IQverb | schoolid)", plain)
+    assert list(dotted.fixed_effects["term"]) == ["(Intercept)", "log(IQ.verb)", "ses",
+                                                  "log(IQ.verb):ses"]
+    np.testing.assert_allclose(dotted.beta, renamed.beta, rtol=1e-10)
+    assert dotted.deviance == pytest.approx(renamed.deviance, rel=1e-12)
+    assert list(dotted.groups) == ["school.id"]
+    assert list(dotted.random_effects["term1"].dropna().unique()) == ["(Intercept)", "IQ.verb"]
+
+
+@pytest.mark.parametrize("formula, last", [
+    ("y ~ meanses * cses + catholic * cses + f1:x + x + (1 | g)",
+     ("cses:catholic", "f1q:x", "f1r:x")),
+    ("y ~ `my f` * x + log(IQ.verb):`a b` + (x | `my g`)", ("`my f`v:x", "log(IQ.verb):`a b`")),
+])
+def test_reordered_and_quoted_terms_predict_as_fitted(formula: str, last: tuple[str, ...]) -> None:
+    data = reference_data()
+    result = quiet_fit(formula, data)
+    assert result.spec.fixed_names[-len(last):] == last
+    np.testing.assert_allclose(result.predict(data).to_numpy(), result.fitted, rtol=1e-10)
+
+
+def test_bdf_with_its_dotted_column_name_fits_as_lme4() -> None:
+    # the corpus renamed mlmRev's IQ.verb to IQ_verb; the original name gives lme4's fit
+    case = json.loads((REFERENCE / "corpus" / "real" / "bdf_lang.json").read_text())
+    data = pd.read_csv(REFERENCE / "corpus" / "data" / case["data"],
+                       dtype=dict.fromkeys(case["factor_columns"], str))
+    formula = case["formula"].replace("IQ_verb", "IQ.verb")
+    result = quiet_fit(formula, data.rename(columns={"IQ_verb": "IQ.verb"}))
+    reference = case["fits"]["REML"]
+    best = reference["optimizers"][reference["best_optimizer"]]["fixed_effects"]
+    assert list(result.spec.fixed_names) == [row["term"].replace("IQ_verb", "IQ.verb")
+                                             for row in best]
+    np.testing.assert_allclose(result.beta, [row["estimate"] for row in best], rtol=1e-5)
+    assert result.deviance == pytest.approx(reference["best_deviance"], rel=1e-6)
+
+
+@pytest.mark.parametrize("formula, missing", [
+    ("y ~ IQ.verbal + (1 | g)", "IQ.verbal"),
+    ("y ~ log(IQ.verbal) + (1 | g)", "IQ.verbal"),
+    ("y ~ x + (IQ.verbal | g)", "IQ.verbal"),
+    ("y ~ x + (1 | school.ids)", "school.ids"),
+])
+def test_unknown_dotted_names_are_named_whole(formula: str, missing: str) -> None:
+    with pytest.raises(UnknownColumnError) as caught:
+        build_spec(formula, reference_data())
+    assert f"'{missing}'" in str(caught.value) or f"['{missing}']" in str(caught.value)
+
+
+def test_attributes_of_a_column_stay_refused() -> None:
+    with pytest.raises(SpecificationError, match="'IQ.verb.__class__' reads an attribute"):
+        build_spec("y ~ I(IQ.verb.__class__) + (1 | g)", reference_data())

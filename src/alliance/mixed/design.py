@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from formulaic import Formula, model_matrix
+from formulaic.transforms import TRANSFORMS
 from pandas.api.extensions import ExtensionDtype
 
 from alliance.mixed.transforms import TransformedFormula, lme4_column_name
@@ -31,9 +32,19 @@ def parsed(text: str) -> Any:
 def required_variables(text: str) -> frozenset[str]:
     """Names of the data columns a formula side reads.
 
+    A column looked up by name is that name whole: formulaic's own ``required_variables``
+    cuts ```IQ.verb``` to ``IQ`` (the root of a Python attribute), but R's names hold dots.
     Cached like :func:`parsed`; the result is a frozenset so that no caller can alter it.
     """
-    return frozenset(str(name) for name in parsed(text).required_variables)
+    names: set[str] = set()
+    for term in parsed(text):
+        for factor in term.factors:
+            if str(factor.eval_method.value) == "lookup":
+                names.add(str(factor.expr))
+            else:
+                names.update(str(variable.root) for variable in factor.required_variables
+                             if variable.root not in TRANSFORMS)
+    return frozenset(names)
 
 
 @lru_cache(maxsize=256)

@@ -2,19 +2,23 @@
 
 The grammar is the one of ``lme4::lmer``: ``response ~ fixed + (expr | group)``, where the
 grouping factor is a variable, an interaction ``g1:g2`` or a nesting ``g1/g2``, and ``||``
-asks for uncorrelated effects. Expansion follows lme4 1.1-31 ``findbars`` (checked with
-``findbars(y ~ (t | a/b))`` -> ``t | b:a``, ``t | a``, and ``(1 | a/b/c)`` -> ``c:(b:a)``,
-``b:a``, ``a``): a nesting ``a/b`` becomes the inner term ``b:a`` followed by ``a``. Where lme4's
-``expandDoubleVerts`` rewrites ``(x || g)`` as ``(1 | g) + (0 + x | g)``, one term with
-``correlated=False`` is kept here (the engine uses a diagonal covariance). ``group_name`` is
-lme4's name of the factor, ``c:(b:a)`` for the innermost of three nested levels.
+asks for uncorrelated effects. Names are R's: a dot is part of a name (``IQ.verb``,
+``school.id``) and backquotes quote any other (```my group```). Expansion follows lme4
+1.1-31 ``findbars`` (checked with ``findbars(y ~ (t | a/b))`` -> ``t | b:a``, ``t | a``, and
+``(1 | a/b/c)`` -> ``c:(b:a)``, ``b:a``, ``a``): a nesting ``a/b`` becomes the inner term
+``b:a`` followed by ``a``. Where lme4's ``expandDoubleVerts`` rewrites ``(x || g)`` as
+``(1 | g) + (0 + x | g)``, one term with ``correlated=False`` is kept here (the engine uses a
+diagonal covariance). ``group_name`` is lme4's name of the factor, ``c:(b:a)`` for the
+innermost of three nested levels.
 
-Handing the parts to formulaic (checked with formulaic 1.2): ``fixed`` and each
-``expression`` are formulaic right-hand sides (``a*b``, ``a:b``, ``a*(b+c)``, ``(a+b)^2``,
-``0 +``, ``-1``, ``np.log(x)``, ``log(x)`` behave as in R) except one thing the caller must
-translate: inside ``I(...)`` formulaic evaluates Python, where ``^`` is exclusive-or, so pass
-the text through :func:`to_python_expression` (``I(day^2)`` -> ``I(day**2)``) and rename the
-column formulaic returns (``I(day ** 2)``) back to the text kept here (``I(day^2)``, lme4's name).
+Handing the parts on: the terms of ``fixed`` and of each ``expression`` are expanded and
+ordered as R's ``terms()`` does by :mod:`alliance.mixed.terms` before formulaic builds the
+columns. As text (checked with formulaic 1.2), they are formulaic right-hand sides (``a*b``,
+``a:b``, ``a*(b+c)``, ``(a+b)^2``, ``0 +``, ``-1``, ``np.log(x)``, ``log(x)`` behave as in
+R) except one thing the caller must translate: inside ``I(...)`` formulaic evaluates Python,
+where ``^`` is exclusive-or, so pass the text through :func:`to_python_expression`
+(``I(day^2)`` -> ``I(day**2)``) and rename the column formulaic returns (``I(day ** 2)``)
+back to the text kept here (``I(day^2)``, lme4's name).
 """
 
 from __future__ import annotations
@@ -30,7 +34,8 @@ _CLOSER_OF = {"(": ")", "[": "]", "{": "}"}
 _OPENER_OF = {close: open_ for open_, close in _CLOSER_OF.items()}
 _QUOTES = "'\"`"
 _SYMBOLS = set("_.~+-*/:^()[]{}|,=<>!%")
-_NAME = re.compile(r"\s*((?:[^\W\d]|\.(?!\d))[\w.]*)\s*")
+# a grouping factor: a name, dots included (school.id), or a backquoted name (`my group`)
+_NAME = re.compile(r"\s*(?:((?:[^\W\d]|\.(?!\d))[\w.]*)|`([^`]+)`)\s*")
 _INTERCEPT_TERMS = ("0", "1")
 # R's '.' (all other columns): a dot that is not part of a name or a number
 _DOT = re.compile(r"(?<![\w.])\.(?![\w.])")
@@ -167,7 +172,7 @@ def _grouping(text: _Text, start: int, end: int) -> list[tuple[str, ...]]:
         if match is None:
             gap = text.formula[pos:end]
             _bad_grouping(text, start, end, pos + len(gap) - len(gap.lstrip()))
-        names.append(match.group(1))
+        names.append(match.group(1) or match.group(2))
         pos = match.end()
         if pos == end:
             return [*levels, tuple(names)]

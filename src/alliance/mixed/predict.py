@@ -15,13 +15,15 @@ from __future__ import annotations
 import difflib
 import re
 import warnings
+from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from formulaic import Formula, model_matrix
+from formulaic import model_matrix
 
 from alliance.errors import DataError, SpecificationError
+from alliance.mixed.design import required_variables
 from alliance.mixed.spec import Design
 from alliance.mixed.transforms import call_variables, evaluate_call, lme4_column_name
 
@@ -31,12 +33,7 @@ if TYPE_CHECKING:
 _CATEGORICAL_CALL = re.compile(r"^C\(\s*([A-Za-z_][\w.]*)")
 
 
-def required_variables(text: str) -> set[str]:
-    """Data columns (and placeholders) that a formula side reads."""
-    return {str(name) for name in Formula(text).required_variables}
-
-
-def _require(data: pd.DataFrame, names: set[str], where: str) -> None:
+def _require(data: pd.DataFrame, names: AbstractSet[str], where: str) -> None:
     columns = [str(column) for column in data.columns]
     for name in sorted(names):
         if name not in data.columns:

@@ -10,6 +10,12 @@ of ``_NAMESPACE`` (and numpy's, as ``np.name``) only; anything else (attributes 
 ``x.__class__``, indexing, strings, unknown functions) is a SpecificationError. Its values
 must be finite wherever the columns it reads are: ``log(0)`` is an error naming the rows, not
 a missing value.
+
+Column names follow R, where a dot is part of a name: in ``log(IQ.verb)`` the name
+``IQ.verb`` is the column, read as such before Python sees the expression, never an
+attribute ``verb`` of ``IQ``. A dotted name is a column name unless it starts at numpy
+(``np.pi``) or one of its parts starts with an underscore (``time.__class__``, refused as an
+attribute).
 """
 
 from __future__ import annotations
@@ -28,12 +34,15 @@ from alliance.io.validation import close_matches
 from alliance.mixed.values import call_values, check_domain
 
 _CALL_START = re.compile(r"(?<![\w.])([A-Za-z_][\w.]*)\s*\(")
+# a name as R reads it (letters, digits, '.' and '_', not starting with a digit or '.digit'),
+# not a function called
+_NAME = re.compile(r"(?<![\w.])((?:[A-Za-z_]|\.(?!\d))[\w.]*)(?![\w.]|\s*\()")
+_ALIAS = "_alliance_column_{}"
 _R_SYNTACTIC = re.compile(r"(?:[A-Za-z]|\.(?![0-9]))[A-Za-z0-9._]*|\.")
 _R_RESERVED = frozenset({
     "if", "else", "repeat", "while", "function", "for", "next", "break", "TRUE", "FALSE",
     "NULL", "Inf", "NaN", "NA", "NA_integer_", "NA_real_", "NA_character_", "in",
 })
-_IDENTIFIER = re.compile(r"(?<![\w.])([A-Za-z_]\w*)(?![\w(])")
 _PLACEHOLDER = "_alliance_transform_{}"
 # names or numbers separated by spaces only (x if y, a and b): not arithmetic
 _SPACED_WORDS = re.compile(r"[\w.]\s+[\w.]")
@@ -88,14 +97,63 @@ def _matching_paren(text: str, open_index: int) -> int:
     raise SpecificationError(f"unbalanced parentheses in '{text}'")
 
 
+def _column_name(name: str) -> bool:
+    """Whether a name in a call is a column (``session``, ``IQ.verb``) rather than numpy's
+    (``np.pi``), a known function, a constant or an attribute (``time.__class__``)."""
+    root, *parts = name.split(".")
+    if root in _NOT_VARIABLES or (not parts and name in _NAMESPACE):
+        return False
+    return not any(part.startswith("_") for part in parts)
+
+
+def _quoted(expression: str) -> list[bool]:
+    """Whether each character of ``expression`` is inside quotes."""
+    inside: list[bool] = []
+    quote = ""
+    for char in expression:
+        if quote:
+            inside.append(True)
+            quote = "" if char == quote else quote
+        else:
+            quote = char if char in "'\"" else ""
+            inside.append(bool(quote))
+    return inside
+
+
+def _names(expression: str) -> list[re.Match[str]]:
+    """The names outside quotes in ``expression`` that are columns (:func:`_column_name`)."""
+    quoted = _quoted(expression)
+    return [match for match in _NAME.finditer(expression)
+            if not quoted[match.start()] and _column_name(match.group(1))]
+
+
 def call_variables(expression: str) -> set[str]:
-    """Data columns that a call expression such as ``np.log(session + 1)`` reads."""
-    names = set()
-    for match in _IDENTIFIER.finditer(expression):
+    """Data columns that a call expression such as ``np.log(session + 1)`` reads.
+
+    R's names: ``log(IQ.verb)`` reads the column ``IQ.verb``.
+    """
+    return {match.group(1) for match in _names(expression)}
+
+
+def _python_text(expression: str) -> tuple[str, dict[str, str]]:
+    """``expression`` as Python: R's ``^`` as ``**``, each dotted column name as an alias.
+
+    Returns the text and the column of each alias.
+    """
+    aliases: dict[str, str] = {}
+    pieces = []
+    position = 0
+    for match in _names(expression):
         name = match.group(1)
-        if name not in _NOT_VARIABLES and name not in _NAMESPACE:
-            names.add(name)
-    return names
+        if "." not in name:
+            continue
+        alias = next((key for key, value in aliases.items() if value == name),
+                     _ALIAS.format(len(aliases)))
+        aliases[alias] = name
+        pieces += [expression[position : match.start()], alias]
+        position = match.end()
+    pieces.append(expression[position:])
+    return "".join(pieces).replace("^", "**"), aliases
 
 
 def _refusal(expression: str, problem: str) -> SpecificationError:
@@ -157,7 +215,7 @@ def evaluate_call(expression: str, data: pd.DataFrame | Mapping[str, Any]) -> np
         If a column it reads is absent or has text or infinite values, or if the term is not
         finite where its columns are (``log(0)``, ``sqrt(-1)``): naming the columns and rows.
     """
-    python_text = expression.replace("^", "**")
+    python_text, aliases = _python_text(expression)
     _check_syntax(expression, python_text)
     variables = sorted(call_variables(expression))
     missing = [name for name in variables if name not in data]
@@ -169,6 +227,7 @@ def evaluate_call(expression: str, data: pd.DataFrame | Mapping[str, Any]) -> np
     namespace = dict(_NAMESPACE)
     inputs = {name: call_values(pd.Series(data[name]), name, expression) for name in variables}
     namespace.update(inputs)
+    namespace.update({alias: inputs[name] for alias, name in aliases.items()})
     try:
         with np.errstate(all="ignore"):
             value = eval(python_text, {"__builtins__": {}}, namespace)  # noqa: S307
