@@ -20,6 +20,8 @@ from numba import njit, prange
 from numba.extending import overload
 from numba.typed import List
 
+import alliance.mixed.compile_cache  # noqa: F401  (a writable cache before the kernels below)
+
 #: Marker for the passes that eliminate every level on one thread (see :func:`forward_pass`).
 SERIAL: tuple[()] = ()
 #: Marker for the passes that split levels with many groups over threads.
