@@ -131,3 +131,22 @@ def test_containment_df_of_the_alliance_model():
     assert list(table.index) == expected
     assert (table["df"] == 67).all(), table["df"]
     assert result.to_dict()["fixed_effects"][0]["df"] == 67
+
+
+def test_a_result_is_a_value_that_callers_cannot_change():
+    data = pd.read_csv(Path(__file__).resolve().parents[1] / "reference" / "data" / "sleepstudy.csv")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = fit("Reaction ~ Days + (Days | Subject)", data)
+    for values in (result.params, result.beta, result.vcov_beta, result.theta, result.fitted):
+        with pytest.raises(ValueError, match="read-only"):
+            values[0] = 0.0
+    table = result.fixed_effects
+    table.loc[0, "estimate"] = -1.0
+    assert result.fixed_effects.loc[0, "estimate"] == pytest.approx(251.405105, abs=1e-5)
+    variances = result.random_effects
+    variances["vcov"] = 0.0
+    assert (result.random_effects["vcov"] > 0).all()
+    assert repr(result).startswith("<MixedResult REML 'Reaction ~ Days + (Days | Subject)'")
+    assert "deviance 1743.628272, converged>" in repr(result)
+    assert len(repr(result)) < 200

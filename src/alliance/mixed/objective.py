@@ -152,7 +152,7 @@ class ProfiledDeviance:
 
     def forward(self, params: np.ndarray) -> Evaluation:
         """Eliminate every level; profile out ``beta`` and ``sigma``."""
-        params = np.asarray(params, dtype=float)
+        params = np.array(params, dtype=float)  # writeable: one compiled signature
         workspace = _workspace(self.statistics, self.layout)
         stats = self.statistics
         weights = self.layout.strata_weights(params)
@@ -183,7 +183,7 @@ class ProfiledDeviance:
     def value_and_gradient(self, params: np.ndarray) -> tuple[float, np.ndarray]:
         """Deviance and its exact gradient with respect to ``[theta, rho]``."""
         # a search of no iteration: the deviance and gradient at the start (see search.bfgs)
-        params = np.asarray(params, dtype=float)
+        params = np.array(params, dtype=float)  # writeable: one compiled signature
         _, value, gradient, *_ = bfgs(
             self.threads, params, np.ones(params.shape[0]), _NO_SEED, False, 0, 0.0, 0.0, 0.0, *self.problem
         )

@@ -1,6 +1,8 @@
 """Stage 5 of a fit: the result of a nested linear mixed model.
 
-Immutable and at full precision; rounding happens only in :mod:`alliance.mixed.display`.
+A value: immutable and at full precision. Its arrays are read-only and its tables are handed
+out as copies, so that nothing a caller does to them changes what the result reports later;
+rounding happens only in :mod:`alliance.mixed.display`.
 """
 
 from __future__ import annotations
@@ -27,7 +29,14 @@ from alliance.mixed.spec import ModelSpec
 RANDOM_COLUMNS = ["group", "term1", "term2", "vcov", "sdcor"]
 
 
-@dataclass(frozen=True)
+def _read_only(values: np.ndarray) -> np.ndarray:
+    """A read-only copy of ``values``."""
+    frozen = np.array(values, dtype=float)
+    frozen.flags.writeable = False
+    return frozen
+
+
+@dataclass(frozen=True, repr=False)
 class MixedResult:
     """A fitted nested linear mixed model.
 
@@ -56,7 +65,10 @@ class MixedResult:
     fit_info : FitInfo
         How the optimum was obtained.
     objective : ProfiledDeviance
-        The deviance function (for profiles, refits and bootstrap).
+        The engine state that inference reads: the deviance function of this model on these
+        data (for Satterthwaite df, profiles, refits and the bootstrap). Evaluating it does
+        not change the result; its ``n_evaluations`` counts every evaluation, also those made
+        after the fit (the fit's own count is ``fit_info.n_evaluations``).
     evaluation : Evaluation
         The elimination at the optimum (for conditional modes).
 
@@ -80,19 +92,41 @@ class MixedResult:
     evaluation: Evaluation = field(repr=False)
     fit_seconds: float = 0.0
 
-    @cached_property
+    def __post_init__(self) -> None:
+        for name in ("params", "beta", "vcov_beta"):
+            object.__setattr__(self, name, _read_only(getattr(self, name)))
+
+    def __repr__(self) -> str:
+        groups = ", ".join(f"{name}: {count}" for name, count in self.groups.items())
+        state = "converged" if self.converged else "NOT converged"
+        if self.singular:
+            state += ", singular"
+        return (
+            f"<MixedResult {self.method} '{self.spec.formula.formula}': n_obs {self.n_obs}, "
+            f"groups {{{groups}}}, deviance {self.deviance:.6f}, {state}>"
+        )
+
+    @property
     def fixed_effects(self) -> pd.DataFrame:
-        """term, estimate, std_error, df, t, p, ci_low, ci_high."""
-        return fixed_effects_table(self)
+        """term, estimate, std_error, df, t, p, ci_low, ci_high (a copy)."""
+        return self._fixed_effects_table.copy()
 
     @cached_property
+    def _fixed_effects_table(self) -> pd.DataFrame:
+        return fixed_effects_table(self)
+
+    @property
     def random_effects(self) -> pd.DataFrame:
         """Variances, covariances, SDs and correlations, as lme4's ``as.data.frame(VarCorr())``.
 
         Rows per level: the variances of its terms, then the covariances within correlated
         terms; last the residual. Columns group, term1, term2 (None for a variance), vcov,
-        sdcor (the SD of a variance row, the correlation of a covariance row).
+        sdcor (the SD of a variance row, the correlation of a covariance row). A copy.
         """
+        return self._random_effects_table.copy()
+
+    @cached_property
+    def _random_effects_table(self) -> pd.DataFrame:
         rows: list[dict[str, object]] = []
         for level, cov in zip(self.spec.levels, self.covariance_matrices().values(),
                               strict=True):
@@ -218,8 +252,10 @@ class MixedResult:
 
     @cached_property
     def fitted(self) -> np.ndarray:
-        """Fitted values ``X beta + Z b`` of the rows used in the fit."""
-        return self.spec.x @ self.beta + random_contribution(self.spec, self.conditional.modes)
+        """Fitted values ``X beta + Z b`` of the rows used in the fit (read-only)."""
+        return _read_only(
+            self.spec.x @ self.beta + random_contribution(self.spec, self.conditional.modes)
+        )
 
     @property
     def residuals(self) -> np.ndarray:
@@ -234,8 +270,8 @@ class MixedResult:
                        allow_new_levels=allow_new_levels)
 
     def to_frame(self) -> pd.DataFrame:
-        """The fixed-effects table."""
-        return self.fixed_effects.copy()
+        """The fixed-effects table (a copy)."""
+        return self.fixed_effects
 
     def to_dict(self) -> dict[str, Any]:
         """The result as the ``alliance fit --json`` contract (DESIGN.md)."""
