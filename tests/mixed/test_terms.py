@@ -3,7 +3,8 @@
 The reference is ``tests/reference/terms_order.json``, written by
 ``tests/reference/terms_order.R`` (R 4.2.2, lme4 1.1-31): for each formula R's term labels,
 lme4's fixed-effect names in order (``colnames(lFormula(f, d)$X)``, which are
-``names(fixef(m))``), the sums of those columns and the random-effects column names.
+``names(fixef(m))``), the sums of those columns and the random-effects column names; and
+``deparse()`` of some expressions, R's name of a call's column.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import pytest
 
 from alliance.errors import SpecificationError, UnknownColumnError
 from alliance.mixed import fit
+from alliance.mixed.deparse import r_deparse
 from alliance.mixed.formula import parse_formula
 from alliance.mixed.spec import build_spec
 from alliance.mixed.terms import formula_terms
@@ -55,6 +57,13 @@ def test_random_effect_names_are_lme4s(formula: str) -> None:
     spec = build_spec(formula, reference_data())
     ours = {level.name: list(level.column_names) for level in spec.levels}
     assert ours == CASES[formula]["random_names"]
+
+
+@pytest.mark.parametrize(
+    ("text", "deparsed"), [(entry["text"], entry["deparsed"]) for entry in FIXTURE["deparsed"]]
+)
+def test_calls_are_named_as_r_deparses_them(text: str, deparsed: str) -> None:
+    assert r_deparse(text) == deparsed
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,8 @@
 # formula, attr(terms(f), "term.labels") of the fixed part, colnames(lFormula(f, d)$X)
 # (names(fixef(m)) of the fitted model, in order), the sums of those columns (to check that
 # each name labels the right column) and the random-effects column names by grouping factor
-# (lFormula(f, d)$reTrms$cnms).
+# (lFormula(f, d)$reTrms$cnms); and how deparse() prints some expressions, which is how R
+# names the column of a call such as log(x + 3).
 #
 # Run from the repository root (a few seconds):
 #     Rscript tests/reference/terms_order.R
@@ -75,6 +76,10 @@ formulas <- c(
   "y ~ I(x^2) + I(x^2):z + x + (1 | g)",
   "y ~ a + I(a^2):b + b + (1 | g)",
   "y ~ log(age) * Sex + (1 | g)",
+  "y ~ log(age+3) * x + (1 | g)",
+  "y ~ I(x*2) + I(z/1e5) + exp(a-0.5) + sqrt(abs(b)) + (1 | g)",
+  "y ~ I((x-1)^2) + I(x**2):z + I(x ^ 2) + (1 | g)",
+  "y ~ x + (log( age+1 ) | school.id)",
   # names with dots, backquoted names
   "y ~ IQ.verb + ses + (1 | g)",
   "y ~ ses * IQ.verb + (1 | school.id)",
@@ -89,6 +94,17 @@ formulas <- c(
   "y ~ x + (z:x + x | school.id)",
   "y ~ x + (0 + Sex | school.id)"
 )
+
+# expressions as deparse() prints them, the names of their columns
+expressions <- c(
+  "log(x+3)", "I(x*2)", "I(x/1e5)", "I( - x)", "exp(x-0.5)", "I(x**2)", "I(x ^ 2)",
+  "I((x-1)^2)", "I(x>0)", "I(x %% 2)", "log(x,base=2)", "I(x+100000)", "I(x+123456)",
+  "I(x*0.0001)", "I(x*0.001)", "I(x*1.50)", "I(x+1e-15)", "I(x*3.14159265358979323)",
+  "I(-x^2)", "I(x - -1)", "I(x*-1)", "I(2^-x)", "sqrt(abs(x))", "I(x==1 & !y)",
+  "I(1e100*x)", "I(x + 1234567890123456789)", "I(x+0.1+0.2)", "I(x %in% 1)", "I(x %/% 2)",
+  "I(.5*x)", "I(5.*x)", "I(x*1e-300)", "I(x*12345678)", "I(IQ.verb/10)", "I(x <= 2 | x != 3)"
+)
+deparsed <- lapply(expressions, function(e) list(text = e, deparsed = deparse(str2lang(e))))
 
 describe <- function(f) {
   form <- as.formula(f)
@@ -108,7 +124,8 @@ payload <- c(
   list(
     data = "data/terms_order.csv",
     factor_levels = lapply(Filter(is.factor, d), function(v) I(levels(v))),
-    cases = lapply(formulas, describe)
+    cases = lapply(formulas, describe),
+    deparsed = deparsed
   )
 )
 write_fixture(payload, file.path(root, "terms_order.json"))

@@ -47,9 +47,9 @@ from alliance.mixed.values import check_finite, predictor_values, response_value
 class Design:
     """What rebuilds a design matrix on new data (used by prediction).
 
-    ``text`` is the formula side as materialised (calls replaced by placeholder columns),
-    ``calls`` maps each placeholder to the call as written (``I(age^2)``), to be evaluated on
-    the new data; ``full_rank`` asks for treatment contrasts; ``names`` are the columns' lme4
+    ``text`` is the formula side as materialised (calls replaced by placeholder columns, terms
+    written out in R's order), ``calls`` maps each placeholder to the call as R prints it
+    (``I(age^2)``), to be evaluated on the new data; ``full_rank`` asks for treatment contrasts; ``names`` are the columns' lme4
     names. ``model_spec`` is formulaic's record of the design (levels of categorical
     variables, contrasts) when formulaic built it; None for purely numeric terms, which need
     no record.

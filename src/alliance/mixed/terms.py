@@ -19,8 +19,9 @@ those of its C code, ``TermsCode`` in R's ``src/library/stats/src/model.c``):
 - the terms are then sorted by their number of variables (main effects, then two-way, then
   three-way interactions), keeping formula order within a degree (``keep.order = FALSE``):
   ``y ~ a:b:c + c:a`` has ``a:c``, ``a:b:c``;
-- a term's label joins its variables with ``:``; a variable is named as R deparses it, a
-  name that is not syntactic in R in backquotes (```a b```).
+- a term's label joins its variables with ``:``; a variable is named as R deparses it
+  (:mod:`alliance.mixed.deparse`), a name that is not syntactic in R in backquotes
+  (```a b```).
 
 Checked with R 4.2.2 (``attr(terms(f), "term.labels")``, ``colnames(model.matrix(f, d))``)
 and lme4 1.1-31 (``colnames(lFormula(f, d)$X)``) on the formulas of
@@ -34,6 +35,7 @@ import re
 from dataclasses import dataclass
 
 from alliance.errors import SpecificationError
+from alliance.mixed.deparse import r_deparse
 from alliance.mixed.transforms import TransformedFormula, r_syntactic
 
 _OPERATORS = ("%in%", "+", "-", "*", "/", ":", "^", "(", ")")
@@ -47,7 +49,8 @@ class Variable:
     """A variable of a formula side as written: a column name or an expression (``C(g)``).
 
     ``column`` is the data column it names, or None for an expression; ``label`` is R's name
-    of it (```a b``` for a column name that is not syntactic in R).
+    of it (```a b``` for a column name that is not syntactic in R, ``log(x + 3)`` as R
+    deparses ``log(x+3)``); expressions R deparses alike are one variable.
     """
 
     text: str
@@ -55,9 +58,9 @@ class Variable:
 
     @property
     def label(self) -> str:
-        if self.column is None or r_syntactic(self.column):
-            return self.text if self.column is None else self.column
-        return f"`{self.column}`"
+        if self.column is None:
+            return r_deparse(self.text)
+        return self.column if r_syntactic(self.column) else f"`{self.column}`"
 
     @property
     def formulaic(self) -> str:
@@ -273,7 +276,7 @@ class _Parser:
             key = f"column:{column}"
         else:
             variable = Variable(token, None)
-            key = "expression:" + "".join(token.split())
+            key = "expression:" + r_deparse(token)
         if key not in self.variables:
             self.variables[key] = len(self.atoms)
             self.atoms.append(variable)

@@ -1,9 +1,10 @@
 """Function calls inside model formulas (``I(age^2)``, ``np.log(session)``).
 
 formulaic evaluates Python expressions, but lme4 formulas use R syntax (``^`` is a power) and
-lme4 names a column by the expression as written (``I(age^2)``). Each call is therefore
-evaluated here, once, into a placeholder column; the caller renames the placeholder back to the
-expression's own text. ``C(...)`` (categorical) is left to formulaic.
+lme4 names a column by the expression as R prints it (``I(age^2)``, ``log(session + 1)``,
+:mod:`alliance.mixed.deparse`). Each call is therefore evaluated here, once, into a
+placeholder column; the caller renames the placeholder back to the expression as R prints
+it. ``C(...)`` (categorical) is left to formulaic.
 
 A call is checked before it runs: arithmetic, comparisons, numbers, columns and the functions
 of ``_NAMESPACE`` (and numpy's, as ``np.name``) only; anything else (attributes such as
@@ -31,6 +32,7 @@ import pandas as pd
 
 from alliance.errors import SpecificationError, UnknownColumnError
 from alliance.io.validation import close_matches
+from alliance.mixed.deparse import r_deparse
 from alliance.mixed.values import call_values, check_domain
 
 _CALL_START = re.compile(r"(?<![\w.])([A-Za-z_][\w.]*)\s*\(")
@@ -77,7 +79,8 @@ class TransformedFormula:
     columns : dict of str to numpy.ndarray
         Placeholder name -> evaluated values (one per data row).
     names : dict of str to str
-        Placeholder name -> the call as written (whitespace removed), e.g. ``I(age^2)``.
+        Placeholder name -> the call as R deparses it (:func:`~alliance.mixed.deparse.r_deparse`),
+        lme4's name of its column, e.g. ``I(age^2)``, ``log(session + 1)``.
     """
 
     text: str
@@ -274,7 +277,8 @@ def replace_calls(
         written = text[match.start() : close + 1]
         if _SPACED_WORDS.search(written):
             raise _refusal(" ".join(written.split()), "two names or numbers in a row")
-        expression = re.sub(r"\s+", "", written)
+        # lme4's name of the column, and one variable however the call is spaced
+        expression = r_deparse(written)
         if expression not in placeholder_of:
             placeholder = _PLACEHOLDER.format(counter[0])
             counter[0] += 1
@@ -290,7 +294,7 @@ def lme4_column_name(name: str, placeholders: Mapping[str, str]) -> str:
     """Rename a formulaic column to lme4's name.
 
     ``Intercept`` -> ``(Intercept)``; ``Sex[T.Female]`` and ``C(Sex)[T.Female]`` -> ``SexFemale``
-    and ``C(Sex)Female``; placeholders -> the call as written; a column name that R prints
+    and ``C(Sex)Female``; placeholders -> the call as R prints it; a column name that R prints
     in backquotes (``a b``, not a syntactic name, :func:`r_syntactic`) -> ```a b```, as
     lme4 names it (```a b`:x``, ```a b`v``); interactions part by part.
     """
