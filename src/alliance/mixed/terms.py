@@ -33,6 +33,7 @@ from __future__ import annotations
 import keyword
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from alliance.errors import SpecificationError
 from alliance.mixed.deparse import r_deparse
@@ -302,6 +303,9 @@ def _union(terms: list[int]) -> int:
     return joined
 
 
+# Cached: a formula is expanded again for every fit (and every replicate of a simulation);
+# the result depends on the text alone and is immutable.
+@lru_cache(maxsize=256)
 def formula_terms(text: str) -> Terms:
     """The terms of a formula side in R's order (module docstring).
 
