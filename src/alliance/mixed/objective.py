@@ -39,11 +39,16 @@ def _parallel_min_groups() -> int:
     return PARALLEL_MIN_GROUPS if _THREADS > 1 else np.iinfo(np.int64).max
 
 
-def _workspace(statistics: Statistics, layout: ParameterLayout) -> Sequence[tuple]:
+def _workspace(
+    statistics: Statistics, layout: ParameterLayout
+) -> tuple[tuple[tuple, ...], Sequence[tuple]]:
     """Per level, innermost first, the arguments and output buffers of the compiled passes.
 
     See :func:`alliance.mixed.kernels.forward_pass` for the order of the entries. Every
-    array is C-contiguous so that all levels have the same types.
+    array is C-contiguous so that all levels have the same types. Returns the levels as a
+    tuple, from which Python reads the buffers the passes filled (the typed list holds the
+    same arrays; reading its items from Python would compile numba's accessors in every new
+    process, 0.8 s), and as the typed list the passes take.
     """
     levels = []
     child, has_child = _NO_CHILD, False
@@ -60,7 +65,7 @@ def _workspace(statistics: Statistics, layout: ParameterLayout) -> Sequence[tupl
             )
         ))
         child, has_child = acc, True
-    return level_list(tuple(levels))
+    return tuple(levels), level_list(tuple(levels))
 
 
 @dataclass(frozen=True)
@@ -70,7 +75,6 @@ class Evaluation:
     params: np.ndarray
     lambdas: list[np.ndarray]
     weights: np.ndarray
-    accumulators: list[np.ndarray]  # per level: the children's Schur complements, as read
     ainv: list[np.ndarray]
     h: list[np.ndarray]
     log_det_l: float
@@ -103,7 +107,7 @@ class ProfiledDeviance:
         self._n_later_strata = np.asarray(statistics.n_per_stratum[1:], dtype=float)
         # buffers reused by value_and_gradient, whose evaluations never leave this object
         self._fixed_problem = (
-            _workspace(statistics, layout), layout.n_theta, statistics.t,
+            _workspace(statistics, layout)[1], layout.n_theta, statistics.t,
             statistics.levels[-1].expand, statistics.n_fixed, self._n_later_strata,
             float(self.residual_df), reml,
         )
@@ -153,7 +157,7 @@ class ProfiledDeviance:
     def forward(self, params: np.ndarray) -> Evaluation:
         """Eliminate every level; profile out ``beta`` and ``sigma``."""
         params = np.array(params, dtype=float)  # writeable: one compiled signature
-        workspace = _workspace(self.statistics, self.layout)
+        buffers, workspace = _workspace(self.statistics, self.layout)
         stats = self.statistics
         weights = self.layout.strata_weights(params)
         log_det_l, t_final, beta, r2, log_det_rx, txx_inverse, positive = forward_pass(
@@ -163,10 +167,9 @@ class ProfiledDeviance:
         if not positive:
             raise np.linalg.LinAlgError("X'V^-1 X is not positive definite")
         self.n_evaluations += 1
-        levels = list(workspace)  # each item read from the typed list is converted once
         return Evaluation(
-            params, [level[7] for level in levels], weights, [level[8] for level in levels],
-            [level[11] for level in levels], [level[12] for level in levels], float(log_det_l), float(log_det_rx), t_final,
+            params, [level[7] for level in buffers], weights, [level[11] for level in buffers],
+            [level[12] for level in buffers], float(log_det_l), float(log_det_rx), t_final,
             beta, max(float(r2), SMALLEST_R2), txx_inverse, workspace,
         )
 
