@@ -23,7 +23,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from alliance.errors import SpecificationError
 from alliance.mixed.fit import fit_spec
@@ -157,7 +157,7 @@ def lrt(
         if previous is not None:
             df = model.n_parameters - previous.n_parameters
             chisq = max(previous.deviance - model.deviance, 0.0)
-            row.update(chisq=chisq, df=df, p=float(stats.chi2.sf(chisq, df)) if df > 0 else np.nan)
+            row.update(chisq=chisq, df=df, p=float(special.chdtrc(df, chisq)) if df > 0 else np.nan)
         rows.append(row)
         previous = model
     return pd.DataFrame(rows, columns=LRT_COLUMNS)

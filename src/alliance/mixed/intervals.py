@@ -35,7 +35,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import special
 
 from alliance.errors import SpecificationError
 from alliance.mixed.compare import INTERIOR_START, interior_start, refit_ml
@@ -283,7 +283,7 @@ def wald_intervals(result: MixedResult, level: float = 0.95) -> pd.DataFrame:
 def _quantile(level: float) -> float:
     if not 0.0 < level < 1.0:
         raise SpecificationError(f"the confidence level must be between 0 and 1, not {level}")
-    return float(stats.norm.ppf(0.5 + level / 2.0))
+    return float(special.ndtri(0.5 + level / 2.0))
 
 
 def _minimise_bounded(
@@ -301,6 +301,9 @@ def _minimise_bounded(
         if not np.isfinite(value):
             return _FAR_AWAY, np.zeros_like(x)
         return value, gradient * scale
+
+    # imported here: scipy.optimize takes about 0.3 s to import, and only profiles need it
+    from scipy import optimize
 
     start = np.clip(start, lower, upper) / scale
     found = optimize.minimize(scaled, start, jac=True, method="L-BFGS-B",
@@ -383,6 +386,8 @@ def _limit(
         at_bound = side * (trial - bound) >= 0
         trial = bound if at_bound else trial
         if side * zeta(trial) >= z:
+            from scipy import optimize  # see _minimise_bounded
+
             tolerance = 1e-7 * max(abs(trial), abs(previous), 1e-3)
             return float(optimize.brentq(lambda v: zeta(v) - side * z, previous, trial,
                                          xtol=tolerance, rtol=1e-10))
