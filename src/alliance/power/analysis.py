@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from alliance.defaults import POWER_SEED as DEFAULT_SEED
 from alliance.errors import SpecificationError
 from alliance.power.analytic import analytic_power
 from alliance.power.budget import Budget
@@ -29,8 +30,6 @@ from alliance.power.results import PowerResult
 from alliance.power.store import ReplicateStore
 from alliance.power.summary import sort_replicates, summarise
 
-#: Default seed (the reference study's year).
-DEFAULT_SEED = 2013
 #: ``spawn_key`` entry of the analytic power's designs (never a replicate id).
 ANALYTIC_STREAM = 2**31
 #: Short names of the values a power curve usually varies.

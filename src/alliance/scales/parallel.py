@@ -27,13 +27,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from alliance.defaults import FACTOR_ANALYSIS_SEED as DEFAULT_SEED
 from alliance.errors import SpecificationError
 from alliance.scales.analysis_input import correlation_input
 from alliance.scales.correlation import smc
 from alliance.scales.extraction import extract
 
 REDUCTIONS: tuple[str, ...] = ("minres", "smc")
-DEFAULT_SEED = 20240501
 
 
 @dataclass(frozen=True)

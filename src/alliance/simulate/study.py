@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from alliance.defaults import SIMULATION_SEED as DEFAULT_SEED
 from alliance.simulate.design import StudyDesign
 from alliance.simulate.design_alliance import RATERS
 from alliance.simulate.population import draw_factor_scores, draw_qpl_responses
@@ -42,8 +43,6 @@ STREAMS = (
     "wai_items",
     "missing",
 )
-
-DEFAULT_SEED = 2013
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from alliance.defaults import STUDY_OUT as DEFAULT_OUT
 from alliance.io.output import staged_folder
 from alliance.simulate import DEFAULT_SEED, StudyDesign, simulate_study, write_study
 from alliance.study.config import FACTOR_NAMES, StudyConfig, TableSource
@@ -27,7 +28,6 @@ from alliance.study.pipeline import Progress, run_study
 from alliance.study.results import StudyResults
 
 DATA_FOLDER = "data"
-DEFAULT_OUT = Path("alliance-report")
 
 
 @dataclass(frozen=True)
