@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from alliance.cli import simulate as simulate_module
 from alliance.cli.app import app
 from alliance.cli.common import EXIT_UNEXPECTED
 
@@ -39,7 +38,7 @@ def _failing(error: BaseException) -> object:
 def test_one_line_and_an_exit_code(
     error: BaseException, code: int, line: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(simulate_module, "simulate_study", _failing(error))
+    monkeypatch.setattr("alliance.simulate.simulate_study", _failing(error))
     result = runner.invoke(app, ["simulate", "--out", str(tmp_path / "s")])
     assert result.exit_code == code
     assert " ".join(result.stderr.split()).startswith(line)
@@ -53,7 +52,7 @@ def test_sigterm_inside_a_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         os.kill(os.getpid(), signal.SIGTERM)
         time.sleep(5)  # the handler raises before this ends
 
-    monkeypatch.setattr(simulate_module, "simulate_study", terminated)
+    monkeypatch.setattr("alliance.simulate.simulate_study", terminated)
     result = runner.invoke(app, ["simulate", "--out", str(tmp_path / "s")])
     assert result.exit_code == 143
     assert "Interrupted (SIGTERM); nothing was written." in result.stderr
@@ -61,6 +60,6 @@ def test_sigterm_inside_a_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
 
 def test_debug_shows_the_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(simulate_module, "simulate_study", _failing(RuntimeError("boom")))
+    monkeypatch.setattr("alliance.simulate.simulate_study", _failing(RuntimeError("boom")))
     result = runner.invoke(app, ["simulate", "--out", str(tmp_path / "s"), "--debug"])
     assert isinstance(result.exception, RuntimeError)

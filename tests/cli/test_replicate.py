@@ -11,7 +11,6 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from alliance.cli import replicate as replicate_module
 from alliance.cli.app import app
 from alliance.cli.common import EXIT_SPECIFICATION_ERROR
 from alliance.study import StudyRun
@@ -45,7 +44,7 @@ def test_options_reach_the_study(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         progress("Null models", 4, 9)
         raise typer.Exit(0)
 
-    monkeypatch.setattr(replicate_module, "replicate", fake)
+    monkeypatch.setattr("alliance.study.replicate", fake)
     code, _ = invoke("replicate", "--out", str(tmp_path / "r"), "--seed", "7", "--overwrite")
     assert code == 0
     assert seen == {"out": tmp_path / "r", "seed": 7, "overwrite": True}
@@ -136,7 +135,7 @@ def test_runs_are_shown_with_their_findings(monkeypatch: pytest.MonkeyPatch, tmp
                                             ) -> None:
     results = SimpleNamespace(findings=("First finding.", "Second finding."))
     run = StudyRun(results=results, folder=tmp_path, report_written=False)  # type: ignore[arg-type]
-    monkeypatch.setattr(replicate_module, "replicate", lambda *args: run)
+    monkeypatch.setattr("alliance.study.replicate", lambda *args: run)
     code, output = invoke("replicate", "--out", str(tmp_path))
     assert code == 0
     assert "report.html was not written" in output

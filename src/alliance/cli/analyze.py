@@ -9,7 +9,7 @@ import typer
 
 from alliance.cli.common import DebugOption, reported_errors
 from alliance.cli.replicate import OutOption, OverwriteOption, print_run, with_progress
-from alliance.study import DEFAULT_OUT, analyze, example_config_text
+from alliance.defaults import STUDY_OUT
 
 
 def register(app: typer.Typer) -> None:
@@ -23,7 +23,7 @@ def analyze_command(
         typer.Argument(help="The study configuration (TOML); see --example-config.",
                        show_default=False),
     ] = None,
-    out: Annotated[Path, OutOption] = DEFAULT_OUT,
+    out: Annotated[Path, OutOption] = STUDY_OUT,
     overwrite: Annotated[bool, OverwriteOption] = False,
     example: Annotated[
         bool,
@@ -34,6 +34,8 @@ def analyze_command(
 ) -> None:
     """Run the whole study on your own data files (CSV, Parquet, SPSS, Stata, Excel)."""
     if example:
+        from alliance.study import example_config_text
+
         typer.echo(example_config_text(), nl=False)
         return
     if config is None:
@@ -43,5 +45,7 @@ def analyze_command(
             param_hint="CONFIG",
         )
     with reported_errors("analyze", debug):
+        from alliance.study import analyze
+
         run = with_progress(lambda progress: analyze(config, out, overwrite, progress))
         print_run(run)

@@ -1,4 +1,8 @@
-"""What every subcommand shares: error reporting, exit codes, JSON output, option types."""
+"""What every subcommand shares: error reporting, exit codes, JSON output, option types.
+
+Importing this module (as every command module does) loads no layer below the command line:
+``alliance --help`` stays quick, and each command imports the layers it uses when it runs.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +12,17 @@ import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.markup import escape
 
 from alliance.cli.interrupt import catching_signals, exit_code
 from alliance.errors import DataError, SpecificationError
-from alliance.io.output import write_text
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Exit codes that mean something to a calling script.
 EXIT_OK = 0
@@ -96,6 +100,8 @@ def _error_line(command: str, error: Exception) -> str:
 
 
 def _json_default(value: Any) -> Any:
+    import numpy as np
+
     if isinstance(value, np.integer):
         return int(value)
     if isinstance(value, np.floating):
@@ -122,5 +128,7 @@ def _finite_or_none(value: Any) -> Any:
 
 def write_json(payload: dict[str, Any], path: Path, option: str = "--json") -> None:
     """Write ``payload`` as JSON to ``path`` (NaN as null), atomically (:mod:`alliance.io.output`)."""
+    from alliance.io.output import write_text
+
     text = json.dumps(_finite_or_none(payload), indent=2, default=_json_default)
     write_text(path, text + "\n", option)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -18,11 +18,11 @@ from alliance.cli.common import (
     stdout,
     write_json,
 )
+from alliance.defaults import FACTOR_ANALYSIS_SEED
 from alliance.errors import DataError
-from alliance.io import read_table
-from alliance.io.output import check_file_output
-from alliance.scales import EFAResult, efa
-from alliance.scales.parallel import DEFAULT_SEED
+
+if TYPE_CHECKING:
+    from alliance.scales import EFAResult
 
 #: Loadings at least this large (in absolute value) are shown in bold.
 SALIENT = 0.3
@@ -95,7 +95,7 @@ def efa_command(
     seed: Annotated[
         int, typer.Option("--seed", min=0,
                           help="Seed of the random starts and of parallel analysis.")
-    ] = DEFAULT_SEED,
+    ] = FACTOR_ANALYSIS_SEED,
     parallel_iter: Annotated[
         int,
         typer.Option(
@@ -110,6 +110,10 @@ def efa_command(
 ) -> None:
     """Exploratory factor analysis: loadings, factor correlations, fit, parallel analysis."""
     with reported_errors("efa", debug):
+        from alliance.io import read_table
+        from alliance.io.output import check_file_output
+        from alliance.scales import efa
+
         if json_path is not None:
             check_file_output(json_path, [data], "--json")
         chosen = None if items is None else [i.strip() for i in items.split(",") if i.strip()]

@@ -6,9 +6,8 @@ import math
 import warnings
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 from rich import box
 from rich.table import Table
@@ -24,9 +23,11 @@ from alliance.cli.common import (
     write_json,
 )
 from alliance.errors import DataError
-from alliance.io import read_table
-from alliance.io.output import check_file_output
-from alliance.mixed import MixedResult, fit
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from alliance.mixed import MixedResult
 
 HELP = """Fit a linear mixed model for nested data (sessions in patients in therapists).
 
@@ -104,6 +105,10 @@ def fit_command(
     debug: bool = DebugOption,
 ) -> None:
     with reported_errors("fit", debug):
+        from alliance.io import read_table
+        from alliance.io.output import check_file_output
+        from alliance.mixed import fit
+
         if json_path is not None:
             check_file_output(json_path, [data], "--json")
         frame = read_table(data, sheet=sheet_choice(sheet))
@@ -182,6 +187,8 @@ def _residual_ratios(result: MixedResult) -> str:
 
 
 def _random_table(random: pd.DataFrame) -> Table:
+    import pandas as pd
+
     table = Table(title="Random effects", title_justify="left", box=box.SIMPLE)
     for heading in ("group", "term", "variance", "sd / correlation"):
         table.add_column(heading, justify="left" if heading in ("group", "term") else "right",

@@ -4,22 +4,18 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import numpy as np
-import pandas as pd
 import typer
 from rich import box
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from alliance.cli.common import DebugOption, reported_errors, stderr, stdout, write_json
+from alliance.defaults import POWER_SEED
 from alliance.errors import SpecificationError
-from alliance.io.output import atomic_file, check_file_output, refuse_inputs
-from alliance.power import DEFAULT_SEED, Grid, PowerDesign, PowerResult, power_analysis
-from alliance.power.effects import parse_term
-from alliance.power.model import model_formula
-from alliance.power.store import LOCK_FILE, REPLICATE_FOLDER, RUN_FILE
+
+if TYPE_CHECKING:
+    from alliance.power import PowerDesign, PowerResult
 
 HELP = """Simulation-based power for therapist-level effects on the level and growth of the alliance.
 
@@ -50,8 +46,6 @@ Exit codes: 0 done, 4 invalid design, 130 interrupted (Ctrl-C), 143 stopped (SIG
 
 #: Files written to --out besides the replicates.
 TABLE_FILE, JSON_FILE, FIGURE_FILE = "power.csv", "power.json", "power_curve.png"
-#: Every file of a run folder (none of them may be an input).
-OUT_FILES = (TABLE_FILE, JSON_FILE, FIGURE_FILE, RUN_FILE, LOCK_FILE, REPLICATE_FOLDER)
 
 
 def register(app: typer.Typer) -> None:
@@ -88,6 +82,11 @@ def _numbers(text: str, option: str) -> list[float]:
 
 def _with_effects(base: PowerDesign, effects: dict[str, float], ds: dict[str, float]) -> PowerDesign:
     """``base`` testing only the given effects; predictors not named by them are removed."""
+    import numpy as np
+
+    from alliance.power import PowerDesign
+    from alliance.power.effects import parse_term
+
     data = base.to_dict()
     names: list[str] = []
     for term in [*effects, *ds]:
@@ -113,6 +112,8 @@ def _with_effects(base: PowerDesign, effects: dict[str, float], ds: dict[str, fl
 def build_design(design_file: Path | None, overrides: dict[str, Any],
                  effects: dict[str, float], ds: dict[str, float]) -> PowerDesign:
     """The design file (or the reference design) with the command-line values applied."""
+    from alliance.power import PowerDesign
+
     base = PowerDesign.reference() if design_file is None else PowerDesign.from_toml(design_file)
     if effects or ds:
         base = _with_effects(base, effects, ds)
@@ -139,7 +140,7 @@ def power_command(
     out: Annotated[Path | None, typer.Option(
         "--out", "-o", help="Run folder: replicates (Parquet, resumable), power.csv, power.json "
         "and, with --grid, power_curve.png.", show_default=False)] = None,
-    seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of every random number.")] = DEFAULT_SEED,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of every random number.")] = POWER_SEED,
     therapists: Annotated[int | None, typer.Option("--therapists", show_default=False,
                                                    help="Number of therapists.")] = None,
     patients: Annotated[float | None, typer.Option(
@@ -189,13 +190,27 @@ def power_command(
     interrupted = ("nothing was written" if out is None else
                    f"the finished batches are in {out}: run the same command to resume")
     with reported_errors("power", debug, interrupted):
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+
+        from alliance.io.output import check_file_output, refuse_inputs
+        from alliance.power import Grid, power_analysis
+        from alliance.power.store import LOCK_FILE, REPLICATE_FOLDER, RUN_FILE
+
         if workers is not None and scheduler is not None:
             raise SpecificationError("give either --workers or --scheduler, not both.")
         inputs = [] if design is None else [design]
         if json_path is not None:
             check_file_output(json_path, inputs, "--json")
         if out is not None:
-            refuse_inputs([out / name for name in OUT_FILES], inputs, "--out")
+            # every file of a run folder: none of them may be an input
+            out_files = (TABLE_FILE, JSON_FILE, FIGURE_FILE, RUN_FILE, LOCK_FILE, REPLICATE_FOLDER)
+            refuse_inputs([out / name for name in out_files], inputs, "--out")
             if out.exists() and not out.is_dir():
                 raise SpecificationError(f"--out {out} is a file; give the name of a folder.")
         sample = {"therapists": therapists, "patients_per_therapist": patients,
@@ -239,6 +254,8 @@ def power_command(
 
 def _print_design(design: PowerDesign, replications: int, null: int, seed: int,
                   workers: int | None, scheduler: str | None) -> None:
+    from alliance.power.model import model_formula
+
     caseload = design.caseload
     load = (f"{caseload.mean:g} patients each" if caseload.distribution == "fixed" else
             f"{caseload.mean:g} patients per therapist on average "
@@ -263,6 +280,8 @@ def _print_design(design: PowerDesign, replications: int, null: int, seed: int,
 
 
 def _with_ci(value: float, low: float, high: float) -> str:
+    import numpy as np
+
     if not np.isfinite(value):
         return "–"
     return f"{value:.3f}" if not np.isfinite(low) else f"{value:.3f} ({low:.3f}–{high:.3f})"
@@ -280,6 +299,8 @@ def _table(title: str, columns: list[str], grid: str | None) -> Table:
 
 
 def _print_result(result: PowerResult) -> None:
+    import numpy as np
+
     grid = result.grid_parameter
     power = _table("Power (95% Monte Carlo CI) and large-sample z power",
                    ["effect", "true", "d", "power (95% CI)", "z power"], grid)
@@ -324,6 +345,8 @@ def _print_result(result: PowerResult) -> None:
 
 
 def _write_outputs(result: PowerResult, out: Path) -> None:
+    from alliance.io.output import atomic_file
+
     with atomic_file(out / TABLE_FILE, "--out") as temporary:
         result.table.to_csv(temporary, index=False)
     write_json(result.to_dict(), out / JSON_FILE, "--out")
@@ -339,6 +362,7 @@ def _write_outputs(result: PowerResult, out: Path) -> None:
 def _power_curve_figure(result: PowerResult, path: Path) -> None:
     """Simulated power (with 95% CI) and analytic power along the grid, one line per effect."""
     import matplotlib
+    import pandas as pd
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from alliance.cli.common import DebugOption, reported_errors, stdout
-from alliance.simulate import DEFAULT_SEED
-from alliance.study import DEFAULT_OUT, StudyRun, replicate
+from alliance.defaults import SIMULATION_SEED, STUDY_OUT
+
+if TYPE_CHECKING:
+    from alliance.study import StudyRun
 
 OutOption = typer.Option(
     "--out", "-o",
@@ -30,21 +31,25 @@ def register(app: typer.Typer) -> None:
 
 
 def replicate_command(
-    out: Annotated[Path, OutOption] = DEFAULT_OUT,
+    out: Annotated[Path, OutOption] = STUDY_OUT,
     seed: Annotated[
         int, typer.Option("--seed", min=0, help="Seed of the simulated study and of the analysis.")
-    ] = DEFAULT_SEED,
+    ] = SIMULATION_SEED,
     overwrite: Annotated[bool, OverwriteOption] = False,
     debug: bool = DebugOption,
 ) -> None:
     """Replicate Nissen-Lie et al. (2013) on a simulated study with known truth."""
     with reported_errors("replicate", debug):
+        from alliance.study import replicate
+
         run = with_progress(lambda progress: replicate(out, seed, overwrite, progress))
         print_run(run)
 
 
 def with_progress(task: Callable[[Callable[[str, int, int], None]], StudyRun]) -> StudyRun:
     """Run ``task`` with a rich progress bar fed by the pipeline's progress callback."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
     columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/"
                "{task.total}"), TimeElapsedColumn())
     with Progress(*columns, console=stdout, transient=True) as bar:

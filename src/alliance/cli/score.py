@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import numpy as np
-import pandas as pd
 import typer
 from rich.table import Table
 
 from alliance.cli.common import DebugOption, SheetOption, reported_errors, sheet_choice, stdout
 from alliance.errors import DataError
-from alliance.instruments import Instrument, ScoreResult, list_instruments, load_instrument, score
-from alliance.io import read_table
-from alliance.io.output import atomic_file, check_file_output
+from alliance.instruments import list_instruments
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from alliance.instruments import Instrument, ScoreResult
 
 #: Rows of scores shown on screen when they are not written to a file.
 PREVIEW_ROWS = 10
@@ -96,6 +97,10 @@ def score_command(
 ) -> None:
     """Score questionnaire items: subscale and total scores per administration."""
     with reported_errors("score", debug):
+        from alliance.instruments import load_instrument, score
+        from alliance.io import read_table
+        from alliance.io.output import check_file_output
+
         if out is not None:
             definition_file = Path(instrument)
             inputs = [data, *([definition_file] if definition_file.is_file() else [])]
@@ -133,6 +138,8 @@ def _needed_columns(
 
 
 def _write_csv(scores: pd.DataFrame, path: Path) -> None:
+    from alliance.io.output import atomic_file
+
     with atomic_file(path, "--out") as temporary:
         scores.to_csv(temporary, index=False)
 
@@ -199,6 +206,8 @@ def _preview(result: ScoreResult) -> Table:
 
 
 def _value(value: object) -> str:
+    import numpy as np
+
     if isinstance(value, str):
         return repr(value)
     if isinstance(value, float | np.floating) and float(value).is_integer():
@@ -207,6 +216,8 @@ def _value(value: object) -> str:
 
 
 def _cell(value: object) -> str:
+    import numpy as np
+
     if isinstance(value, float | np.floating):
         return "" if np.isnan(value) else f"{value:.2f}"
     return str(value)

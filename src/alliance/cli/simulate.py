@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import numpy as np
 import typer
 from rich.table import Table
 
 from alliance.cli.common import DebugOption, reported_errors, stdout
-from alliance.simulate import DEFAULT_SEED, RATERS, SimulatedStudy, StudyDesign, simulate_study
-from alliance.simulate.write import DESIGN_FILE, TABLE_FILES, TRUTH_FILE, write_study
+from alliance.defaults import SIMULATION_SEED
+
+if TYPE_CHECKING:
+    from alliance.simulate import SimulatedStudy
 
 
 def register(app: typer.Typer) -> None:
@@ -33,7 +34,7 @@ def simulate_command(
     seed: Annotated[
         int, typer.Option("--seed", min=0,
                           help="Seed of the random numbers (same seed, same data).")
-    ] = DEFAULT_SEED,
+    ] = SIMULATION_SEED,
     design: Annotated[
         Path | None,
         typer.Option(
@@ -46,6 +47,9 @@ def simulate_command(
 ) -> None:
     """Simulate a therapist-alliance study: QPL and WAI item data plus the true values."""
     with reported_errors("simulate", debug):
+        from alliance.simulate import StudyDesign, simulate_study
+        from alliance.simulate.write import write_study
+
         study_design = StudyDesign.default() if design is None else StudyDesign.from_toml(design)
         study = simulate_study(study_design, seed=seed)
         folder = write_study(study, out)
@@ -53,6 +57,10 @@ def simulate_command(
 
 
 def _print_summary(study: SimulatedStudy, folder: Path, seed: int) -> None:
+    import numpy as np
+
+    from alliance.simulate.write import DESIGN_FILE, TABLE_FILES, TRUTH_FILE
+
     design = study.design
     caseloads = study.patients.groupby("therapist").size().to_numpy()
     sessions = study.patients["n_sessions"].to_numpy()
@@ -75,6 +83,10 @@ def _print_summary(study: SimulatedStudy, folder: Path, seed: int) -> None:
 
 def _wai_table(study: SimulatedStudy) -> Table:
     """Mean WAI item score per rater at each listed session (observed, completed forms)."""
+    import numpy as np
+
+    from alliance.simulate import RATERS
+
     wai = study.wai
     items = list(study.design.wai.items)
     scores = wai[items].to_numpy(dtype=float, na_value=np.nan)
@@ -99,6 +111,8 @@ def _wai_table(study: SimulatedStudy) -> Table:
 
 def _truth_table(study: SimulatedStudy) -> Table:
     """True fixed effects of ``alliance ~ time * (factors)``, WAI mean-score metric."""
+    from alliance.simulate import RATERS
+
     truth = study.truth
     table = Table(
         title=f"True fixed effects ({truth['time']['definition']}; mean-score metric)",
