@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from numba import njit
 from numba.core import config
 
 from alliance.mixed import compile_cache
@@ -46,3 +47,23 @@ def test_a_folder_chosen_by_the_user_is_kept(numba_settings, monkeypatch, tmp_pa
     monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "mine"))
     assert compile_cache.configure(unwritable(tmp_path), unwritable(tmp_path)) is None
     assert os.environ["NUMBA_CACHE_DIR"] == str(tmp_path / "mine")
+
+
+@njit(cache=True)
+def never_compiled(x):  # pragma: no cover
+    return x
+
+
+def test_the_kernels_are_cached_once_compiled():
+    compile_cache.compile_kernels()
+    assert compile_cache.kernels_cached() is True
+
+
+def test_an_entry_point_never_compiled_is_not_cached(monkeypatch):
+    monkeypatch.setattr("alliance.mixed.search.bfgs", never_compiled)
+    assert compile_cache.kernels_cached() is False
+
+
+def test_a_cache_that_cannot_be_read_is_unknown(monkeypatch):
+    monkeypatch.setattr("alliance.mixed.search.bfgs", object())
+    assert compile_cache.kernels_cached() is None
