@@ -15,6 +15,7 @@ from rich.table import Table
 from alliance.cli.common import (
     DebugOption,
     SheetOption,
+    compiling_notice,
     reported_errors,
     sheet_choice,
     source_name,
@@ -117,8 +118,9 @@ def fit_command(
             # every warning of the fit is also in result.warnings, printed below
             warnings.simplefilter("ignore")
             try:
-                result = fit(formula, frame, reml=not ml, df_method=df.value,
-                             residual_groups=residual_groups)
+                with compiling_notice():
+                    result = fit(formula, frame, reml=not ml, df_method=df.value,
+                                 residual_groups=residual_groups)
             except DataError as error:
                 raise DataError(f"{source}: {error}") from error
         _print_result(result, source)

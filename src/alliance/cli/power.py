@@ -10,7 +10,14 @@ import typer
 from rich import box
 from rich.table import Table
 
-from alliance.cli.common import DebugOption, reported_errors, stderr, stdout, write_json
+from alliance.cli.common import (
+    DebugOption,
+    compile_kernels_first,
+    reported_errors,
+    stderr,
+    stdout,
+    write_json,
+)
 from alliance.defaults import POWER_SEED
 from alliance.errors import SpecificationError
 
@@ -236,6 +243,7 @@ def power_command(
                 )
             power_grid = Grid(parameter.strip().replace("-", "_"), tuple(_numbers(values, "--grid")))
         _print_design(chosen, replications, null_replications, seed, workers, scheduler)
+        compile_kernels_first()
         with Progress(TextColumn("simulating"), BarColumn(), MofNCompleteColumn(),
                       TimeRemainingColumn(), console=stderr, transient=True) as bar:
             job = bar.add_task("replicates", total=None)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from alliance.cli.common import DebugOption, reported_errors, stdout
+from alliance.cli.common import DebugOption, compile_kernels_first, reported_errors, stdout
 from alliance.defaults import SIMULATION_SEED, STUDY_OUT
 
 if TYPE_CHECKING:
@@ -42,6 +42,7 @@ def replicate_command(
     with reported_errors("replicate", debug):
         from alliance.study import replicate
 
+        compile_kernels_first()
         run = with_progress(lambda progress: replicate(out, seed, overwrite, progress))
         print_run(run)
 
