@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from alliance.mixed import ProfiledDeviance, fit
+from alliance.mixed.deviance import profiled_deviance
 from alliance.mixed.optimize import search
-from alliance.mixed.search import profiled_deviance
 
 DATA = Path(__file__).resolve().parents[1] / "reference" / "data"
 

@@ -15,12 +15,43 @@ log-determinant. The backward (adjoint) kernel differentiates exactly this chain
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit, prange
 from numba.extending import overload
 from numba.typed import List
 
 import alliance.mixed.compile_cache  # noqa: F401  (a writable cache before the kernels below)
+
+
+class LevelState(NamedTuple):
+    """One level as the compiled passes read and fill it (innermost level first).
+
+    ``p_stat``, ``r_stat``: the per-group cross-products (:mod:`alliance.mixed.statistics`);
+    ``parent``: each group's parent; ``gather``: this level's ``[z, rest]`` columns in the inner
+    level's reduced coordinates; ``lam[rows, cols] = params[start:]`` fills the level's relative
+    factor; ``child``: the inner level's ``acc`` (when ``has_child``). The passes fill ``acc``
+    (the Schur complements passed up), ``ainv`` (``A_g^-1``), ``h`` (``H_g``),
+    ``adjoint_child`` and ``grad_lam``.
+    """
+
+    p_stat: np.ndarray
+    r_stat: np.ndarray
+    parent: np.ndarray
+    gather: np.ndarray
+    rows: np.ndarray
+    cols: np.ndarray
+    start: int
+    lam: np.ndarray
+    child: np.ndarray
+    has_child: bool
+    acc: np.ndarray
+    ainv: np.ndarray
+    h: np.ndarray
+    adjoint_child: np.ndarray
+    grad_lam: np.ndarray
+
 
 #: Marker for the passes that eliminate every level on one thread (see :func:`forward_pass`).
 SERIAL: tuple[()] = ()
@@ -486,7 +517,7 @@ def _adjoin_level_overload(
 
 @njit(cache=True)
 def level_list(levels):  # pragma: no cover
-    """The per-level tuples (see :func:`forward_pass`) as a typed list.
+    """The :class:`LevelState` records as a typed list.
 
     The passes take a list rather than a tuple, whose type would include the number of levels:
     with a list they are compiled once for every model, not once per depth of nesting (tens
@@ -506,31 +537,27 @@ def forward_pass(
 ):  # pragma: no cover
     """Eliminate every level, innermost first, then profile out ``beta``: one compiled call.
 
-    ``levels`` holds per level a tuple ``P, R, parent, gather, rows, cols, start, lam, child,
-    has_child, acc, ainv, h, adjoint_child, grad_lam`` (the same types at every level, so that
-    one compiled version serves every model with as many levels), where ``child`` is the inner
-    level's ``acc``. Fills each level's factor ``lam`` from ``params`` (``lam[rows, cols] =
-    params[start:]``), ``acc``, ``ainv`` and ``h``; levels with at least
+    ``levels`` holds a :class:`LevelState` per level (the same types at every level, so that
+    one compiled version serves every model). Fills each level's factor ``lam`` from
+    ``params``, ``acc``, ``ainv`` and ``h``; levels with at least
     ``parallel_min_groups`` groups are split over ``n_threads`` threads when ``threads`` is
     :data:`THREADED` (with :data:`SERIAL` every level is eliminated on one thread). Returns
     ``log|L|^2`` followed by what :func:`finish_top` returns.
     """
     log_det_l = 0.0
     for index in range(len(levels)):
-        p_stat, r_stat, parent, gather, rows, cols, start, lam, child, has_child, acc, ainv, h = (
-            levels[index][:13]
-        )
-        lam[:] = 0.0
-        for k in range(rows.shape[0]):
-            lam[rows[k], cols[k]] = params[start + k]
-        acc[:] = 0.0
-        n_chunks = n_threads if p_stat.shape[0] >= parallel_min_groups else 1
+        level = levels[index]
+        level.lam[:] = 0.0
+        for k in range(level.rows.shape[0]):
+            level.lam[level.rows[k], level.cols[k]] = params[level.start + k]
+        level.acc[:] = 0.0
+        n_chunks = n_threads if level.p_stat.shape[0] >= parallel_min_groups else 1
         log_det_l += _eliminate_level(
-            threads, p_stat, r_stat, weights, child, has_child, gather, lam, parent, acc, ainv,
-            h, n_chunks,
+            threads, level.p_stat, level.r_stat, weights, level.child, level.has_child,
+            level.gather, level.lam, level.parent, level.acc, level.ainv, level.h, n_chunks,
         )
     t_final, beta, r2, log_det_rx, txx_inverse, positive = finish_top(
-        t_stack, weights, levels[len(levels) - 1][10], expand_top, n_fixed
+        t_stack, weights, levels[len(levels) - 1].acc, expand_top, n_fixed
     )
     return log_det_l, t_final, beta, r2, log_det_rx, txx_inverse, positive
 
@@ -545,24 +572,24 @@ def backward_pass(
     Runs :func:`top_adjoint`, then the levels outermost first, in one compiled call. Returns
     d f / d theta and d f / d w_s.
     """
-    n_rest_top = levels[len(levels) - 1][10].shape[1]
+    n_rest_top = levels[len(levels) - 1].acc.shape[1]
     adjoint, grad_weights = top_adjoint(
         t_stack, beta, txx_inverse, expand_top, n_rest_top, r2_weight, rx_weight
     )
     grad_theta = np.zeros(n_theta)
     for index in range(len(levels) - 1, -1, -1):
-        (p_stat, r_stat, parent, gather, rows, cols, start, lam, child, has_child, _, ainv, h,
-         adjoint_child, grad_lam) = levels[index]
-        adjoint_child[:] = 0.0
-        grad_lam[:] = 0.0
-        n_chunks = n_threads if p_stat.shape[0] >= parallel_min_groups else 1
+        level = levels[index]
+        level.adjoint_child[:] = 0.0
+        level.grad_lam[:] = 0.0
+        n_chunks = n_threads if level.p_stat.shape[0] >= parallel_min_groups else 1
         _adjoin_level(
-            threads, p_stat, r_stat, weights, child, has_child, gather, lam, parent, adjoint,
-            ainv, h, logdet_weight, grad_lam, grad_weights, adjoint_child, n_chunks,
+            threads, level.p_stat, level.r_stat, weights, level.child, level.has_child,
+            level.gather, level.lam, level.parent, adjoint, level.ainv, level.h, logdet_weight,
+            level.grad_lam, grad_weights, level.adjoint_child, n_chunks,
         )
-        for k in range(rows.shape[0]):
-            grad_theta[start + k] = grad_lam[rows[k], cols[k]]
-        adjoint = adjoint_child
+        for k in range(level.rows.shape[0]):
+            grad_theta[level.start + k] = level.grad_lam[level.rows[k], level.cols[k]]
+        adjoint = level.adjoint_child
     return grad_theta, grad_weights
 
 

@@ -1,33 +1,32 @@
-"""Stage 3 of a fit: the profiled (RE)ML deviance and its exact gradient.
+"""Stage 3 of a fit: the profiled (RE)ML deviance of a model on its data, and its gradients.
 
-Follows the profiled deviance of lme4 (Bates, Maechler, Bolker & Walker 2015, J Stat Softw
-67(1), eqs. 34 and 41), evaluated for strictly nested designs by eliminating the random
-effects level by level from the innermost group outwards (block Cholesky). For parameters
-``phi = [theta, rho]``::
-
-    ML:   d(phi) = log|L|^2 + n (1 + log(2 pi r2 / n)) + sum_s n_s 2 rho_s
-    REML: d(phi) = log|L|^2 + log|R_X|^2 + (n-p) (1 + log(2 pi r2 / (n-p))) + sum_s n_s 2 rho_s
-
-with ``r2`` the penalized weighted residual sum of squares. The gradient is the adjoint
-(reverse mode) of the same elimination, so it costs about two deviance evaluations. Checked
-against lme4: REML criterion on sleepstudy to 1e-10 and against central differences.
+:class:`ProfiledDeviance` holds the compressed statistics (stage 2) as the records the compiled
+code reads (:class:`alliance.mixed.kernels.LevelState`, :class:`alliance.mixed.deviance.Problem`)
+and asks the engine's one compiled entry point (:func:`alliance.mixed.engine.run`) for what its
+callers need: the deviance and its exact gradient (the optimizer, the boundary checks), an
+elimination with the ingredients of the estimates and conditional modes (the result), and
+gradients of the deviance's parts (Satterthwaite's df, profiles). The formula is in
+:mod:`alliance.mixed.deviance`; checked against lme4: REML criterion on sleepstudy to 1e-10 and
+against central differences.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numba
 import numpy as np
 
-from alliance.mixed.kernels import SERIAL, THREADED, backward_pass, forward_pass, level_list
+from alliance.mixed import engine
+from alliance.mixed.deviance import SMALLEST_R2, Problem, profiled_deviance
+from alliance.mixed.engine import ADJOIN, DEVIANCE_GRADIENT, ELIMINATE, Outcome
+from alliance.mixed.kernels import SERIAL, THREADED, LevelState, level_list
 from alliance.mixed.parameters import ParameterLayout
-from alliance.mixed.search import SMALLEST_R2, bfgs, profiled_deviance
 from alliance.mixed.statistics import Statistics
 
 _NO_CHILD = np.zeros((1, 1, 1))
-_NO_SEED = np.empty((0, 0))
 #: Levels with at least this many groups are eliminated by all threads (below it the cost of
 #: starting them exceeds the gain).
 PARALLEL_MIN_GROUPS = 20_000
@@ -41,13 +40,13 @@ def _parallel_min_groups() -> int:
 
 def _workspace(
     statistics: Statistics, layout: ParameterLayout
-) -> tuple[tuple[tuple, ...], Sequence[tuple]]:
-    """Per level, innermost first, the arguments and output buffers of the compiled passes.
+) -> tuple[tuple[LevelState, ...], Sequence[LevelState]]:
+    """Per level, innermost first, the statistics and output buffers of the compiled passes.
 
-    See :func:`alliance.mixed.kernels.forward_pass` for the order of the entries. Every
-    array is C-contiguous so that all levels have the same types. Returns the levels as a
-    tuple, from which Python reads the buffers the passes filled (the typed list holds the
-    same arrays; reading its items from Python would compile numba's accessors in every new
+    Every array is C-contiguous so that all levels, and all models, have the same types (one
+    compiled version of the entry point serves them all). Returns the records as a tuple,
+    from which Python reads the buffers the passes filled (the typed list holds the same
+    arrays; reading its items from Python would compile numba's accessors in every new
     process, 0.8 s), and as the typed list the passes take.
     """
     levels = []
@@ -55,14 +54,22 @@ def _workspace(
     for level, where in zip(statistics.levels, layout.levels, strict=True):
         n_groups, q, r = level.p.shape[0], level.q, level.n_rest
         acc = np.zeros((level.n_parents, r, r))
-        levels.append(tuple(
-            np.ascontiguousarray(value) if isinstance(value, np.ndarray) else value
-            for value in (
-                level.p, level.r, level.parent.astype(np.int64), level.gather.astype(np.int64),
-                where.rows, where.cols, where.start, np.zeros((q, q)), child, has_child, acc,
-                np.empty((n_groups, q, q)), np.empty((n_groups, q, r)),
-                np.zeros_like(child) if has_child else _NO_CHILD, np.zeros((q, q)),
-            )
+        levels.append(LevelState(
+            p_stat=np.ascontiguousarray(level.p),
+            r_stat=np.ascontiguousarray(level.r),
+            parent=np.ascontiguousarray(level.parent, dtype=np.int64),
+            gather=np.ascontiguousarray(level.gather, dtype=np.int64),
+            rows=np.ascontiguousarray(where.rows),
+            cols=np.ascontiguousarray(where.cols),
+            start=int(where.start),
+            lam=np.zeros((q, q)),
+            child=child,
+            has_child=has_child,
+            acc=acc,
+            ainv=np.empty((n_groups, q, q)),
+            h=np.empty((n_groups, q, r)),
+            adjoint_child=np.zeros_like(child) if has_child else _NO_CHILD,
+            grad_lam=np.zeros((q, q)),
         ))
         child, has_child = acc, True
     return tuple(levels), level_list(tuple(levels))
@@ -83,7 +90,7 @@ class Evaluation:
     beta: np.ndarray
     r2: float
     txx_inverse: np.ndarray
-    workspace: Sequence[tuple]
+    workspace: Sequence[LevelState]
 
 
 class ProfiledDeviance:
@@ -105,12 +112,9 @@ class ProfiledDeviance:
         self.reml = reml
         self.n_evaluations = 0
         self._n_later_strata = np.asarray(statistics.n_per_stratum[1:], dtype=float)
-        # buffers reused by value_and_gradient, whose evaluations never leave this object
-        self._fixed_problem = (
-            _workspace(statistics, layout)[1], layout.n_theta, statistics.t,
-            statistics.levels[-1].expand, statistics.n_fixed, self._n_later_strata,
-            float(self.residual_df), reml,
-        )
+        # buffers reused by searches and value_and_gradient, whose evaluations never leave
+        # this object; forward() eliminates into buffers of its own
+        self._levels = _workspace(statistics, layout)[1]
 
     @property
     def parameter_scale(self) -> np.ndarray:
@@ -140,13 +144,31 @@ class ProfiledDeviance:
         largest = max(level.p.shape[0] for level in self.statistics.levels)
         return THREADED if largest >= _parallel_min_groups() else SERIAL
 
-    @property
-    def problem(self) -> tuple:
-        """The problem as :func:`alliance.mixed.search.bfgs` takes it.
+    def problem(self, levels: Sequence[LevelState] | None = None) -> Problem:
+        """The model on its data as the entry point reads it (its own buffers by default).
 
-        The threading settings are read at each call, as :meth:`forward` reads them.
+        The threading settings are read at each call.
         """
-        return (*self._fixed_problem, _parallel_min_groups(), _THREADS)
+        stats = self.statistics
+        return Problem(
+            self._levels if levels is None else levels, self.layout.n_theta,
+            np.ascontiguousarray(stats.t, dtype=np.float64),
+            np.ascontiguousarray(stats.levels[-1].expand, dtype=np.int64), int(stats.n_fixed),
+            self._n_later_strata, float(self.residual_df), bool(self.reml),
+            int(_parallel_min_groups()), int(_THREADS),
+        )
+
+    def run(self, mode: int, params: np.ndarray, levels: Sequence[LevelState] | None = None,
+            **options: Any) -> Outcome:
+        """Ask the compiled entry point (:func:`alliance.mixed.engine.run`); count evaluations.
+
+        ``options`` are those of :func:`alliance.mixed.engine.request`.
+        """
+        outcome = engine.run(
+            self.threads, self.problem(levels), engine.request(mode, params, **options)
+        )
+        self.n_evaluations += int(outcome.n_evaluations)
+        return outcome
 
     @property
     def residual_df(self) -> int:
@@ -156,21 +178,17 @@ class ProfiledDeviance:
 
     def forward(self, params: np.ndarray) -> Evaluation:
         """Eliminate every level; profile out ``beta`` and ``sigma``."""
-        params = np.array(params, dtype=float)  # writeable: one compiled signature
+        params = np.array(params, dtype=float)
         buffers, workspace = _workspace(self.statistics, self.layout)
-        stats = self.statistics
         weights = self.layout.strata_weights(params)
-        log_det_l, t_final, beta, r2, log_det_rx, txx_inverse, positive = forward_pass(
-            self.threads, workspace, params, weights, stats.t, stats.levels[-1].expand, stats.n_fixed,
-            _parallel_min_groups(), _THREADS,
-        )
-        if not positive:
+        outcome = self.run(ELIMINATE, params, workspace, weights=weights)
+        if not outcome.positive:
             raise np.linalg.LinAlgError("X'V^-1 X is not positive definite")
-        self.n_evaluations += 1
         return Evaluation(
-            params, [level[7] for level in buffers], weights, [level[11] for level in buffers],
-            [level[12] for level in buffers], float(log_det_l), float(log_det_rx), t_final,
-            beta, max(float(r2), SMALLEST_R2), txx_inverse, workspace,
+            params, [level.lam for level in buffers], weights, [level.ainv for level in buffers],
+            [level.h for level in buffers], float(outcome.log_det_l),
+            float(outcome.log_det_rx), outcome.t_final, outcome.beta,
+            max(float(outcome.r2), SMALLEST_R2), outcome.txx_inverse, workspace,
         )
 
     def deviance_of(self, evaluation: Evaluation) -> float:
@@ -185,27 +203,25 @@ class ProfiledDeviance:
 
     def value_and_gradient(self, params: np.ndarray) -> tuple[float, np.ndarray]:
         """Deviance and its exact gradient with respect to ``[theta, rho]``."""
-        # a search of no iteration: the deviance and gradient at the start (see search.bfgs)
-        params = np.array(params, dtype=float)  # writeable: one compiled signature
-        _, value, gradient, *_ = bfgs(
-            self.threads, params, np.ones(params.shape[0]), _NO_SEED, False, 0, 0.0, 0.0, 0.0, *self.problem
-        )
-        if not np.isfinite(value):
+        outcome = self.run(DEVIANCE_GRADIENT, params)
+        if not outcome.positive:
             raise np.linalg.LinAlgError("X'V^-1 X is not positive definite")
-        self.n_evaluations += 1
-        return float(value), gradient
+        return float(outcome.value), outcome.gradient
 
     def backward(
         self, evaluation: Evaluation, *, log_det_weight: float, rx_weight: float,
         r2_weight: float,
     ) -> np.ndarray:
-        """Gradient of ``a log|L|^2 + b log|R_X|^2 + c r2`` with respect to ``[theta, rho]``."""
-        stats = self.statistics
-        grad_theta, grad_weights = backward_pass(
-            self.threads, evaluation.workspace, evaluation.weights, stats.t, evaluation.beta,
-            evaluation.txx_inverse, stats.levels[-1].expand, log_det_weight, rx_weight,
-            r2_weight, self.layout.n_theta, _parallel_min_groups(), _THREADS,
+        """Gradient of ``a log|L|^2 + b log|R_X|^2 + c r2`` with respect to ``[theta, rho]``.
+
+        The adjoint of ``evaluation``'s own elimination (its buffers are read, not redone).
+        """
+        outcome = self.run(
+            ADJOIN, evaluation.params, evaluation.workspace, weights=evaluation.weights,
+            beta=evaluation.beta, txx_inverse=evaluation.txx_inverse,
+            part_weights=(log_det_weight, rx_weight, r2_weight),
         )
+        grad_theta, grad_weights = outcome.gradient, outcome.strata_gradient
         if self.layout.n_strata == 1:
             return grad_theta
         return np.concatenate([grad_theta, -2.0 * evaluation.weights[1:] * grad_weights[1:]])

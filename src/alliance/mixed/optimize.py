@@ -21,8 +21,9 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from alliance.mixed.boundary import MAX_ROUNDS, probe_inside, settle_on_boundary
+from alliance.mixed.engine import SEARCH
 from alliance.mixed.objective import ProfiledDeviance
-from alliance.mixed.search import MESSAGES, START_NOT_POSITIVE_DEFINITE, bfgs
+from alliance.mixed.search import MESSAGES, START_NOT_POSITIVE_DEFINITE
 
 #: lme4's ``isSingular`` tolerance on the diagonal of the relative covariance factors.
 SINGULAR_TOLERANCE = 1e-4
@@ -122,17 +123,15 @@ def search(
     decrement_tol: float = 1e-8,
 ) -> SearchOutcome:
     """Run the compiled BFGS search (:func:`alliance.mixed.search.bfgs`) on ``objective``."""
-    seed = np.empty((0, 0)) if inverse_hessian is None else np.asarray(inverse_hessian, float)
-    x, value, gradient, h_inv, iterations, code, reached, evaluations = bfgs(
-        objective.threads, np.asarray(x0, dtype=float), objective.parameter_scale, seed,
-        inverse_hessian is not None, max_iterations, gtol, ftol, decrement_tol,
-        *objective.problem,
+    outcome = objective.run(
+        SEARCH, x0, scale=objective.parameter_scale, inverse_hessian=inverse_hessian,
+        max_iterations=max_iterations, gtol=gtol, ftol=ftol, decrement_tol=decrement_tol,
     )
-    objective.n_evaluations += int(evaluations)
-    if code == START_NOT_POSITIVE_DEFINITE:
-        raise np.linalg.LinAlgError(MESSAGES[code])
+    if outcome.code == START_NOT_POSITIVE_DEFINITE:
+        raise np.linalg.LinAlgError(MESSAGES[outcome.code])
     return SearchOutcome(
-        x, float(value), gradient, h_inv, int(iterations), MESSAGES[code], bool(reached)
+        outcome.x, float(outcome.value), outcome.gradient, outcome.inverse_hessian,
+        int(outcome.iterations), MESSAGES[outcome.code], bool(outcome.reached),
     )
 
 

@@ -1,4 +1,4 @@
-"""The profiled deviance with its gradient, and the quasi-Newton search on it, compiled.
+"""The quasi-Newton search on the profiled deviance, compiled with it.
 
 A small model (3,000 sessions) takes about 20 deviance+gradient evaluations of 0.2 ms each;
 driving them from Python added about 0.1 ms per iteration (array allocations, small matrix
@@ -26,11 +26,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from alliance.mixed.kernels import backward_pass, forward_pass
+from alliance.mixed.deviance import deviance_gradient
 
-#: Floor of the penalized residual sum of squares (the smallest normal double), so that a
-#: perfect fit gives a finite deviance.
-SMALLEST_R2 = float(np.finfo(np.float64).tiny)
 #: Stop codes of :func:`bfgs`, as messages (index = code).
 MESSAGES = (
     "gradient below tolerance",
@@ -44,69 +41,13 @@ MESSAGES = (
 START_NOT_POSITIVE_DEFINITE = len(MESSAGES) - 1
 
 
-@njit(cache=True)
-def profiled_deviance(log_det_l, log_det_rx, r2, dof, reml, rho, n_later_strata):  # pragma: no cover
-    """The (RE)ML deviance (Bates et al. 2015, J Stat Softw 67(1), eqs. 34 and 41).
-
-    ``log|L|^2 [+ log|R_X|^2] + dof (1 + log(2 pi r2 / dof)) + sum_s n_s 2 rho_s`` with
-    ``dof = n - p`` under REML and ``n`` under ML; ``rho`` and ``n_later_strata`` are the
-    log-SD ratios and counts of the residual strata after the first.
-    """
-    value = log_det_l + dof * (1.0 + np.log(2.0 * np.pi * r2 / dof))
-    if reml:
-        value += log_det_rx
-    for s in range(rho.shape[0]):
-        value += 2.0 * n_later_strata[s] * rho[s]
-    return value
-
-
-# inlined into its callers rather than compiled on its own: every separately compiled function
-# re-optimises all the kernels it calls, which costs seconds of compilation per layer
-@njit(cache=True, inline="always")
-def deviance_gradient(
-    threads, params, levels, n_theta, t_stack, expand_top, n_fixed, n_later_strata, dof, reml,
-    parallel_min_groups, n_threads,
-):  # pragma: no cover
-    """Deviance and exact gradient at ``params = [theta, rho]``; ``inf`` if X'V^-1 X is singular.
-
-    ``threads`` is :data:`alliance.mixed.kernels.SERIAL` or ``THREADED`` (which passes are
-    compiled in). The arguments after ``params`` are the problem (``ProfiledDeviance.problem``): the
-    per-level tuples of :func:`alliance.mixed.kernels.forward_pass`, the number of theta,
-    ``sum [X, y][X, y]'`` per stratum, the outermost level's ``expand``, the number of fixed
-    effects, the counts of the strata after the first, the residual df, REML or not, and the
-    threading settings.
-    """
-    n_strata = params.shape[0] - n_theta + 1
-    weights = np.ones(n_strata)
-    rho = params[n_theta:]
-    for s in range(1, n_strata):
-        weights[s] = np.exp(-2.0 * rho[s - 1])
-    log_det_l, _, beta, r2, log_det_rx, txx_inverse, positive = forward_pass(
-        threads, levels, params, weights, t_stack, expand_top, n_fixed, parallel_min_groups,
-        n_threads,
-    )
-    gradient = np.zeros(params.shape[0])
-    if not positive:
-        return np.inf, gradient
-    r2 = max(r2, SMALLEST_R2)
-    value = profiled_deviance(log_det_l, log_det_rx, r2, dof, reml, rho, n_later_strata)
-    grad_theta, grad_weights = backward_pass(
-        threads, levels, weights, t_stack, beta, txx_inverse, expand_top, 1.0,
-        1.0 if reml else 0.0, dof / r2, n_theta, parallel_min_groups, n_threads,
-    )
-    gradient[:n_theta] = grad_theta
-    for s in range(1, n_strata):
-        gradient[n_theta + s - 1] = -2.0 * weights[s] * grad_weights[s] + 2.0 * n_later_strata[s - 1]
-    return value, gradient
-
-
 #: Largest change of any parameter in a scaled gradient step. From lme4's start (identity
 #: factors, diagonals 1) a step of at most 0.5 cannot land a diagonal on 0, where the
 #: deviance, even in each column of a factor, has a zero gradient that would stop the search.
 FIRST_STEP = 0.5
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _gradient_step_matrix(g):  # pragma: no cover
     """An inverse Hessian guess whose step changes no parameter by more than ``FIRST_STEP``."""
     return np.eye(g.shape[0]) * (FIRST_STEP / max(1.0, np.abs(g).max()))
@@ -119,31 +60,24 @@ def _unscaled(x, f, g, h_inv, scale, iterations, code, reached, n_evaluations): 
             n_evaluations)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def bfgs(
-    threads, x0, scale, inverse_hessian, has_inverse_hessian, max_iterations, gtol, ftol,
-    decrement_tol,
-    levels, n_theta, t_stack, expand_top, n_fixed, n_later_strata, dof,
-    reml, parallel_min_groups, n_threads,
+    threads, problem, x0, scale, inverse_hessian, has_inverse_hessian, max_iterations, gtol,
+    ftol, decrement_tol,
 ):  # pragma: no cover
-    """Minimise the profiled deviance from ``x0`` (see the module docstring).
+    """Minimise the deviance of ``problem`` from ``x0`` (see the module docstring).
 
-    ``threads`` selects the compiled passes as in :func:`deviance_gradient`. The search works
-    on ``scale * x``; ``x0``, the returned point, gradient and inverse
-    Hessian are in the caller's coordinates. ``inverse_hessian`` seeds the quasi-Newton
-    matrix when ``has_inverse_hessian`` (e.g. from a fit to a subsample); otherwise the
-    first step is a scaled gradient step. The arguments
-    from ``levels`` on are the problem, as for :func:`deviance_gradient`. Returns ``x, f, g,``
-    the inverse Hessian, the iterations, the stop code (index into ``MESSAGES``), whether the
-    optimum was reached, and the number of evaluations. With ``max_iterations = 0`` it only
-    evaluates the deviance and gradient at ``x0`` (``f`` is ``inf`` where X'V^-1 X is
-    singular): one compiled entry point, so the kernels are compiled into one caller only.
+    ``threads`` and ``problem`` are those of
+    :func:`alliance.mixed.deviance.deviance_gradient`. The search works on ``scale * x``;
+    ``x0``, the returned point, gradient and inverse Hessian are in the caller's coordinates.
+    ``inverse_hessian`` seeds the quasi-Newton matrix when ``has_inverse_hessian`` (e.g. from
+    a fit to a subsample); otherwise the first step is a scaled gradient step. Returns
+    ``x, f, g``, the inverse Hessian, the iterations, the stop code (index into
+    ``MESSAGES``), whether the optimum was reached, and the number of evaluations. Inlined
+    into the compiled entry point :func:`alliance.mixed.engine.run`.
     """
     x = x0 * scale
-    f, g = deviance_gradient(
-        threads, x0, levels, n_theta, t_stack, expand_top, n_fixed, n_later_strata,
-        dof, reml, parallel_min_groups, n_threads,
-    )
+    f, g = deviance_gradient(threads, problem, x0)
     g = g / scale
     n_evaluations = 1
     h_inv = (
@@ -180,10 +114,7 @@ def bfgs(
             if -predicted < noise:
                 break
             trial = x + alpha * direction
-            f_trial, g_trial = deviance_gradient(
-                threads, trial / scale, levels, n_theta, t_stack, expand_top, n_fixed,
-                n_later_strata, dof, reml, parallel_min_groups, n_threads,
-            )
+            f_trial, g_trial = deviance_gradient(threads, problem, trial / scale)
             g_trial = g_trial / scale
             n_evaluations += 1
             if np.isfinite(f_trial) and f_trial <= f + 1e-4 * predicted:
