@@ -1,4 +1,4 @@
-"""The compiled kernels get a writable cache folder even where numba's own are read-only."""
+"""The compiled kernels: a cache folder per version of the engine's sources, always writable."""
 
 from __future__ import annotations
 
@@ -27,20 +27,31 @@ def unwritable(tmp_path: Path) -> Path:
     return blocker / "cache"
 
 
-def test_a_read_only_install_without_a_writable_home_uses_a_temporary_folder(
-    numba_settings, tmp_path
-):
-    chosen = compile_cache.configure(unwritable(tmp_path), unwritable(tmp_path))
-    assert chosen == compile_cache.fallback_dir()
+def test_the_cache_folder_is_named_after_the_engine_sources(numba_settings, tmp_path):
+    chosen = compile_cache.configure(compile_cache.PACKAGE_DIR, tmp_path / "user-cache")
+    assert chosen == tmp_path / "user-cache" / f"kernels-{compile_cache.engine_fingerprint()}"
     assert os.environ["NUMBA_CACHE_DIR"] == str(chosen)
     assert config.CACHE_DIR == str(chosen)
     assert chosen.is_dir()
 
 
-def test_numbas_own_places_are_kept_when_writable(numba_settings, tmp_path):
-    assert compile_cache.configure(tmp_path / "package", unwritable(tmp_path)) is None
-    assert compile_cache.configure(unwritable(tmp_path), tmp_path / "user-cache") is None
-    assert "NUMBA_CACHE_DIR" not in os.environ
+def test_any_changed_engine_source_changes_the_folder(tmp_path):
+    # the entry point has the kernels of other files compiled into it: numba alone would
+    # keep its cached version when only kernels.py changed
+    engine = tmp_path / "engine"
+    engine.mkdir()
+    (engine / "engine.py").write_text("def run(): ...\n")
+    (engine / "kernels.py").write_text("def kernel(): return 1\n")
+    before = compile_cache.engine_fingerprint(engine)
+    assert compile_cache.engine_fingerprint(engine) == before
+    (engine / "kernels.py").write_text("def kernel(): return 2\n")
+    assert compile_cache.engine_fingerprint(engine) != before
+
+
+def test_without_a_writable_home_the_temporary_folder_is_used(numba_settings, tmp_path):
+    chosen = compile_cache.configure(compile_cache.PACKAGE_DIR, unwritable(tmp_path))
+    assert chosen == compile_cache.fallback_dir() / f"kernels-{compile_cache.engine_fingerprint()}"
+    assert config.CACHE_DIR == str(chosen)
 
 
 def test_a_folder_chosen_by_the_user_is_kept(numba_settings, monkeypatch, tmp_path):
@@ -60,10 +71,10 @@ def test_the_kernels_are_cached_once_compiled():
 
 
 def test_an_entry_point_never_compiled_is_not_cached(monkeypatch):
-    monkeypatch.setattr("alliance.mixed.search.bfgs", never_compiled)
+    monkeypatch.setattr("alliance.mixed.engine.run", never_compiled)
     assert compile_cache.kernels_cached() is False
 
 
 def test_a_cache_that_cannot_be_read_is_unknown(monkeypatch):
-    monkeypatch.setattr("alliance.mixed.search.bfgs", object())
+    monkeypatch.setattr("alliance.mixed.engine.run", object())
     assert compile_cache.kernels_cached() is None

@@ -1,12 +1,16 @@
 """Where the compiled kernels are kept on disk, so that only the first fit compiles them.
 
-numba caches a compiled function beside its source (``__pycache__``) or, where that folder
-cannot be written (a regular install into a read-only site-packages), in the user's cache
-folder (``$XDG_CACHE_HOME/numba``, usually ``~/.cache/numba``). Where neither can be written
-(a service account or a container without a writable home), numba refuses to define the
-function at all and importing the engine fails. :func:`configure` then points numba at a
-folder of this user in the temporary directory instead. A folder chosen by the user
-(``NUMBA_CACHE_DIR``) is always kept.
+numba caches each compiled function in a folder of its own choosing (beside its source, or
+in the user's cache folder) and throws a cached version away only when that function's own
+source file changes. The engine's one compiled entry point (:func:`alliance.mixed.engine.run`)
+has the kernels of other modules compiled into it, so after an upgrade that changed only
+``kernels.py`` numba would keep running the old kernels. :func:`configure` therefore gives
+numba a cache folder named after a fingerprint of every source file of the engine: a changed
+engine compiles anew, an unchanged one loads. The folder is in the user's cache folder
+(``$XDG_CACHE_HOME/alliance``, usually ``~/.cache/alliance``), or, where that cannot be written
+(a service account or a container without a writable home, where numba would otherwise refuse
+to define the kernels and importing the engine would fail), in the temporary directory. A
+folder chosen by the user (``NUMBA_CACHE_DIR``) is always kept.
 
 The first fit on a machine compiles the kernels (tens of seconds); :func:`kernels_cached`
 tells beforehand whether the cache already holds them, so that the command line can say why
@@ -15,12 +19,13 @@ the wait, and :func:`compile_kernels` compiles them at a moment of the caller's 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from pathlib import Path
 from typing import Any
 
-#: The package folder whose ``__pycache__`` numba tries first.
+#: The engine's source folder: every compiled function is defined in one of its files.
 PACKAGE_DIR = Path(__file__).resolve().parent
 #: The small model :func:`compile_kernels` fits: two nested levels, each with a random slope.
 WARM_UP_FORMULA = "y ~ time + (time | therapist/patient)"
@@ -37,38 +42,48 @@ def _writable(folder: Path) -> bool:
 
 
 def _user_cache_dir() -> Path:
-    """numba's user-wide cache folder on this platform (its ``UserWideCacheLocator``)."""
+    """This platform's cache folder of the user for alliance (as numba finds its own)."""
     from numba.misc.appdirs import AppDirs
 
-    return Path(AppDirs(appname="numba", appauthor=False).user_cache_dir)
+    return Path(AppDirs(appname="alliance", appauthor=False).user_cache_dir)
 
 
 def fallback_dir() -> Path:
-    """The folder used when neither of numba's own places can be written."""
-    return Path(tempfile.gettempdir()) / f"alliance-numba-{os.getuid()}"
+    """The base folder used when the user's cache folder cannot be written."""
+    return Path(tempfile.gettempdir()) / f"alliance-{os.getuid()}"
+
+
+def engine_fingerprint(package_dir: Path = PACKAGE_DIR) -> str:
+    """A hash of the names and contents of the engine's source files (16 hex digits)."""
+    digest = hashlib.sha256()
+    for path in sorted(package_dir.glob("*.py")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def configure(
     package_dir: Path = PACKAGE_DIR, user_cache_dir: Path | None = None
 ) -> Path | None:
-    """Point numba at a writable cache folder if its own places are not; returns it.
+    """Point numba at the cache folder of this engine's sources; returns it.
 
-    Returns None when numba's own choice stands (a writable ``__pycache__`` or user cache,
-    or ``NUMBA_CACHE_DIR`` set by the user).
+    ``kernels-<fingerprint>`` in the user's cache folder, or in :func:`fallback_dir` when
+    that cannot be written. Returns None when ``NUMBA_CACHE_DIR`` was set by the user, or
+    when nothing can be written (numba then says so when it defines the kernels).
     """
     if os.environ.get("NUMBA_CACHE_DIR"):
         return None
+    name = f"kernels-{engine_fingerprint(package_dir)}"
     user = _user_cache_dir() if user_cache_dir is None else user_cache_dir
-    if _writable(package_dir / "__pycache__") or _writable(user):
-        return None
-    chosen = fallback_dir()
-    if not _writable(chosen):
-        return None  # nothing writable at all: numba says so when it defines the kernels
-    os.environ["NUMBA_CACHE_DIR"] = str(chosen)
-    from numba.core import config
+    for base in (user, fallback_dir()):
+        chosen = base / name
+        if _writable(chosen):
+            os.environ["NUMBA_CACHE_DIR"] = str(chosen)
+            from numba.core import config
 
-    config.reload_config()
-    return chosen
+            config.reload_config()
+            return chosen
+    return None
 
 
 CHOSEN_DIR = configure()
@@ -77,7 +92,7 @@ CHOSEN_DIR = configure()
 def kernels_cached() -> bool | None:
     """Whether numba's disk cache holds the compiled kernels for this machine.
 
-    Reads the cache index of the entry point :func:`alliance.mixed.search.bfgs`, which every
+    Reads the cache index of the entry point :func:`alliance.mixed.engine.run`, which every
     fit compiles or loads (the kernels it calls are compiled into it): the kernels are cached
     when the index holds a version compiled from the current source, for this CPU, whose data
     file is present. The index is read through numba's internal caching API (numba 0.68,
@@ -94,9 +109,9 @@ def kernels_cached() -> bool | None:
     try:
         from numba.core.registry import cpu_target
 
-        from alliance.mixed.search import bfgs
+        from alliance.mixed.engine import run
 
-        dispatcher: Any = bfgs  # a numba Dispatcher; its cache is outside numba's typed API
+        dispatcher: Any = run  # a numba Dispatcher; its cache is outside numba's typed API
         cache = dispatcher._cache
         folder = Path(cache.cache_path)
         index = cache._cache_file._load_index()

@@ -122,7 +122,8 @@ def search(
     inverse_hessian: np.ndarray | None = None,
     decrement_tol: float = 1e-8,
 ) -> SearchOutcome:
-    """Run the compiled BFGS search (:func:`alliance.mixed.search.bfgs`) on ``objective``."""
+    """Run the compiled BFGS search (:func:`alliance.mixed.search.bfgs`, through the entry
+    point :func:`alliance.mixed.engine.run`) on ``objective``."""
     outcome = objective.run(
         SEARCH, x0, scale=objective.parameter_scale, inverse_hessian=inverse_hessian,
         max_iterations=max_iterations, gtol=gtol, ftol=ftol, decrement_tol=decrement_tol,
