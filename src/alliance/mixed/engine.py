@@ -57,7 +57,12 @@ class Request(NamedTuple):
 
 
 class Outcome(NamedTuple):
-    """What :func:`run` returns; the fields a mode does not produce are empty or zero.
+    """What :func:`run` returns, as a record; the fields a mode does not produce are empty.
+
+    ``run`` itself returns a plain tuple of these fields: numba builds a named tuple by calling
+    its class, which runs Python code inside the compiled call's return, where a pending
+    Ctrl-C raises and numba crashes on the missing result; a plain tuple is built without
+    running Python code (:func:`outcome` names it afterwards).
 
     A search fills ``x`` to ``n_evaluations``; an evaluation ``value`` and ``gradient``; an
     elimination ``value`` (0), ``log_det_l`` to ``positive``; an adjoint ``gradient`` (d f / d
@@ -117,12 +122,17 @@ def request(
     )
 
 
+def outcome(threads: tuple[()] | tuple[int], problem: object, request: Request) -> Outcome:
+    """:func:`run`, its answer as an :class:`Outcome`."""
+    return Outcome(*run(threads, problem, request))
+
+
 @njit(cache=True)
 def run(threads, problem, request):  # pragma: no cover
     """Do what ``request.mode`` says on ``problem`` (:class:`alliance.mixed.deviance.Problem`).
 
-    ``threads`` is :data:`alliance.mixed.kernels.SERIAL` or ``THREADED``. Returns an
-    :class:`Outcome`.
+    ``threads`` is :data:`alliance.mixed.kernels.SERIAL` or ``THREADED``. Returns the fields
+    of an :class:`Outcome` as a plain tuple (see there why).
     """
     no_vector, no_matrix = np.zeros(0), np.zeros((0, 0))
     params = request.params
@@ -132,11 +142,11 @@ def run(threads, problem, request):  # pragma: no cover
             request.has_inverse_hessian, request.max_iterations, request.gtol, request.ftol,
             request.decrement_tol,
         )
-        return Outcome(x, f, g, h_inv, iterations, code, reached, n_evaluations, 0.0, 0.0,
+        return (x, f, g, h_inv, iterations, code, reached, n_evaluations, 0.0, 0.0,
                        no_matrix, no_vector, 0.0, no_matrix, True, no_vector)
     if request.mode == DEVIANCE_GRADIENT:
         f, g = deviance_gradient(threads, problem, params)
-        return Outcome(params, f, g, no_matrix, 0, 0, True, 1, 0.0, 0.0, no_matrix, no_vector,
+        return (params, f, g, no_matrix, 0, 0, True, 1, 0.0, 0.0, no_matrix, no_vector,
                        0.0, no_matrix, bool(np.isfinite(f)), no_vector)
     if request.mode == ELIMINATE:
         log_det_l, t_final, beta, r2, log_det_rx, txx_inverse, positive = forward_pass(
@@ -144,7 +154,7 @@ def run(threads, problem, request):  # pragma: no cover
             problem.expand_top, problem.n_fixed, problem.parallel_min_groups,
             problem.n_threads,
         )
-        return Outcome(params, 0.0, no_vector, no_matrix, 0, 0, True, 1, log_det_l, log_det_rx,
+        return (params, 0.0, no_vector, no_matrix, 0, 0, True, 1, log_det_l, log_det_rx,
                        t_final, beta, r2, txx_inverse, positive, no_vector)
     logdet_weight, rx_weight, r2_weight = request.part_weights
     grad_theta, grad_weights = backward_pass(
@@ -152,5 +162,5 @@ def run(threads, problem, request):  # pragma: no cover
         request.txx_inverse, problem.expand_top, logdet_weight, rx_weight, r2_weight,
         problem.n_theta, problem.parallel_min_groups, problem.n_threads,
     )
-    return Outcome(params, 0.0, grad_theta, no_matrix, 0, 0, True, 0, 0.0, 0.0, no_matrix,
+    return (params, 0.0, grad_theta, no_matrix, 0, 0, True, 0, 0.0, 0.0, no_matrix,
                    no_vector, 0.0, no_matrix, True, grad_weights)

@@ -164,7 +164,7 @@ class ProfiledDeviance:
 
         ``options`` are those of :func:`alliance.mixed.engine.request`.
         """
-        outcome = engine.run(
+        outcome = engine.outcome(
             self.threads, self.problem(levels), engine.request(mode, params, **options)
         )
         self.n_evaluations += int(outcome.n_evaluations)
