@@ -78,3 +78,15 @@ def test_an_entry_point_never_compiled_is_not_cached(monkeypatch):
 def test_a_cache_that_cannot_be_read_is_unknown(monkeypatch):
     monkeypatch.setattr("alliance.mixed.engine.run", object())
     assert compile_cache.kernels_cached() is None
+
+
+def test_the_threaded_version_can_be_compiled_beforehand(monkeypatch):
+    from numba import typeof
+
+    from alliance.mixed import engine, objective
+    from alliance.mixed.kernels import THREADED
+
+    monkeypatch.setattr(objective, "_THREADS", 2)
+    compile_cache.compile_kernels(threaded=True)
+    assert any(signature[0] == typeof(THREADED) for signature in engine.run.signatures)
+    assert objective.PARALLEL_MIN_GROUPS == 20_000  # restored

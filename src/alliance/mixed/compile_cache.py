@@ -124,13 +124,15 @@ def kernels_cached() -> bool | None:
         return None
 
 
-def compile_kernels() -> None:
+def compile_kernels(threaded: bool = False) -> None:
     """Compile the kernels now, or load them from the cache: fit :data:`WARM_UP_FORMULA`.
 
     For a caller whose first real fit would compile them at an awkward moment: inside a
     progress display, or in several worker processes at once. The model is fitted to a small
     simulated data set (8 therapists, 3 patients each, 4 sessions each); its result is not
-    kept.
+    kept. With ``threaded`` (and more than one thread), the version of the entry point that
+    splits large levels over threads is compiled or loaded too: the one data with a level of
+    at least ``PARALLEL_MIN_GROUPS`` groups use.
     """
     import warnings
 
@@ -155,3 +157,12 @@ def compile_kernels() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a singular fit compiles the same kernels
         fit(WARM_UP_FORMULA, frame)
+        if threaded:
+            from alliance.mixed import objective
+
+            smallest = objective.PARALLEL_MIN_GROUPS
+            objective.PARALLEL_MIN_GROUPS = 1  # every level "large": the threaded version
+            try:
+                fit(WARM_UP_FORMULA, frame)
+            finally:
+                objective.PARALLEL_MIN_GROUPS = smallest
