@@ -50,15 +50,10 @@ def test_fit_tells_when_its_fit_compiles_the_kernels(
 
 
 @pytest.mark.parametrize(
-    ("args", "runs"),
-    [
-        (("replicate",), "alliance.study.replicate"),
-        (("analyze", "study.toml"), "alliance.study.analyze"),
-        (("power", "--replications", "10"), "alliance.power.power_analysis"),
-    ],
+    ("args", "runs"), [(("power", "--replications", "10"), "alliance.power.power_analysis")]
 )
 @pytest.mark.parametrize("cached", [False, True])
-def test_pipelines_compile_the_kernels_first_under_the_notice(
+def test_power_compiles_the_kernels_before_its_workers_under_the_notice(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, args: tuple[str, ...], runs: str,
     cached: bool
 ) -> None:
@@ -78,3 +73,36 @@ def test_pipelines_compile_the_kernels_first_under_the_notice(
     else:
         assert calls == ["compiled", "ran"]
         assert COMPILING in errors
+
+
+@pytest.mark.parametrize("cached", [False, True, None])
+def test_the_study_pipeline_compiles_at_its_first_model_fitting_step(
+    monkeypatch: pytest.MonkeyPatch, cached: bool | None
+) -> None:
+    # replicate and analyze: every check of the configuration, the data and the output folder
+    # comes before the steps that fit models, so a mistake is not reported after compiling
+    from alliance.cli.replicate import with_progress
+    from alliance.study.pipeline import FIRST_FITTING_STEP, STEPS
+
+    calls = cache_state(monkeypatch, cached)
+
+    def pipeline(update):
+        for index, step in enumerate(STEPS):
+            calls.append(step)
+            update(step, index, len(STEPS))
+        return "run"
+
+    assert with_progress(pipeline) == "run"
+    first = STEPS.index(FIRST_FITTING_STEP)
+    compiled = [] if cached else ["compiled"]
+    assert calls == [*STEPS[: first + 1], *compiled, *STEPS[first + 1 :]]
+    assert first > STEPS.index("Reading and checking the data")
+
+
+def test_fit_reports_a_mistake_before_any_notice(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = cache_state(monkeypatch, False)
+    code, output, errors = invoke("fit", str(SLEEP), "--formula", "Reaction ~ Days + (Dayz | Subject)")
+    assert code != 0
+    assert "Dayz" in errors
+    assert COMPILING not in errors and COMPILING not in output
+    assert calls == []

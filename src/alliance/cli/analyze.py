@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from alliance.cli.common import DebugOption, compile_kernels_first, reported_errors
+from alliance.cli.common import DebugOption, reported_errors
 from alliance.cli.replicate import OutOption, OverwriteOption, print_run, with_progress
 from alliance.defaults import STUDY_OUT
 
@@ -47,6 +47,5 @@ def analyze_command(
     with reported_errors("analyze", debug):
         from alliance.study import analyze
 
-        compile_kernels_first()
         run = with_progress(lambda progress: analyze(config, out, overwrite, progress))
         print_run(run)

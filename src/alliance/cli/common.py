@@ -114,8 +114,9 @@ def compiling_notice() -> Iterator[bool]:
 def compile_kernels_first() -> None:
     """Compile the mixed-model kernels now, under :func:`compiling_notice`, unless cached.
 
-    For commands whose fits run inside a progress display (the study pipeline) or in worker
-    processes (power), where the notice could not be shown at the first fit itself.
+    For commands whose fits run in worker processes (power), where the notice could not be
+    shown at the first fit itself. (The study pipeline compiles them at its first model-fitting
+    step instead: :func:`alliance.cli.replicate.with_progress`.)
     """
     with compiling_notice() as compiling:
         if compiling:

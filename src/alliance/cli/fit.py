@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 import warnings
 from enum import StrEnum
 from pathlib import Path
@@ -108,7 +109,7 @@ def fit_command(
     with reported_errors("fit", debug):
         from alliance.io import read_table
         from alliance.io.output import check_file_output
-        from alliance.mixed import fit
+        from alliance.mixed import build_spec, fit_spec
 
         if json_path is not None:
             check_file_output(json_path, [data], "--json")
@@ -118,9 +119,12 @@ def fit_command(
             # every warning of the fit is also in result.warnings, printed below
             warnings.simplefilter("ignore")
             try:
+                # the model is checked before the notice: a mistake in the data or the
+                # formula is reported at once, not after compiling the kernels
+                began = time.perf_counter()
+                spec = build_spec(formula, frame, residual_groups=residual_groups)
                 with compiling_notice():
-                    result = fit(formula, frame, reml=not ml, df_method=df.value,
-                                 residual_groups=residual_groups)
+                    result = fit_spec(spec, reml=not ml, df_method=df.value, began=began)
             except DataError as error:
                 raise DataError(f"{source}: {error}") from error
         _print_result(result, source)

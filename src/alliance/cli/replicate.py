@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from alliance.cli.common import DebugOption, compile_kernels_first, reported_errors, stdout
+from alliance.cli.common import DebugOption, reported_errors, stdout
 from alliance.defaults import SIMULATION_SEED, STUDY_OUT
 
 if TYPE_CHECKING:
@@ -42,14 +42,22 @@ def replicate_command(
     with reported_errors("replicate", debug):
         from alliance.study import replicate
 
-        compile_kernels_first()
         run = with_progress(lambda progress: replicate(out, seed, overwrite, progress))
         print_run(run)
 
 
 def with_progress(task: Callable[[Callable[[str, int, int], None]], StudyRun]) -> StudyRun:
-    """Run ``task`` with a rich progress bar fed by the pipeline's progress callback."""
+    """Run ``task`` with a rich progress bar fed by the pipeline's progress callback.
+
+    Where the mixed-model kernels are not yet compiled on this machine, they are compiled when
+    the pipeline reaches its first model-fitting step, after every check of the configuration
+    and the data, with the notice as the bar's description (its clock keeps running).
+    """
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from alliance.cli.common import COMPILING, MAY_COMPILE
+    from alliance.mixed.compile_cache import compile_kernels, kernels_cached
+    from alliance.study.pipeline import FIRST_FITTING_STEP
 
     columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/"
                "{task.total}"), TimeElapsedColumn())
@@ -57,6 +65,12 @@ def with_progress(task: Callable[[Callable[[str, int, int], None]], StudyRun]) -
         handle = bar.add_task("Starting", total=None)
 
         def update(description: str, completed: int, total: int) -> None:
+            if description == FIRST_FITTING_STEP:
+                cached = kernels_cached()
+                if not cached:
+                    notice = COMPILING if cached is False else MAY_COMPILE
+                    bar.update(handle, description=notice, completed=completed, total=total)
+                    compile_kernels()
             bar.update(handle, description=description, completed=completed, total=total)
 
         return task(update)

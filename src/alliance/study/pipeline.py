@@ -57,6 +57,10 @@ STEPS = (
     "Parameter recovery",
     "Findings",
 )
+#: The first step that fits a mixed model: before it, nothing needs the compiled engine, so a
+#: caller that must compile it first (a new installation) can do so here, after every check
+#: of the configuration and the data.
+FIRST_FITTING_STEP = STEPS[3]
 #: Packages whose versions are recorded with the results.
 PACKAGES = ("numpy", "scipy", "pandas", "formulaic", "numba", "typer", "rich", "jinja2",
             "matplotlib")
