@@ -14,6 +14,7 @@ from 1 at the first data row.
 from __future__ import annotations
 
 import numbers
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -122,6 +123,24 @@ def predictor_values(column: pd.Series, name: str) -> np.ndarray | None:
     return floats
 
 
+def _float_values(
+    column: pd.Series, name: str, text_message: Callable[[np.ndarray], str]
+) -> np.ndarray:
+    """Float values of ``column``, NaN where missing; numbers stored as text count.
+
+    Raises a DataError with ``text_message(text)`` when cells are text (``text`` marks them),
+    and :func:`check_finite`'s error when values are infinite.
+    """
+    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+        values = column.to_numpy(dtype=float, na_value=np.nan)
+    else:
+        values, text, _ = _kinds(column)
+        if text.any():
+            raise DataError(text_message(text))
+    check_finite(values, column, name)
+    return values
+
+
 def response_values(column: pd.Series, name: str) -> np.ndarray:
     """Float values of the response column, NaN where missing; numbers stored as text count.
 
@@ -130,18 +149,11 @@ def response_values(column: pd.Series, name: str) -> np.ndarray:
     DataError
         If the column has text cells or infinite values, naming the rows and the values.
     """
-    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
-        values = column.to_numpy(dtype=float, na_value=np.nan)
-    else:
-        values, text, _ = _kinds(column)
-        if text.any():
-            raise DataError(
-                f"the response '{name}' must be numeric, but "
-                f"{_count(text, 'cell is', 'cells are')} not a number{_listed(column, text)}\n"
-                "Correct these cells, or leave them empty if the value is missing."
-            )
-    check_finite(values, column, name)
-    return values
+    return _float_values(column, name, lambda text: (
+        f"the response '{name}' must be numeric, but "
+        f"{_count(text, 'cell is', 'cells are')} not a number{_listed(column, text)}\n"
+        "Correct these cells, or leave them empty if the value is missing."
+    ))
 
 
 def call_values(column: pd.Series, name: str, term: str) -> np.ndarray:
@@ -153,18 +165,11 @@ def call_values(column: pd.Series, name: str, term: str) -> np.ndarray:
         If the column has text cells or infinite values, naming the column, the term, the
         rows and the values.
     """
-    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
-        values = column.to_numpy(dtype=float, na_value=np.nan)
-    else:
-        values, text, _ = _kinds(column)
-        if text.any():
-            raise DataError(
-                f"the formula term '{term}' needs numbers, but column '{name}' has text in "
-                f"{_cells(column, text)}\nCorrect these cells, or leave them empty if the "
-                "value is missing; compute any other transformation as a column of the data."
-            )
-    check_finite(values, column, name)
-    return values
+    return _float_values(column, name, lambda text: (
+        f"the formula term '{term}' needs numbers, but column '{name}' has text in "
+        f"{_cells(column, text)}\nCorrect these cells, or leave them empty if the "
+        "value is missing; compute any other transformation as a column of the data."
+    ))
 
 
 def check_domain(values: np.ndarray, inputs: dict[str, np.ndarray], term: str) -> None:
