@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numba
@@ -116,7 +117,7 @@ class ProfiledDeviance:
         # this object; forward() eliminates into buffers of its own
         self._levels = _workspace(statistics, layout)[1]
 
-    @property
+    @cached_property
     def parameter_scale(self) -> np.ndarray:
         """Per parameter, the size of what it multiplies: the search's preconditioner.
 
@@ -133,6 +134,7 @@ class ProfiledDeviance:
             rms = np.sqrt(mean_square)
             rms[~(rms > 0.0) | ~np.isfinite(rms)] = 1.0
             scale[where.start : where.stop] = rms[where.rows]
+        scale.flags.writeable = False  # computed once: the statistics do not change
         return scale
 
     @property

@@ -272,8 +272,8 @@ def _leave_boundary(
     """Continue from inside while a zero factor column hides a lower deviance.
 
     A boundary end point that survives is then put exactly on the boundary, as lme4 reports
-    it. Returns the lowest end point, the number of restarts and the iterations they took
-    (see :mod:`alliance.mixed.boundary`).
+    it. Returns the lowest end point, the number of restarts, and the iterations of every
+    search that ran besides the returned end point's (see :mod:`alliance.mixed.boundary`).
     """
     restarts, iterations = 0, 0
     scale = objective.parameter_scale
@@ -289,9 +289,10 @@ def _leave_boundary(
             objective, probe.x, max_iterations=int(options["max_iterations"]),
             gtol=float(options["gtol"]), ftol=float(options["ftol"]),
         )
-        iterations += outcome.iterations
         if not continued.value < outcome.value:
+            iterations += continued.iterations  # a search that ran, and was not kept
             break
+        iterations += outcome.iterations  # the search this one continues
         outcome = continued
     settled = settle_on_boundary(
         objective.value_and_gradient, objective.layout, outcome.x, outcome.value, scale
