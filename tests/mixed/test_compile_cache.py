@@ -35,16 +35,19 @@ def test_the_cache_folder_is_named_after_the_engine_sources(numba_settings, tmp_
     assert chosen.is_dir()
 
 
-def test_any_changed_engine_source_changes_the_folder(tmp_path):
+def test_a_changed_compiled_source_changes_the_folder(tmp_path):
     # the entry point has the kernels of other files compiled into it: numba alone would
     # keep its cached version when only kernels.py changed
     engine = tmp_path / "engine"
     engine.mkdir()
-    (engine / "engine.py").write_text("def run(): ...\n")
-    (engine / "kernels.py").write_text("def kernel(): return 1\n")
+    (engine / "engine.py").write_text("from numba import njit\ndef run(): ...\n")
+    (engine / "kernels.py").write_text("import numba\ndef kernel(): return 1\n")
+    (engine / "result.py").write_text("def table(): return 1\n")
     before = compile_cache.engine_fingerprint(engine)
     assert compile_cache.engine_fingerprint(engine) == before
-    (engine / "kernels.py").write_text("def kernel(): return 2\n")
+    (engine / "result.py").write_text("def table(): return 2\n")
+    assert compile_cache.engine_fingerprint(engine) == before  # no compiled code in it
+    (engine / "kernels.py").write_text("import numba\ndef kernel(): return 2\n")
     assert compile_cache.engine_fingerprint(engine) != before
 
 

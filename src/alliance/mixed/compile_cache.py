@@ -5,8 +5,9 @@ in the user's cache folder) and throws a cached version away only when that func
 source file changes. The engine's one compiled entry point (:func:`alliance.mixed.engine.run`)
 has the kernels of other modules compiled into it, so after an upgrade that changed only
 ``kernels.py`` numba would keep running the old kernels. :func:`configure` therefore gives
-numba a cache folder named after a fingerprint of every source file of the engine: a changed
-engine compiles anew, an unchanged one loads. The folder is in the user's cache folder
+numba a cache folder named after a fingerprint of every source file of the engine that uses
+numba: a changed kernel compiles anew, an unchanged one loads (and a change to the engine's
+pure-Python modules keeps the compiled kernels). The folder is in the user's cache folder
 (``$XDG_CACHE_HOME/alliance``, usually ``~/.cache/alliance``), or, where that cannot be written
 (a service account or a container without a writable home, where numba would otherwise refuse
 to define the kernels and importing the engine would fail), in the temporary directory. A
@@ -53,10 +54,20 @@ def fallback_dir() -> Path:
     return Path(tempfile.gettempdir()) / f"alliance-{os.getuid()}"
 
 
+def compiled_sources(package_dir: Path = PACKAGE_DIR) -> list[Path]:
+    """The engine's source files that use numba: the only ones whose change changes the kernels.
+
+    Editing a pure-Python module of the engine (the result, the formula reader, inference)
+    keeps the compiled kernels; editing one that defines or dispatches compiled code does not.
+    """
+    return [path for path in sorted(package_dir.glob("*.py"))
+            if b"from numba" in path.read_bytes() or b"import numba" in path.read_bytes()]
+
+
 def engine_fingerprint(package_dir: Path = PACKAGE_DIR) -> str:
-    """A hash of the names and contents of the engine's source files (16 hex digits)."""
+    """A hash of the names and contents of :func:`compiled_sources` (16 hex digits)."""
     digest = hashlib.sha256()
-    for path in sorted(package_dir.glob("*.py")):
+    for path in compiled_sources(package_dir):
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
