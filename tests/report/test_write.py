@@ -18,7 +18,8 @@ from alliance.report.notices import collect_notices
 
 TABLE_KEYS = ["loadings", "reliability", "therapist-factors", "variance-components", "icc",
               "time-coding", "fixed-effects", "joint", "recovery", "models"]
-FIGURE_KEYS = ["scree", "observed-trajectories", "implied-trajectories", "forest", "caterpillar"]
+FIGURE_KEYS = ["scree", "observed-trajectories", "implied-trajectories", "forest", "caterpillar",
+               "individual-trajectories", "residual-diagnostics", "random-effects-qq"]
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
         "track", "wbr"}
 URL_ATTRIBUTES = {"src", "href", "srcset", "action", "poster", "data", "formaction", "background"}

@@ -26,7 +26,8 @@ SCHEMA = {
     "models": {"null", "time_coding", "growth", "joint"},
     "recovery": None,
     "findings": None,
-    "figures": {"observed_trajectories", "implied_trajectories", "forest", "caterpillar"},
+    "figures": {"observed_trajectories", "implied_trajectories", "forest", "caterpillar",
+                "individual_trajectories", "residual_diagnostics"},
 }
 FIT_KEYS = {"method", "n_obs", "groups", "loglik", "deviance", "aic", "bic", "converged",
             "singular", "fixed_effects", "random_effects", "residual_variance"}
@@ -84,6 +85,18 @@ def test_sections_hold_the_documented_records(small_results: StudyResults) -> No
     assert set(figures["forest"][0]) == {"rater", "outcome", "factor", "estimate", "ci_low",
                                          "ci_high"}
     assert set(figures["caterpillar"]["patient"][0]) == {"rank", "estimate", "ci_low", "ci_high"}
+    individual = figures["individual_trajectories"]["therapist"]
+    assert set(individual) == {"seed", "n_therapists", "n_patients", "sampled_therapists",
+                               "sampled_patients", "points"}
+    assert set(individual["points"][0]) == {"therapist", "patient", "session", "alliance"}
+    diagnostics = figures["residual_diagnostics"]["patient"]
+    assert set(diagnostics) == {"model", "n_obs", "sigma", "residuals", "qq"}
+    assert [entry["quantity"] for entry in diagnostics["qq"]] == [
+        "residual", "patient_intercept", "patient_slope", "therapist_intercept",
+        "therapist_slope"]
+    assert set(diagnostics["qq"][0]) == {"quantity", "level", "term", "variance", "n",
+                                         "thinned", "theoretical", "sample", "line"}
+    assert set(diagnostics["residuals"]) == {"kind", "n", "fitted", "residual", "trend"}
     assert all(isinstance(sentence, str) for sentence in payload["findings"])
     assert payload["data_summary"]["n_administrations"] == {
         rater: int((small_results.analysis.frame["rater"] == rater).sum())

@@ -56,6 +56,11 @@ class DfMethod(StrEnum):
     satterthwaite = "satterthwaite"
     containment = "containment"
     residual = "residual"
+    kenward_roger = "kenward-roger"
+
+
+class Robust(StrEnum):
+    cr2 = "cr2"
 
 
 def register(app: typer.Typer) -> None:
@@ -89,9 +94,28 @@ def fit_command(
         typer.Option(
             "--df",
             help="Denominator df of the fixed-effect t tests: satterthwaite (as lmerTest), "
-            "containment (as HLM) or residual (n - p).",
+            "containment (as HLM), residual (n - p) or kenward-roger (as pbkrtest: adjusted "
+            "SEs and df; REML only).",
         ),
     ] = DfMethod.satterthwaite,
+    robust: Annotated[
+        Robust | None,
+        typer.Option(
+            "--robust",
+            help="Cluster-robust SEs: cr2 (as clubSandwich) with Satterthwaite "
+            "(Bell-McCaffrey) df, clustered by the outermost grouping factor or --cluster.",
+            show_default=False,
+        ),
+    ] = None,
+    cluster: Annotated[
+        str | None,
+        typer.Option(
+            "--cluster",
+            help="With --robust: the column whose values are the independent clusters "
+            "(each must hold whole groups of the outermost grouping factor).",
+            show_default=False,
+        ),
+    ] = None,
     residual_groups: Annotated[
         str | None,
         typer.Option(
@@ -110,6 +134,11 @@ def fit_command(
         from alliance.io import read_table
         from alliance.io.output import check_file_output
         from alliance.mixed import build_spec, fit_spec
+        from alliance.mixed.fit import check_inference_options
+        from alliance.mixed.marginal import column_clustering
+
+        robust_type = None if robust is None else robust.value
+        check_inference_options(df.value, reml=not ml, robust=robust_type, cluster=cluster)
 
         if json_path is not None:
             check_file_output(json_path, [data], "--json")
@@ -123,11 +152,15 @@ def fit_command(
                 # formula is reported at once, not after compiling the kernels
                 began = time.perf_counter()
                 spec = build_spec(formula, frame, residual_groups=residual_groups)
+                clustering = None if cluster is None else column_clustering(spec, frame, cluster)
                 with compiling_notice():
-                    result = fit_spec(spec, reml=not ml, df_method=df.value, began=began)
+                    result = fit_spec(spec, reml=not ml, df_method=df.value, began=began,
+                                      robust=robust_type, clustering=clustering)
             except DataError as error:
                 raise DataError(f"{source}: {error}") from error
-        _print_result(result, source)
+            # the fixed-effects table's own warnings (Kenward-Roger at a boundary fit) are
+            # in result.warnings too
+            _print_result(result, source)
         if json_path is not None:
             write_json(result.to_dict(), json_path)
             stdout.print(f"Results written to {json_path}", highlight=False)
@@ -163,6 +196,7 @@ def _print_result(result: MixedResult, data: str) -> None:
         f"Data: {_escape(data)}: {result.n_obs} observations; groups: {_escape(groups)}",
         f"{criterion} {result.deviance:.4f}, logLik {result.loglik:.4f}, "
         f"AIC {result.aic:.4f}, BIC {result.bic:.4f}",
+        f"Fixed-effect tests: {_escape(result.inference_method)}",
     ]
     if result.n_dropped:
         lines.append(f"Excluded for missing values: {result.n_dropped} rows")

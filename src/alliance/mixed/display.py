@@ -62,6 +62,7 @@ def _header(result: MixedResult) -> list[str]:
         f"{criterion}: {result.deviance:.4f}   logLik: {result.loglik:.4f}   "
         f"AIC: {result.aic:.4f}   BIC: {result.bic:.4f}",
         f"Number of obs: {result.n_obs}, groups: {groups}",
+        f"Fixed-effect tests: {result.inference_method}",
     ]
     if result.n_dropped:
         lines.append(f"Excluded for missing values: {result.n_dropped} rows")

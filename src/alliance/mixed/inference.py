@@ -17,6 +17,8 @@ Containment df follow HLM (Raudenbush & Bryk 2002, chs. 3 and 8): each fixed eff
 coefficient of the equation of a random coefficient at some level and is tested with the number
 of units of that level minus the coefficients estimated in that equation, or, when it belongs
 to no random coefficient, with the level-1 ``N - p`` (:func:`containment_df`).
+
+:func:`denominator_df` chooses among them by the result's ``df_method``, for any contrast.
 """
 
 from __future__ import annotations
@@ -322,17 +324,71 @@ def containment_df(spec: ModelSpec) -> np.ndarray:
     return df
 
 
-def fixed_effects_table(result: MixedResult) -> pd.DataFrame:
-    """The fixed-effects table: estimates, SEs, df by ``result.df_method``, t, p and CIs."""
+def denominator_df(result: MixedResult, contrasts: np.ndarray) -> np.ndarray:
+    """The df of the t test of each row of ``contrasts``, by ``result.df_method``.
+
+    The one place that maps a result's df method to the df of a linear combination ``l'
+    beta`` of its fixed effects; the fixed-effects table (the rows of the identity), the
+    contrasts of :mod:`alliance.mixed.contrasts` and the difference tests of the study and of
+    the power simulation all read their df here.
+
+    - ``"satterthwaite"``: :func:`satterthwaite_df` of each row at the result's optimum
+      (lmerTest's ``contest1D``);
+    - ``"containment"``: the smallest :func:`containment_df` among the coefficients with a
+      non-zero weight in the row. HLM refers a single coefficient to the df of the equation
+      it is estimated in; a combination that involves coefficients of several equations is
+      given the fewest df among them, the most conservative of their references. A unit row
+      gives the coefficient's own containment df;
+    - ``"residual"``: ``n - p`` for every row;
+    - ``"kenward-roger"``: pbkrtest's ``Lb_ddf`` of each row
+      (:meth:`alliance.mixed.kenward_roger.KenwardRoger.t_df`);
+    - ``"bell-mccaffrey"``: the Satterthwaite df of the CR2 variance of each row
+      (:meth:`alliance.mixed.robust.ClusterRobust.df`, clubSandwich's ``coef_test``).
+
+    Parameters
+    ----------
+    result : MixedResult
+        The fitted model.
+    contrasts : numpy.ndarray
+        ``k x p`` matrix (or a length-``p`` vector), one contrast per row.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``k`` df, one per row.
+    """
     spec = result.spec
-    p = spec.n_fixed
-    std_error = np.sqrt(np.diag(result.vcov_beta))
+    contrasts = np.atleast_2d(np.asarray(contrasts, dtype=float))
+    if contrasts.shape[1] != spec.n_fixed:
+        raise ValueError(
+            f"a contrast needs {spec.n_fixed} weights (one per fixed effect), "
+            f"not {contrasts.shape[1]}"
+        )
     if result.df_method == "satterthwaite":
-        df = satterthwaite_df(result.objective, result.params, result.sigma, np.eye(p))
+        return satterthwaite_df(result.objective, result.params, result.sigma, contrasts)
     elif result.df_method == "containment":
-        df = containment_df(spec)
-    else:
-        df = np.full(p, float(spec.n_obs - p))
+        involved = contrasts != 0
+        if not np.all(involved.any(axis=1)):
+            raise ValueError("a contrast with all weights 0 has no containment df")
+        per_coefficient = containment_df(spec)
+        return np.array([per_coefficient[row].min() for row in involved], dtype=float)
+    elif result.df_method == "residual":
+        return np.full(len(contrasts), float(spec.n_obs - spec.n_fixed))
+    elif result.df_method == "kenward-roger":
+        return result.kenward_roger.t_df(contrasts)
+    elif result.df_method == "bell-mccaffrey":
+        return result.cluster_robust.df(contrasts)
+    raise ValueError(f"no denominator df for df_method {result.df_method!r}")
+
+
+def fixed_effects_table(result: MixedResult) -> pd.DataFrame:
+    """The fixed-effects table: estimates, SEs, df by ``result.df_method``, t, p and CIs.
+
+    The SEs are those of ``result.vcov_fixed``: model-based, Kenward-Roger adjusted or CR2
+    cluster-robust, by the df method."""
+    spec = result.spec
+    std_error = np.sqrt(np.diag(result.vcov_fixed))
+    df = denominator_df(result, np.eye(spec.n_fixed))
     t_value = result.beta / std_error
     # scipy.special's t functions (what scipy.stats.t calls, bit for bit) import in a
     # fraction of the time scipy.stats takes

@@ -61,6 +61,12 @@ if TYPE_CHECKING:
 #: Moore-Penrose inverse otherwise.
 SINGULAR_INFORMATION = 1e-10
 
+#: What a Kenward-Roger result at a boundary fit says (a warning, and in ``result.warnings``).
+BOUNDARY_NOTE = (
+    "Kenward-Roger at a boundary (singular) fit: a variance estimated as 0 is treated as a free "
+    "parameter at 0 (as pbkrtest does); the adjusted SEs and df may be unreliable"
+)
+
 
 @dataclass(frozen=True)
 class KenwardRogerTest:
@@ -201,10 +207,7 @@ def kenward_roger(result: MixedResult, marginal: MarginalModel | None = None) ->
             "Satterthwaite df with an ML fit)"
         )
     if result.singular:
-        warnings.warn(
-            "Kenward-Roger at a boundary (singular) fit: a variance estimated as 0 is treated "
-            "as a free parameter at 0 (as pbkrtest does); the adjusted SEs and df may be "
-            "unreliable", BoundaryWarning, stacklevel=2)
+        warnings.warn(BOUNDARY_NOTE, BoundaryWarning, stacklevel=2)
     model = marginal or MarginalModel.from_result(result)
     k, p = model.n_parameters, result.spec.n_fixed
     information_x = np.zeros((p, p))

@@ -33,7 +33,8 @@ import numpy as np
 import pandas as pd
 from scipy import linalg
 
-from alliance.errors import SpecificationError
+from alliance.errors import SpecificationError, UnknownColumnError
+from alliance.io.validation import close_matches
 from alliance.mixed.levels import unique_inverse
 from alliance.mixed.spec import ModelSpec
 
@@ -69,16 +70,20 @@ def column_clustering(spec: ModelSpec, data: pd.DataFrame, column: str) -> Clust
 
     Raises
     ------
+    UnknownColumnError
+        If the column is not in the data.
     SpecificationError
-        If the column is not in the data, has a missing value on a row the model uses, the
+        If the column has a missing value on a row the model uses, the
         data's index has repeated labels (the rows used could not be told apart), or a group
         of the outermost grouping level spans several clusters (the clusters would not be
         independent under the model; clubSandwich refuses such a clustering too).
     """
     if column not in data.columns:
-        raise SpecificationError(
-            f"cluster column '{column}' is not in the data; the data have columns "
-            f"{list(map(str, data.columns))}"
+        columns = list(map(str, data.columns))
+        close = close_matches(column, columns)
+        raise UnknownColumnError(
+            f"cluster column '{column}' is not in the data; the data have columns {columns}."
+            + (f" Did you mean '{close[0]}'?" if close else "")
         )
     if not data.index.is_unique:
         raise SpecificationError(

@@ -4,6 +4,11 @@ Each builder takes the results dictionary (docs/results-schema.md) and returns a
 :class:`ReportFigure`; a section that is absent gives a figure with ``figure=None`` and the
 reason. Colours are the Okabe-Ito palette (readable with colour-vision deficiencies); every
 figure also distinguishes raters or factor levels by marker or line style, so it prints in grey.
+
+The diagnostic figures (individual trajectories, residuals, quantile-quantile plots) draw the
+bounded data of :mod:`alliance.study.figures` (a sample of patients, a 2-D histogram beyond
+2,000 rows, thinned quantile-quantile points), so they stay readable and quick for 100,000
+sessions and more; their notes say where data were sampled, binned or thinned.
 """
 
 from __future__ import annotations
@@ -16,15 +21,26 @@ from typing import Any
 import matplotlib as mpl
 import numpy as np
 import pandas as pd
+from matplotlib import patheffects
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from alliance.report.apa import integer
 from alliance.report.labels import humanize, rater_label, time_coding_label
 from alliance.report.results import MALFORMED, factor_names, lookup, raters
 
 RATER_COLOURS = {"patient": "#0072B2", "therapist": "#D55E00"}
 OTHER_COLOURS = ("#009E73", "#CC79A7", "#E69F00", "#56B4E9")
 RATER_MARKERS = {"patient": "o", "therapist": "s"}
+#: One colour and marker per sampled therapist of the individual trajectories (Okabe-Ito, grey
+#: instead of its yellow, which is unreadable on white).
+THERAPIST_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9",
+                     "#000000", "#999999")
+THERAPIST_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+#: Random-effect quantities of the quantile-quantile figure, in order, with their labels.
+RANDOM_EFFECTS = {"patient_intercept": "Patient intercept", "patient_slope": "Patient slope",
+                  "therapist_intercept": "Therapist intercept",
+                  "therapist_slope": "Therapist slope"}
 LEVEL_STYLES = {-1: ("--", "\u22121 SD"), 0: ("-", "Mean"), 1: (":", "+1 SD")}
 WIDTH = 7.5  # inches: the width of the report's text column at 120 dpi
 DPI = 120
@@ -251,6 +267,163 @@ def caterpillar_figure(results: Mapping[str, Any]) -> ReportFigure:
     return ReportFigure(key, title, caption, figure)
 
 
+def individual_figure(results: Mapping[str, Any]) -> ReportFigure:
+    """Observed trajectories of a random sample of patients per rater, coloured by therapist."""
+    key, title = "individual-trajectories", "Individual Alliance Trajectories"
+    data = lookup(results, "figures", "individual_trajectories")
+    if not data:
+        return ReportFigure(key, title, "", None,
+                            "No individual trajectories in these results.")
+    names = [rater for rater in raters(results) if rater in data] or list(data)
+    figure, axes = new_figure(3.2, 1, len(names), sharey=True)
+    for index, rater in enumerate(names):
+        ax: Axes = axes[0, index]
+        frame = pd.DataFrame(data[rater]["points"], columns=["therapist", "patient", "session",
+                                                             "alliance"])
+        for _, line in frame.groupby(["therapist", "patient"], sort=True):
+            line = line.sort_values("session")
+            position = (int(line["therapist"].iloc[0]) - 1) % len(THERAPIST_COLOURS)
+            ax.plot(line["session"], line["alliance"], "-",
+                    marker=THERAPIST_MARKERS[position], color=THERAPIST_COLOURS[position],
+                    markersize=3, linewidth=0.9, alpha=0.85)
+        ax.set_title(rater_label(rater))
+        ax.set_xlabel("Session")
+        if index == 0:
+            ax.set_ylabel("Alliance")
+    counts = "; ".join(
+        f"{rater_label(rater).lower()}: {integer(data[rater]['sampled_patients'])} of "
+        f"{integer(data[rater]['n_patients'])} patients, of "
+        f"{integer(data[rater]['sampled_therapists'])} of "
+        f"{integer(data[rater]['n_therapists'])} therapists"
+        for rater in names
+    )
+    seed = data[names[0]].get("seed")
+    caption = (
+        "Observed alliance of a random sample of patients, one line per patient, one colour and "
+        "marker per therapist (therapists and patients are not identified). Therapists were "
+        "drawn at random, then patients among theirs"
+        + (f" (seed {seed}, reproducible)" if seed is not None else "") + f"; {counts}."
+    )
+    return ReportFigure(key, title, caption, figure)
+
+
+def residual_figure(results: Mapping[str, Any]) -> ReportFigure:
+    """Residuals against fitted values and a normal Q-Q plot of the residuals, per rater."""
+    key, title = "residual-diagnostics", "Residual Diagnostics of the Growth Models"
+    data = lookup(results, "figures", "residual_diagnostics")
+    if not data:
+        return ReportFigure(key, title, "", None, "No residual diagnostics in these results.")
+    names = [rater for rater in raters(results) if rater in data] or list(data)
+    figure, axes = new_figure(2.9 * len(names) + 0.3, len(names), 2)
+    binned, thinned = [], []
+    for row, rater in enumerate(names):
+        diagnostics = data[rater]
+        scatter = diagnostics["residuals"]
+        ax: Axes = axes[row, 0]
+        if scatter["kind"] == "histogram":
+            counts = np.asarray(scatter["counts"], dtype=float).T
+            ax.pcolormesh(scatter["fitted_edges"], scatter["residual_edges"],
+                          np.ma.masked_equal(counts, 0), cmap="Greys",
+                          norm=mpl.colors.LogNorm(vmin=1, vmax=max(float(counts.max()), 2.0)),
+                          rasterized=True)
+            binned.append(rater)
+        else:
+            ax.scatter(scatter["fitted"], scatter["residual"], s=5, color=colour(rater, row),
+                       alpha=0.35, linewidths=0, marker=marker(rater), rasterized=True)
+        trend = scatter["trend"]
+        ax.plot(trend["fitted"], trend["residual"], "-", color="black", linewidth=1.3,
+                label="Mean residual (binned)",
+                path_effects=[patheffects.withStroke(linewidth=3.0, foreground="white")])
+        ax.axhline(0, color="#555555", linewidth=0.8, linestyle="--")
+        ax.set_title(f"{rater_label(rater)}\nResiduals against fitted values")
+        ax.set_xlabel("Fitted value")
+        ax.set_ylabel("Residual")
+        residual = next(entry for entry in diagnostics["qq"] if entry["quantity"] == "residual")
+        _qq_panel(axes[row, 1], residual, colour(rater, row), marker(rater))
+        axes[row, 1].set_title(f"{rater_label(rater)}\nNormal Q\u2013Q plot of the residuals")
+        if residual["thinned"]:
+            thinned.append(rater)
+    axes[0, 0].legend(loc="upper right")
+    caption = (
+        "Conditional residuals (observed minus fitted, the fitted values including the "
+        "patient's and therapist's random effects) of each rater's growth model: against the "
+        "fitted values with the mean residual in bins of the fitted values (a flat line at 0: no "
+        "misfit of the mean), and their quantiles against those of a normal distribution with "
+        "the line through the quartiles (points on the line: normal residuals)."
+        + _sampling_note(binned, "rows", "drawn as a 2-D histogram of all rows (grey: count, "
+                                 "logarithmic) instead of points")
+        + _sampling_note(thinned, "residuals", "thinned to the 100 smallest, the 100 largest and "
+                                  "evenly spaced ranks between them, all on the full plot's "
+                                  "curve")
+    )
+    return ReportFigure(key, title, caption, figure)
+
+
+def random_effects_figure(results: Mapping[str, Any]) -> ReportFigure:
+    """Normal Q-Q plots of the conditional modes of every random effect, per rater."""
+    key, title = "random-effects-qq", "Normal Q\u2013Q Plots of the Random Effects"
+    data = lookup(results, "figures", "residual_diagnostics")
+    if not data:
+        return ReportFigure(key, title, "", None, "No residual diagnostics in these results.")
+    names = [rater for rater in raters(results) if rater in data] or list(data)
+    quantities = [name for name in RANDOM_EFFECTS
+                  if any(entry["quantity"] == name for rater in names
+                         for entry in data[rater]["qq"])]
+    if not quantities:
+        return ReportFigure(key, title, "", None, "No random effects in these diagnostics.")
+    figure, axes = new_figure(2.0 * len(names) + 0.4, len(names), len(quantities))
+    thinned, zero = [], []
+    for row, rater in enumerate(names):
+        entries = {entry["quantity"]: entry for entry in data[rater]["qq"]}
+        for column, quantity in enumerate(quantities):
+            ax: Axes = axes[row, column]
+            ax.set_title(f"{rater_label(rater)}\n{RANDOM_EFFECTS[quantity]}")
+            entry = entries.get(quantity)
+            if entry is None:
+                ax.set_axis_off()
+                continue
+            _qq_panel(ax, entry, colour(rater, row), marker(rater))
+            if entry["thinned"]:
+                thinned.append(f"{rater_label(rater).lower()} {RANDOM_EFFECTS[quantity].lower()}")
+            if not entry["variance"]:
+                ax.text(0.5, 0.5, "variance estimated as 0", transform=ax.transAxes,
+                        ha="center", va="center", fontsize=8, color="#555555")
+                zero.append(f"{rater_label(rater).lower()} {RANDOM_EFFECTS[quantity].lower()}")
+            if column > 0:
+                ax.set_ylabel("")
+    caption = (
+        "Conditional modes of the random intercepts and time slopes of patients (within "
+        "therapists) and of therapists in each rater's growth model, one point per patient or "
+        "therapist, against the quantiles of a normal distribution, with the line through the "
+        "quartiles. The modes are shrunk towards 0, so their spread is smaller than the "
+        "estimated variance; a normal random effect gives points along the line."
+        + (f" Variances estimated as 0 ({', '.join(zero)}): every mode is 0." if zero else "")
+        + _sampling_note(thinned, "modes", "thinned to the 100 smallest, the 100 largest and "
+                                  "evenly spaced ranks between them")
+    )
+    return ReportFigure(key, title, caption, figure)
+
+
+def _qq_panel(ax: Axes, entry: Mapping[str, Any], color: str, symbol: str) -> None:
+    """Sample against normal quantiles, with the reference line through the quartiles."""
+    theoretical = np.asarray(entry["theoretical"], dtype=float)
+    ax.plot(theoretical, entry["sample"], symbol, color=color, markersize=2.5, alpha=0.6,
+            markeredgewidth=0, rasterized=len(theoretical) > 500)
+    line = entry["line"]
+    ends = np.array([theoretical.min(), theoretical.max()]) if len(theoretical) else np.zeros(2)
+    ax.plot(ends, line["intercept"] + line["slope"] * ends, "-", color="#555555",
+            linewidth=0.9)
+    ax.set_xlabel("Normal quantile")
+    ax.set_ylabel("Sample quantile")
+
+
+def _sampling_note(where: list[str], what: str, how: str) -> str:
+    """`` With more than ... : ...`` naming where data were binned or thinned, or ''."""
+    if not where:
+        return ""
+    return f" Where there are too many {what} to draw ({', '.join(where)}), they are {how}."
+
+
 #: The figures of the report, in order of appearance.
 BUILDERS: tuple[Callable[[Mapping[str, Any]], ReportFigure], ...] = (
     scree_figure,
@@ -258,6 +431,9 @@ BUILDERS: tuple[Callable[[Mapping[str, Any]], ReportFigure], ...] = (
     implied_figure,
     forest_figure,
     caterpillar_figure,
+    individual_figure,
+    residual_figure,
+    random_effects_figure,
 )
 
 

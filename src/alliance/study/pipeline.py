@@ -25,7 +25,14 @@ from alliance.errors import BoundaryWarning
 from alliance.study.config import RATERS, StudyConfig
 from alliance.study.estimable import require_estimable
 from alliance.study.factors import therapist_factors
-from alliance.study.figures import caterpillar, forest, implied_trajectories, observed_trajectories
+from alliance.study.figures import (
+    caterpillar,
+    forest,
+    implied_trajectories,
+    individual_trajectories,
+    observed_trajectories,
+    residual_diagnostics,
+)
 from alliance.study.findings import findings
 from alliance.study.joint import JointModel, fit_joint
 from alliance.study.load import StudyData, load_study
@@ -128,6 +135,8 @@ def run_study(config: StudyConfig, progress: Progress | None = None) -> StudyRes
             "implied_trajectories": implied_trajectories(growth, analysis, coding),
             "forest": forest(growth),
             "caterpillar": caterpillar(null, config.models.confidence, config.show_identifiers),
+            "individual_trajectories": individual_trajectories(analysis, config.seed),
+            "residual_diagnostics": residual_diagnostics(growth),
         }
     report("Done", total, total)
     caught.extend(w for w in _model_warnings(null, growth, joint) if w not in caught)
