@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from alliance.mixed.inference import satterthwaite_df
+from alliance.mixed.inference import containment_df, satterthwaite_df
 from alliance.study import StudyResults
 from alliance.study.joint import difference_tests, joint_term
 
@@ -54,7 +54,13 @@ def test_a_unit_contrast_reproduces_the_fixed_effect_test(small_results: StudyRe
 
 
 def test_containment_df_use_the_patient_term(small_results: StudyResults) -> None:
+    """Asked for containment df of a Satterthwaite fit, the test takes the terms' containment
+    df (equal for the two raters' terms), not the df of the fit's own table."""
     fit = small_results.joint.fit
     tests = difference_tests(fit, ["time:personal_burdens"], "containment")
-    term = joint_term("patient", "time:personal_burdens")
-    assert tests["df"].iloc[0] == fit.fixed_effects.set_index("term").loc[term, "df"]
+    names = list(fit.spec.fixed_names)
+    df = containment_df(fit.spec)
+    patient, therapist = (names.index(joint_term(rater, "time:personal_burdens"))
+                          for rater in ("patient", "therapist"))
+    assert df[patient] == df[therapist]
+    assert tests["df"].iloc[0] == df[patient]

@@ -10,9 +10,9 @@ generator (common random numbers), with the tested effects set to 0 under the nu
 Each fit is :func:`alliance.mixed.fit_spec` (REML) started at the generating parameters
 (:func:`alliance.power.model.true_parameters`); a fit that does not converge from there is
 repeated from lme4's default start and the lower REML criterion kept. The tests are
-two-sided at ``alpha`` with the design's reference distribution: Satterthwaite df
-(:func:`alliance.mixed.inference.satterthwaite_df`, computed for the tested terms only), the
-containment df, or the normal (``z``). Confidence intervals have level ``1 - alpha``, so that
+two-sided at ``alpha`` with the design's reference distribution: Satterthwaite or containment
+df (:func:`alliance.mixed.inference.denominator_df`, computed for the tested terms only), or
+the normal (``z``). Confidence intervals have level ``1 - alpha``, so that
 their coverage mirrors the test.
 """
 
@@ -28,7 +28,7 @@ from scipy import special
 
 from alliance.errors import BoundaryWarning, ConvergenceWarning
 from alliance.mixed import ModelSpec, fit_spec
-from alliance.mixed.inference import containment_df, satterthwaite_df
+from alliance.mixed.inference import denominator_df
 from alliance.power.design import PowerDesign
 from alliance.power.generate import draw_layout, draw_response
 from alliance.power.model import ModelBuilder
@@ -87,20 +87,19 @@ def fit_and_test(
         # recorded in the converged / singular columns instead
         warnings.simplefilter("ignore", ConvergenceWarning)
         warnings.simplefilter("ignore", BoundaryWarning)
-        result = fit_spec(spec, reml=True, start=start)
+        # a z test reads no df: the fit's df method is then never used
+        method = "satterthwaite" if df_method == "z" else df_method
+        result = fit_spec(spec, reml=True, df_method=method, start=start)
         if not result.converged and start is not None:
-            again = fit_spec(spec, reml=True)
+            again = fit_spec(spec, reml=True, df_method=method)
             if again.deviance < result.deviance:
                 result = again
     estimate = result.beta[columns]
     std_error = np.sqrt(np.diag(result.vcov_beta)[columns])
-    if df_method == "satterthwaite":
-        contrasts = np.eye(spec.n_fixed)[columns]
-        df = satterthwaite_df(result.objective, result.params, result.sigma, contrasts)
-    elif df_method == "containment":
-        df = containment_df(spec)[columns].astype(float)
-    else:
+    if df_method == "z":
         df = np.full(len(columns), np.inf)
+    else:
+        df = denominator_df(result, np.eye(spec.n_fixed)[columns])
     statistic = estimate / std_error
     p = 2.0 * special.stdtr(df, -np.abs(statistic))
     half_width = special.stdtrit(df, 1.0 - alpha / 2.0) * std_error

@@ -15,15 +15,16 @@ patient-level random effects only in part; see the recovery table for simulated 
 
 Difference tests (Wald): for an effect ``b`` of a therapist factor on level or growth,
 ``d = b_patient - b_therapist = L beta`` with ``L`` a contrast of +1 and -1, ``SE = sqrt(L V
-L')`` with ``V`` the REML covariance of the fixed effects, ``t = d / SE`` on Satterthwaite df
-for the contrast (lmerTest's ``contest1D``; :func:`alliance.mixed.inference.satterthwaite_df`)
-or, with ``df_method = "containment"``, the containment df of the patient-rated term;
-``p`` two-sided. ``statistic`` is that t (its square is the 1-df F).
+L')`` with ``V`` the REML covariance of the fixed effects, ``t = d / SE`` on the df of the
+contrast by :func:`alliance.mixed.inference.denominator_df`: Satterthwaite df (lmerTest's
+``contest1D``) or, with ``df_method = "containment"``, the fewer containment df of the two
+terms (the patient- and therapist-rated terms have the same place in the model, hence the same
+df); ``p`` two-sided. ``statistic`` is that t (its square is the 1-df F).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -32,7 +33,7 @@ from scipy import stats
 
 from alliance.errors import SpecificationError
 from alliance.mixed import MixedResult, fit
-from alliance.mixed.inference import satterthwaite_df
+from alliance.mixed.inference import denominator_df
 from alliance.study.config import FACTOR_NAMES, RATERS, ModelConfig
 from alliance.study.models import AnalysisData
 
@@ -83,7 +84,8 @@ def fit_joint(analysis: AnalysisData, coding: str, config: ModelConfig) -> Joint
 
 
 def difference_tests(result: MixedResult, effects: list[str], df_method: str) -> pd.DataFrame:
-    """Wald tests of ``patient - therapist`` for each per-rater term in ``effects``."""
+    """Wald tests of ``patient - therapist`` for each per-rater term in ``effects``, with the
+    df of ``df_method`` (the fit's own, or another one for the same fit)."""
     names = list(result.spec.fixed_names)
     contrasts = np.zeros((len(effects), len(names)))
     for row, effect in enumerate(effects):
@@ -97,11 +99,8 @@ def difference_tests(result: MixedResult, effects: list[str], df_method: str) ->
             contrasts[row, names.index(term)] = sign
     difference = contrasts @ result.beta
     std_error = np.sqrt(np.einsum("ki,ij,kj->k", contrasts, result.vcov_beta, contrasts))
-    if df_method == "satterthwaite":
-        df = satterthwaite_df(result.objective, result.params, result.sigma, contrasts)
-    else:
-        table = result.fixed_effects.set_index("term")["df"]
-        df = np.array([table[joint_term(RATERS[0], effect)] for effect in effects], dtype=float)
+    tested = result if result.df_method == df_method else replace(result, df_method=df_method)
+    df = denominator_df(tested, contrasts)
     statistic = difference / std_error
     estimates = result.fixed_effects.set_index("term")["estimate"]
     return pd.DataFrame({
