@@ -339,7 +339,11 @@ def denominator_df(result: MixedResult, contrasts: np.ndarray) -> np.ndarray:
       it is estimated in; a combination that involves coefficients of several equations is
       given the fewest df among them, the most conservative of their references. A unit row
       gives the coefficient's own containment df;
-    - ``"residual"``: ``n - p`` for every row.
+    - ``"residual"``: ``n - p`` for every row;
+    - ``"kenward-roger"``: pbkrtest's ``Lb_ddf`` of each row
+      (:meth:`alliance.mixed.kenward_roger.KenwardRoger.t_df`);
+    - ``"bell-mccaffrey"``: the Satterthwaite df of the CR2 variance of each row
+      (:meth:`alliance.mixed.robust.ClusterRobust.df`, clubSandwich's ``coef_test``).
 
     Parameters
     ----------
@@ -370,13 +374,20 @@ def denominator_df(result: MixedResult, contrasts: np.ndarray) -> np.ndarray:
         return np.array([per_coefficient[row].min() for row in involved], dtype=float)
     elif result.df_method == "residual":
         return np.full(len(contrasts), float(spec.n_obs - spec.n_fixed))
+    elif result.df_method == "kenward-roger":
+        return result.kenward_roger.t_df(contrasts)
+    elif result.df_method == "bell-mccaffrey":
+        return result.cluster_robust.df(contrasts)
     raise ValueError(f"no denominator df for df_method {result.df_method!r}")
 
 
 def fixed_effects_table(result: MixedResult) -> pd.DataFrame:
-    """The fixed-effects table: estimates, SEs, df by ``result.df_method``, t, p and CIs."""
+    """The fixed-effects table: estimates, SEs, df by ``result.df_method``, t, p and CIs.
+
+    The SEs are those of ``result.vcov_fixed``: model-based, Kenward-Roger adjusted or CR2
+    cluster-robust, by the df method."""
     spec = result.spec
-    std_error = np.sqrt(np.diag(result.vcov_beta))
+    std_error = np.sqrt(np.diag(result.vcov_fixed))
     df = denominator_df(result, np.eye(spec.n_fixed))
     t_value = result.beta / std_error
     # scipy.special's t functions (what scipy.stats.t calls, bit for bit) import in a

@@ -22,9 +22,12 @@ from alliance.mixed.conditional import (
 from alliance.mixed.contrasts import Contrasts, contrast_tests, joint_test
 from alliance.mixed.display import summary_html, summary_text
 from alliance.mixed.inference import fixed_effects_table
+from alliance.mixed.kenward_roger import BOUNDARY_NOTE, KenwardRoger, kenward_roger
+from alliance.mixed.marginal import Clustering, top_level_clustering
 from alliance.mixed.objective import Evaluation, ProfiledDeviance
 from alliance.mixed.optimize import FitInfo
 from alliance.mixed.predict import predict
+from alliance.mixed.robust import ClusterRobust, cluster_robust
 from alliance.mixed.spec import ModelSpec
 
 RANDOM_COLUMNS = ["group", "term1", "term2", "vcov", "sdcor"]
@@ -58,7 +61,9 @@ class MixedResult:
     deviance : float
         ``-2 logLik`` under ML; the REML criterion under REML (as lme4 reports).
     df_method : str
-        ``"satterthwaite"``, ``"containment"`` or ``"residual"``.
+        ``"satterthwaite"``, ``"containment"``, ``"residual"``, ``"kenward-roger"`` (the
+        table's SEs from the adjusted covariance) or ``"bell-mccaffrey"`` (CR2 cluster-robust
+        SEs with their Satterthwaite df; ``robust`` is then ``"cr2"``).
     confidence : float
         Level of the fixed-effect confidence intervals.
     singular : bool
@@ -72,6 +77,8 @@ class MixedResult:
         after the fit (the fit's own count is ``fit_info.n_evaluations``).
     evaluation : Evaluation
         The elimination at the optimum (for conditional modes).
+    clustering : Clustering or None
+        The clusters of robust SEs when not the outermost groups.
 
     The fixed-effects table (with its small-sample df), the variance-component table and the
     conditional modes are computed on first access, as lmerTest computes df at ``summary()``: a fit used only for its
@@ -92,6 +99,7 @@ class MixedResult:
     objective: ProfiledDeviance = field(repr=False)
     evaluation: Evaluation = field(repr=False)
     fit_seconds: float = 0.0
+    clustering: Clustering | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         for name in ("params", "beta", "vcov_beta"):
@@ -115,6 +123,47 @@ class MixedResult:
     @cached_property
     def _fixed_effects_table(self) -> pd.DataFrame:
         return fixed_effects_table(self)
+
+    @property
+    def robust(self) -> str | None:
+        """``"cr2"`` when the table has cluster-robust SEs, else None."""
+        return "cr2" if self.df_method == "bell-mccaffrey" else None
+
+    @cached_property
+    def kenward_roger(self) -> KenwardRoger:
+        """Kenward-Roger's adjusted covariance, df and F tests (REML fits only):
+        :func:`alliance.mixed.kenward_roger.kenward_roger`."""
+        return kenward_roger(self)
+
+    @cached_property
+    def cluster_robust(self) -> ClusterRobust:
+        """CR2 cluster-robust covariance and its Bell-McCaffrey df, clustered by
+        ``clustering`` (the outermost groups by default): :func:`alliance.mixed.robust.cluster_robust`."""
+        return cluster_robust(self, self.clustering or top_level_clustering(self.spec))
+
+    @cached_property
+    def vcov_fixed(self) -> np.ndarray:
+        """The covariance of the fixed effects behind the table's SEs and tests: ``vcov_beta``,
+        Kenward-Roger's adjusted one (df_method ``"kenward-roger"``) or the CR2 one
+        (``"bell-mccaffrey"``). Read-only."""
+        if self.df_method == "kenward-roger":
+            return _read_only(self.kenward_roger.vcov_adjusted)
+        if self.df_method == "bell-mccaffrey":
+            return _read_only(self.cluster_robust.vcov)
+        return self.vcov_beta
+
+    @property
+    def inference_method(self) -> str:
+        """Which SEs and df the fixed-effects table has, in words."""
+        if self.df_method == "kenward-roger":
+            return "Kenward-Roger adjusted SEs and df (as pbkrtest)"
+        if self.df_method == "bell-mccaffrey":
+            clusters = self.cluster_robust
+            return (f"CR2 cluster-robust SEs ({clusters.n_clusters} clusters of "
+                    f"{clusters.cluster}) with Satterthwaite (Bell-McCaffrey) df (as clubSandwich)")
+        names = {"satterthwaite": "Satterthwaite df (as lmerTest)",
+                 "containment": "containment df (as HLM)", "residual": "residual df (n - p)"}
+        return f"model-based SEs, {names.get(self.df_method, self.df_method + ' df')}"
 
     @property
     def random_effects(self) -> pd.DataFrame:
@@ -234,6 +283,8 @@ class MixedResult:
                 "boundary (singular) fit: a variance is estimated as 0 or a correlation as +-1; "
                 "consider simplifying the random effects"
             )
+            if self.df_method == "kenward-roger":
+                notes.append(BOUNDARY_NOTE)
         if self.n_dropped:
             notes.append(f"{self.n_dropped} rows with missing values were excluded")
         return tuple(notes)
@@ -313,6 +364,10 @@ class MixedResult:
             "converged": self.converged,
             "singular": self.singular,
             "df_method": self.df_method,
+            "standard_errors": self.inference_method,
+            "robust": None if self.robust is None else {
+                "type": self.robust, "cluster": self.cluster_robust.cluster,
+                "n_clusters": self.cluster_robust.n_clusters},
             "fixed_effects": [
                 {key: (value if key == "term" else float(value)) for key, value in row.items()}
                 for row in self.fixed_effects.to_dict(orient="records")
