@@ -99,7 +99,7 @@ def probed(rendered: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[di
 
 def test_every_figure_loads(probed: tuple[dict[str, Any], str]) -> None:
     report, _ = probed
-    assert len(report["images"]) == 5
+    assert len(report["images"]) == 8
     for image in report["images"]:
         assert image["complete"] and image["width"] > 0 and image["height"] > 0, image
         assert image["scheme"] == "data"

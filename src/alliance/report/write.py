@@ -1,4 +1,5 @@
-"""Write the report of a results dictionary: ``report.html`` and ``figures/*.png|svg``."""
+"""Write the report of a results dictionary: ``report.html``, ``report.docx`` (the tables in
+Word) and ``figures/*.png|svg``."""
 
 from __future__ import annotations
 
@@ -8,18 +9,21 @@ from pathlib import Path
 from typing import Any
 
 from alliance.errors import DataError
+from alliance.report.docx import tables_document
 from alliance.report.figures import build_figures, figure_bytes
 from alliance.report.html import render_html
 from alliance.report.tables import build_tables
 
 FIGURE_FOLDER = "figures"
 REPORT_FILE = "report.html"
+DOCX_FILE = "report.docx"
 
 
 def write_report(results: Mapping[str, Any], folder: Path) -> None:
     """Render ``results`` (docs/results-schema.md) into ``folder``.
 
-    Writes ``folder/report.html`` (self-contained: inline CSS, figures as data URIs) and every
+    Writes ``folder/report.html`` (self-contained: inline CSS, figures as data URIs), the APA
+    tables as ``folder/report.docx`` (:func:`alliance.report.docx.tables_document`) and every
     figure as ``folder/figures/<name>.png`` and ``.svg``. The report is a function of
     ``results`` alone; sections that are absent are shown as unavailable with the reason.
 
@@ -59,6 +63,7 @@ def write_report(results: Mapping[str, Any], folder: Path) -> None:
         images[figure.key] = png
     html = render_html(results, tables, figures, images)
     (folder / REPORT_FILE).write_text(html, encoding="utf-8")
+    tables_document(results, tables).save(str(folder / DOCX_FILE))
 
 
 def render_from_json(path: Path | str, folder: Path | str) -> None:

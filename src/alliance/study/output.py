@@ -7,14 +7,27 @@ existing target is left as it was. An existing non-empty target is refused unles
 file. Contents::
 
     .alliance-output    the marker of an alliance output folder (command, version)
-    results.json        StudyResults.to_dict() (NaN written as null)
-    report.html, figures/   alliance.report.write_report(results, folder), when available
+    results.json        StudyResults.to_dict() (NaN written as null), and ``outputs``: every
+                        file of the folder, relative to it (written last)
+    report.html, report.docx, figures/
+                        alliance.report.write_report(results, folder), when available
     tables/*.csv        factor loadings, reliability, variance components, ICCs and
                         reliabilities, time codings, fixed effects, joint tests, recovery
-    data/               the simulated data (alliance replicate only)
+    data/analysis.csv   one row per scored administration the models used, with the
+                        variables as the models used them (:func:`analysis_export`)
+    data/therapist_factor_scores.csv
+                        one row per study therapist (:func:`therapist_scores_export`)
+    data/               also the simulated data (alliance replicate only)
     config.toml         the configuration used
     versions.json       Python and package versions
     seed.txt            the seed
+
+Identifiers. Patients are never identified: the exports name them by pseudonyms. Therapists are
+named by pseudonyms too, unless the configuration sets ``report.show_identifiers = true``.
+A pseudonym is a number in a random order drawn from the study's seed (:func:`pseudonyms`),
+the same in both exports of a run, so they can be joined; it reveals neither the identifier nor
+its position among the identifiers, though anyone holding the original data and the seed can
+rebuild it (the exports are pseudonymous, not anonymous).
 """
 
 from __future__ import annotations
@@ -25,7 +38,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
+from alliance.study.config import FACTOR_NAMES
+from alliance.study.models import time_of
 from alliance.study.results import StudyResults
 
 RESULTS_FILE = "results.json"
@@ -33,6 +49,11 @@ TABLES_FOLDER = "tables"
 CONFIG_FILE = "config.toml"
 VERSIONS_FILE = "versions.json"
 SEED_FILE = "seed.txt"
+DATA_FOLDER = "data"
+ANALYSIS_FILE = "analysis.csv"
+SCORES_FILE = "therapist_factor_scores.csv"
+#: Pseudonym prefixes: distinct from the simulated data's own identifiers (``T001``, ``P0001``).
+THERAPIST_PREFIX, PATIENT_PREFIX = "th", "pt"
 
 
 def results_payload(results: StudyResults) -> dict[str, Any]:
@@ -43,13 +64,20 @@ def results_payload(results: StudyResults) -> dict[str, Any]:
 
 
 def write_outputs(results: StudyResults, folder: Path, config_text: str) -> bool:
-    """Write everything into ``folder``; return whether the HTML report was written."""
+    """Write everything into ``folder``; return whether the HTML report was written.
+
+    results.json is written last, with ``outputs``: the sorted relative paths of every file
+    then in the folder (hidden files such as the marker left out) and of results.json itself.
+    """
     payload = results_payload(results)
-    (folder / RESULTS_FILE).write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
     tables = folder / TABLES_FOLDER
     tables.mkdir(exist_ok=True)
     for name, frame in results.tables().items():
         frame.to_csv(tables / f"{name}.csv", index=False)
+    data = folder / DATA_FOLDER
+    data.mkdir(exist_ok=True)
+    analysis_export(results).to_csv(data / ANALYSIS_FILE, index=False)
+    therapist_scores_export(results).to_csv(data / SCORES_FILE, index=False)
     (folder / CONFIG_FILE).write_text(config_text, encoding="utf-8")
     versions = {"alliance": payload["meta"]["alliance_version"],
                 "python": payload["meta"]["python"], **payload["meta"]["packages"]}
@@ -58,10 +86,96 @@ def write_outputs(results: StudyResults, folder: Path, config_text: str) -> bool
     import alliance.report as report
 
     writer = getattr(report, "write_report", None)
-    if writer is None:
-        return False
-    writer(payload, folder)
-    return True
+    if writer is not None:
+        writer(payload, folder)
+    outputs = sorted({*_listing(folder), RESULTS_FILE})
+    (folder / RESULTS_FILE).write_text(json.dumps({**payload, "outputs": outputs}, indent=2)
+                                       + "\n", encoding="utf-8")
+    return writer is not None
+
+
+def _listing(folder: Path) -> list[str]:
+    """Relative POSIX paths of the files under ``folder``, hidden files and folders left out."""
+    return [path.relative_to(folder).as_posix() for path in folder.rglob("*")
+            if path.is_file() and not any(part.startswith(".")
+                                          for part in path.relative_to(folder).parts)]
+
+
+def pseudonyms(labels: pd.Series | np.ndarray, prefix: str, seed: int) -> dict[str, str]:
+    """A pseudonym for each distinct label: ``prefix`` and a number in a seeded random order.
+
+    The distinct labels (as text) are sorted, permuted by ``numpy.random.default_rng(seed)``
+    and numbered from 1 in the permuted order, zero-padded to at least three digits
+    (``th007``): the same labels and seed give the same pseudonyms.
+    """
+    distinct = np.sort(pd.unique(pd.Series(labels).astype(str).to_numpy()))
+    order = np.random.default_rng(seed).permutation(len(distinct))
+    width = max(3, len(str(len(distinct))))
+    return {str(distinct[j]): f"{prefix}{number:0{width}d}"
+            for number, j in enumerate(order, start=1)}
+
+
+def _therapist_names(results: StudyResults) -> dict[str, str]:
+    """Each study therapist's name in the exports: the id, or a pseudonym (module docstring)."""
+    labels = pd.concat([results.factors.scores.index.to_series().astype(str),
+                        results.analysis.frame["therapist"].astype(str)])
+    if _show_identifiers(results):
+        return {label: label for label in labels.unique()}
+    return pseudonyms(labels, THERAPIST_PREFIX, int(results.meta["seed"]))
+
+
+def _show_identifiers(results: StudyResults) -> bool:
+    return bool(results.meta.get("config", {}).get("report", {}).get("show_identifiers", False))
+
+
+def analysis_export(results: StudyResults) -> pd.DataFrame:
+    """The model data: one row per scored administration the models used.
+
+    Columns: ``therapist``, ``patient`` (names of the module docstring), ``rater``,
+    ``session``, ``time`` (the chosen coding, as the models used it), ``time_<coding>`` for
+    every coding compared, ``alliance`` (the WAI total), then the therapist factor scores and
+    the covariates as the models used them: centred at their grand mean
+    (:func:`alliance.study.models.analysis_data`). Administrations left out of the models are
+    counted in results.json (``data_summary.excluded``), not listed. Sorted by therapist,
+    patient, rater and session.
+    """
+    frame = results.analysis.frame
+    sessions = frame["session"].to_numpy(dtype=float)
+    codings = list(dict.fromkeys(coding for _, coding in results.time_coding.fits))
+    patients = pseudonyms(frame["patient"], PATIENT_PREFIX, int(results.meta["seed"]))
+    out = pd.DataFrame({
+        "therapist": frame["therapist"].astype(str).map(_therapist_names(results)),
+        "patient": frame["patient"].astype(str).map(patients),
+        "rater": frame["rater"].astype(str),
+        "session": frame["session"],
+        "time": time_of(sessions, str(results.meta["time_coding"])),
+        **{f"time_{coding}": time_of(sessions, coding) for coding in codings},
+        "alliance": frame["alliance"],
+        **{name: frame[name] for name in results.analysis.predictors},
+    })
+    return out.sort_values(["therapist", "patient", "rater", "session"],
+                           kind="stable").reset_index(drop=True)
+
+
+def therapist_scores_export(results: StudyResults) -> pd.DataFrame:
+    """The study therapists' factor scores: one row per therapist with QPL items.
+
+    Columns: ``therapist`` (module docstring), each factor's score on the metric of
+    ``therapist_factors.scale`` in results.json (empty where the therapist skipped items), the
+    same centred as the models used it (``<factor>_centred``: minus the mean over the
+    therapists in the models), and ``in_models``: whether the therapist's patients' ratings
+    entered the models. Sorted by ``therapist``.
+    """
+    scores = results.factors.scores
+    labels = scores.index.astype(str)
+    used = set(results.analysis.frame["therapist"].astype(str))
+    out = pd.DataFrame({"therapist": labels.map(_therapist_names(results))})
+    for name in FACTOR_NAMES:
+        out[name] = scores[name].to_numpy(dtype=float)
+    for name in FACTOR_NAMES:
+        out[f"{name}_centred"] = out[name] - results.analysis.centres[name]
+    out["in_models"] = [label in used for label in labels]
+    return out.sort_values("therapist", kind="stable").reset_index(drop=True)
 
 
 def _finite(value: Any) -> Any:
