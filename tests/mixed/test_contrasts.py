@@ -220,3 +220,33 @@ def test_denominator_df_refuses_an_unknown_method(sleep: MixedResult) -> None:
         denominator_df(replace(sleep, df_method="bogus"), np.eye(2))
     with pytest.raises(ValueError, match="needs 2 weights"):
         denominator_df(sleep, np.ones((1, 3)))
+
+
+@pytest.mark.parametrize("options", [{"df_method": "kenward-roger"}, {"robust": "cr2"}])
+def test_contrasts_use_the_tables_covariance_and_df(options: dict) -> None:
+    """With Kenward-Roger or CR2 inference a unit contrast is the table's row (its SEs come
+    from the adjusted or the cluster-robust covariance, its df from the same method)."""
+    case = CASES["sleepstudy_slopes"]
+    result = quiet_fit(case["formula"], load(case), **options)
+    columns = ["estimate", "std_error", "df", "t", "p", "ci_low", "ci_high"]
+    tests = result.contrast(np.eye(2))
+    np.testing.assert_allclose(tests[columns].to_numpy(),
+                               result.fixed_effects[columns].to_numpy(), rtol=1e-12)
+    np.testing.assert_allclose(tests["std_error"], np.sqrt(np.diag(result.vcov_fixed)),
+                               rtol=1e-12)
+
+
+def test_a_kenward_roger_joint_test_is_pbkrtests_scaled_f() -> None:
+    case = CASES["sleepstudy_slopes"]
+    result = quiet_fit(case["formula"], load(case), df_method="kenward-roger")
+    joint = result.contrast(np.eye(2), joint=True).iloc[0]
+    expected = result.kenward_roger.f_test(np.eye(2), result.beta)
+    assert (joint["f"], joint["num_df"], joint["den_df"], joint["p"]) == (
+        expected.statistic, expected.ndf, expected.ddf, expected.p_value)
+
+
+def test_a_joint_test_with_cr2_ses_is_refused() -> None:
+    case = CASES["sleepstudy_slopes"]
+    result = quiet_fit(case["formula"], load(case), robust="cr2")
+    with pytest.raises(SpecificationError, match="CR2"):
+        result.contrast(np.eye(2), joint=True)

@@ -1,10 +1,11 @@
 """Tests of linear combinations of fixed effects: t tests of contrasts and a joint F test.
 
 A contrast ``l`` (one weight per fixed effect) estimates ``l' beta`` with variance ``l' V l``,
-``V`` the covariance of the estimates; its t test refers ``t = l' beta / sqrt(l' V l)`` to a
-t distribution with the df of :func:`alliance.mixed.inference.denominator_df` for the result's
-df method, as lmerTest's ``contest1D`` (Kuznetsova, Brockhoff & Christensen 2017, J Stat Softw
-82(13), sec. 3.3) does with Satterthwaite df.
+``V`` the covariance behind the fixed-effects table (``result.vcov_fixed``: model-based,
+Kenward-Roger adjusted or CR2, by the df method); its t test refers ``t = l' beta / sqrt(l' V
+l)`` to a t distribution with the df of :func:`alliance.mixed.inference.denominator_df` for
+the result's df method, as lmerTest's ``contest1D`` (Kuznetsova, Brockhoff & Christensen 2017,
+J Stat Softw 82(13), sec. 3.3) does with Satterthwaite or Kenward-Roger df.
 
 The joint test of the ``k`` rows of ``L`` (``H0: L beta = 0``) follows lmerTest's ``contestMD``:
 with the eigen-decomposition ``L V L' = P diag(d) P'`` and ``q`` the number of eigenvalues above
@@ -17,6 +18,10 @@ contrasts ``p_m' L``: ``E = sum_m nu_m / (nu_m - 2)``, ``ddf = 2 E / (E - q)`` (
 ``nu_m <= 2``; their mean when they are equal within 1e-8; ``nu_1`` when ``q = 1``). With
 containment or residual df the F test is referred to the fewest df among the rows of ``L``
 (the containment rule of ``denominator_df`` for all coefficients the hypothesis involves).
+With Kenward-Roger df it is pbkrtest's scaled F test
+(:meth:`alliance.mixed.kenward_roger.KenwardRoger.f_test`), as lmerTest's ``contestMD`` with
+``ddf = "Kenward-Roger"``; with CR2 cluster-robust SEs a joint test is refused (clubSandwich's
+``Wald_test`` is not implemented here).
 
 Checked against lmerTest 3.1.3 on sleepstudy, Orthodont, mlmRev's Exam and a three-level
 alliance study (tests/reference/lmertest_contest.json, tests/mixed/test_contrasts.py).
@@ -155,7 +160,7 @@ def contrast_tests(result: MixedResult, contrasts: Contrasts) -> pd.DataFrame:
     """
     matrix, labels = contrast_matrix(list(result.spec.fixed_names), contrasts)
     estimate = matrix @ result.beta
-    std_error = np.sqrt(np.einsum("ki,ij,kj->k", matrix, result.vcov_beta, matrix))
+    std_error = np.sqrt(np.einsum("ki,ij,kj->k", matrix, result.vcov_fixed, matrix))
     df = denominator_df(result, matrix)
     t_value = estimate / std_error
     half_width = special.stdtrit(df, 0.5 + result.confidence / 2.0) * std_error
@@ -199,10 +204,20 @@ def joint_test(result: MixedResult, contrasts: Contrasts) -> pd.DataFrame:
     Raises
     ------
     SpecificationError
-        If ``L V L'`` is 0 (the rows estimate nothing with any uncertainty).
+        If ``L V L'`` is 0 (the rows estimate nothing with any uncertainty), or the result has
+        CR2 cluster-robust SEs.
     """
     matrix, _ = contrast_matrix(list(result.spec.fixed_names), contrasts)
-    covariance = matrix @ result.vcov_beta @ matrix.T
+    if result.df_method == "kenward-roger":
+        test = result.kenward_roger.f_test(matrix, result.beta)
+        return pd.DataFrame([{"f": test.statistic, "num_df": test.ndf, "den_df": test.ddf,
+                              "p": test.p_value}], columns=JOINT_COLUMNS)
+    if result.df_method == "bell-mccaffrey":
+        raise SpecificationError(
+            "a joint F test with CR2 cluster-robust SEs (clubSandwich's Wald_test) is not "
+            "available; test the rows one by one, or refit without robust SEs"
+        )
+    covariance = matrix @ result.vcov_fixed @ matrix.T
     values, vectors = np.linalg.eigh(0.5 * (covariance + covariance.T))
     order = np.argsort(values)[::-1]
     values, vectors = values[order], vectors[:, order]
