@@ -124,12 +124,23 @@ class FactorConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """The mixed models: time coding, inference."""
+    """The mixed models: time coding, inference.
+
+    ``df_method``: ``"satterthwaite"``, ``"containment"`` or ``"kenward-roger"`` (adjusted SEs
+    and df); ``robust``: ``"cr2"`` for CR2 cluster-robust SEs by therapist with Bell-McCaffrey
+    df (with the default df_method only), or ``"none"``.
+    """
 
     time_coding: str = "auto"
     time_codings: tuple[str, ...] = TIME_CODINGS
     df_method: str = "satterthwaite"
     confidence: float = 0.95
+    robust: str = "none"
+
+    @property
+    def robust_type(self) -> str | None:
+        """``robust`` as :func:`alliance.mixed.fit` takes it (None for ``"none"``)."""
+        return None if self.robust == "none" else self.robust
 
 
 @dataclass(frozen=True)

@@ -349,7 +349,7 @@ def _target(factors: _Reader) -> dict[str, tuple[float, ...]] | None:
 
 def _models(data: Any, source: str) -> ModelConfig:
     models = _Reader(data, "models", source)
-    models.check_keys({"time_coding", "time_codings", "df_method", "confidence"})
+    models.check_keys({"time_coding", "time_codings", "df_method", "robust", "confidence"})
     codings = models.names("time_codings") or TIME_CODINGS
     for coding in codings:
         if coding not in TIME_CODINGS:
@@ -364,10 +364,17 @@ def _models(data: Any, source: str) -> ModelConfig:
     ):
         models.fail("confidence", f"must be a number from 0.5 to below 1, not {confidence!r}",
                     "write e.g. 0.95")
+    df_method = models.choice("df_method", "satterthwaite",
+                              ("satterthwaite", "containment", "kenward-roger"))
+    robust = models.choice("robust", "none", ("none", "cr2"))
+    if robust != "none" and df_method != "satterthwaite":
+        models.fail("robust", f"is {robust!r} with df_method {df_method!r}",
+                    "CR2 SEs come with their own (Bell-McCaffrey) df: leave df_method out")
     return ModelConfig(
         time_coding=coding,
         time_codings=codings,
-        df_method=models.choice("df_method", "satterthwaite", ("satterthwaite", "containment")),
+        df_method=df_method,
+        robust=robust,
         confidence=float(confidence),
     )
 

@@ -19,7 +19,9 @@ L')`` with ``V`` the REML covariance of the fixed effects, ``t = d / SE`` on the
 contrast by :func:`alliance.mixed.inference.denominator_df`: Satterthwaite df (lmerTest's
 ``contest1D``) or, with ``df_method = "containment"``, the fewer containment df of the two
 terms (the patient- and therapist-rated terms have the same place in the model, hence the same
-df); ``p`` two-sided. ``statistic`` is that t (its square is the 1-df F).
+df); ``p`` two-sided. ``statistic`` is that t (its square is the 1-df F). With
+``df_method = "kenward-roger"`` or ``robust = "cr2"``, ``V`` is Kenward-Roger's adjusted or the
+CR2 cluster-robust covariance (``MixedResult.vcov_fixed``) and the df are theirs.
 """
 
 from __future__ import annotations
@@ -77,10 +79,11 @@ def fit_joint(analysis: AnalysisData, coding: str, config: ModelConfig) -> Joint
     """Fit the joint model under ``coding`` and test each factor effect's rater difference."""
     formula = joint_formula(analysis.predictors)
     result = fit(formula, analysis.joint_frame(coding), residual_groups="rater",
-                 df_method=config.df_method, confidence=config.confidence)
+                 df_method=config.df_method, confidence=config.confidence,
+                 robust=config.robust_type)
     effects = [*FACTOR_NAMES, *(f"time:{x}" for x in FACTOR_NAMES)]
     return JointModel(formula=formula, fit=result,
-                      difference_tests=difference_tests(result, effects, config.df_method))
+                      difference_tests=difference_tests(result, effects, result.df_method))
 
 
 def difference_tests(result: MixedResult, effects: list[str], df_method: str) -> pd.DataFrame:
@@ -98,8 +101,9 @@ def difference_tests(result: MixedResult, effects: list[str], df_method: str) ->
                 )
             contrasts[row, names.index(term)] = sign
     difference = contrasts @ result.beta
-    std_error = np.sqrt(np.einsum("ki,ij,kj->k", contrasts, result.vcov_beta, contrasts))
     tested = result if result.df_method == df_method else replace(result, df_method=df_method)
+    # the covariance that goes with the df: Kenward-Roger's adjusted or the CR2 one if chosen
+    std_error = np.sqrt(np.einsum("ki,ij,kj->k", contrasts, tested.vcov_fixed, contrasts))
     df = denominator_df(tested, contrasts)
     statistic = difference / std_error
     estimates = result.fixed_effects.set_index("term")["estimate"]

@@ -249,6 +249,7 @@ def compare_time_codings(analysis: AnalysisData, config: ModelConfig) -> TimeCod
 def fit_null(analysis: AnalysisData, rater: str, coding: str, config: ModelConfig) -> NullModel:
     """The REML null model of ``rater`` under ``coding``."""
     result = fit(NULL_FORMULA, analysis.rater_frame(rater, coding), df_method=config.df_method,
+                 robust=config.robust_type,
                  confidence=config.confidence)
     return NullModel(rater=rater, formula=NULL_FORMULA, fit=result)
 
@@ -276,5 +277,6 @@ def fit_growth(
     """The REML growth model of ``rater`` under ``coding``."""
     formula = growth_formula(analysis.predictors)
     result = fit(formula, analysis.rater_frame(rater, coding), df_method=config.df_method,
+                 robust=config.robust_type,
                  confidence=config.confidence)
     return GrowthModel(rater=rater, formula=formula, fit=result)
