@@ -45,6 +45,11 @@ def test_fit_prints_the_summary_and_writes_the_contract(tmp_path: Path) -> None:
             "singular", "fixed_effects", "random_effects", "residual_variance",
             "fit_seconds"} <= set(payload)
     assert payload["method"] == "REML" and payload["groups"] == {"Subject": 18}
+    # performance::r2_nakagawa: 0.278651, 0.799220 (tests/reference/performance_r2.json)
+    assert set(payload["r2"]) == {"marginal", "conditional"}
+    assert payload["r2"] == pytest.approx({"marginal": 0.278651, "conditional": 0.799220},
+                                          abs=1e-4)
+    assert "R² (Nakagawa & Schielzeth / Johnson): marginal 0.2787, conditional 0.7992" in output
     assert payload["deviance"] == pytest.approx(reference["REML"]["deviance"], rel=1e-7)
     # pytest.approx does not compare lists of dicts (pytest >= 9.2): compare row by row
     assert len(payload["fixed_effects"]) == len(expected["fixed_effects"])

@@ -187,6 +187,8 @@ def _p_value(value: float) -> str:
 
 
 def _print_result(result: MixedResult, data: str) -> None:
+    from alliance.mixed.display import r_squared_line
+
     method = "REML" if result.reml else "maximum likelihood"
     criterion = "REML criterion" if result.reml else "deviance"
     groups = ", ".join(f"{name} {count}" for name, count in result.groups.items())
@@ -197,6 +199,7 @@ def _print_result(result: MixedResult, data: str) -> None:
         f"{criterion} {result.deviance:.4f}, logLik {result.loglik:.4f}, "
         f"AIC {result.aic:.4f}, BIC {result.bic:.4f}",
         f"Fixed-effect tests: {_escape(result.inference_method)}",
+        r_squared_line(result),
     ]
     if result.n_dropped:
         lines.append(f"Excluded for missing values: {result.n_dropped} rows")

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from alliance.mixed.r_squared import r_squared
+
 if TYPE_CHECKING:
     from alliance.mixed.result import MixedResult
 
@@ -52,6 +54,14 @@ def _fixed_table(result: MixedResult) -> pd.DataFrame:
     }).set_index(table["term"].rename(None))
 
 
+def r_squared_line(result: MixedResult) -> str:
+    """``R² (Nakagawa): marginal 0.2787, conditional 0.7992`` (a singular fit is reported among
+    the result's warnings, so no warning is raised here)."""
+    r2 = r_squared(result, warn=False)
+    return (f"R² (Nakagawa & Schielzeth / Johnson): marginal {r2.marginal:.4f}, "
+            f"conditional {r2.conditional:.4f}")
+
+
 def _header(result: MixedResult) -> list[str]:
     criterion = "REML criterion at convergence" if result.reml else "deviance"
     groups = "; ".join(f"{name}, {count}" for name, count in result.groups.items())
@@ -63,6 +73,7 @@ def _header(result: MixedResult) -> list[str]:
         f"AIC: {result.aic:.4f}   BIC: {result.bic:.4f}",
         f"Number of obs: {result.n_obs}, groups: {groups}",
         f"Fixed-effect tests: {result.inference_method}",
+        r_squared_line(result),
     ]
     if result.n_dropped:
         lines.append(f"Excluded for missing values: {result.n_dropped} rows")

@@ -27,6 +27,7 @@ from alliance.mixed.marginal import Clustering, top_level_clustering
 from alliance.mixed.objective import Evaluation, ProfiledDeviance
 from alliance.mixed.optimize import FitInfo
 from alliance.mixed.predict import predict
+from alliance.mixed.r_squared import RSquared, r_squared
 from alliance.mixed.robust import ClusterRobust, cluster_robust
 from alliance.mixed.spec import ModelSpec
 
@@ -209,6 +210,12 @@ class MixedResult:
             self.spec, self.objective.statistics, self.evaluation, self.sigma**2
         )
 
+    @cached_property
+    def r2(self) -> RSquared:
+        """Marginal and conditional R² (Nakagawa & Schielzeth 2013; Johnson 2014), as
+        ``performance::r2_nakagawa``: :func:`alliance.mixed.r_squared.r_squared`."""
+        return r_squared(self)
+
     def contrast(self, contrasts: Contrasts, *, joint: bool = False) -> pd.DataFrame:
         """Test linear combinations of the fixed effects, as lmerTest's ``contest``.
 
@@ -375,6 +382,8 @@ class MixedResult:
             "random_effects": random_rows,
             "residual_variance": self.residual_variance,
             "residual_sd_ratios": self.residual_sd_ratios,
+            # the singular fit is reported under "warnings"
+            "r2": r_squared(self, warn=False).to_dict(),
             "theta": self.theta.tolist(),
             "warnings": list(self.warnings),
             "fit_info": {
