@@ -18,6 +18,7 @@ from alliance.mixed.intervals import (
 from alliance.mixed.objective import ProfiledDeviance
 from alliance.mixed.optimize import FitInfo, minimise
 from alliance.mixed.predict import predict
+from alliance.mixed.r_squared import RSquared, r_squared
 from alliance.mixed.result import MixedResult
 from alliance.mixed.spec import ModelSpec, build_spec
 from alliance.mixed.statistics import compute_statistics
@@ -28,6 +29,7 @@ __all__ = [
     "MixedResult",
     "ModelSpec",
     "ProfiledDeviance",
+    "RSquared",
     "build_spec",
     "compute_statistics",
     "confidence_intervals",
@@ -40,6 +42,7 @@ __all__ = [
     "parse_formula",
     "predict",
     "profile_intervals",
+    "r_squared",
     "variance_parameters",
     "wald_intervals",
 ]
