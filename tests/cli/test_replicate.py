@@ -71,15 +71,18 @@ def test_the_folder_holds_everything(replicated: Path) -> None:
             "versions.json", "seed.txt", ".alliance-output"} <= names
     assert {path.name for path in (replicated / "data").iterdir()} == {
         "reference_qpl.csv", "therapists.csv", "patients.csv", "wai.csv", "truth.json",
-        "design.toml", ".alliance-output",
+        "design.toml", ".alliance-output", "analysis.csv", "therapist_factor_scores.csv",
     }
+    assert (replicated / "report.docx").is_file()
     assert any((replicated / "figures").iterdir())
     assert (replicated / "tables" / "recovery.csv").is_file()
     assert (replicated / "seed.txt").read_text() == "2013\n"
     assert not list(replicated.parent.glob(".*partial*"))
     payload = json.loads((replicated / "results.json").read_text())
     assert set(payload) == {"meta", "data_summary", "scoring", "efa", "therapist_factors",
-                            "models", "recovery", "findings", "figures"}
+                            "models", "recovery", "findings", "figures", "outputs"}
+    assert {"report.docx", "data/analysis.csv", "data/wai.csv",
+            "figures/residual-diagnostics.svg"} <= set(payload["outputs"])
     assert payload["meta"]["simulated"] is True and payload["meta"]["seed"] == 2013
     assert payload["meta"]["config"]["wai"]["patient"]["file"] == "data/wai.csv"
 
@@ -114,11 +117,18 @@ def test_analyze_on_simulated_files_gives_the_same_results(replicated: Path, tmp
     assert code == 0, output
     replicate_results = json.loads((replicated / "results.json").read_text())
     analyze_results = json.loads((out / "results.json").read_text())
+    # the same outputs but the simulated data, which replicate writes into its own folder
+    simulated = {f"data/{name}" for name in ("reference_qpl.csv", "therapists.csv",
+                                             "patients.csv", "wai.csv", "truth.json",
+                                             "design.toml")}
+    assert set(analyze_results.pop("outputs")) == set(replicate_results.pop("outputs")) - simulated
     for payload in (replicate_results, analyze_results):
         for key in ("created", "config"):
             payload["meta"].pop(key)
         _drop_timings(payload)
     assert analyze_results == replicate_results
+    for name in ("analysis.csv", "therapist_factor_scores.csv"):
+        assert (out / "data" / name).read_bytes() == (replicated / "data" / name).read_bytes()
 
 
 def _drop_timings(value: Any) -> None:

@@ -1,5 +1,5 @@
-"""What every subcommand shares: error reporting, exit codes, JSON output, option types, and
-the notice that the mixed-model kernels are being compiled.
+"""What every subcommand shares: the consoles, error reporting, exit codes, JSON output, option
+types, progress bars, and the notice that the mixed-model kernels are being compiled.
 
 Importing this module (as every command module does) loads no layer below the command line:
 ``alliance --help`` stays quick, and each command imports the layers it uses when it runs.
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,6 +19,16 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
 
 from alliance.cli.interrupt import catching_signals, exit_code
 from alliance.errors import DataError, SpecificationError
@@ -31,8 +42,26 @@ EXIT_UNEXPECTED = 1
 EXIT_DATA_ERROR = 3
 EXIT_SPECIFICATION_ERROR = 4
 
-stdout = Console()
-stderr = Console(stderr=True)
+#: Width of a console whose stream is not a terminal: rich would use 80 columns and cut or
+#: wrap a table's rows; this is wide enough that every row keeps its natural width.
+UNWRAPPED_WIDTH = 10_000
+
+
+def make_console(stderr: bool = False) -> Console:
+    """A rich console on stdout (or stderr) that wraps only on a terminal.
+
+    On a terminal, or when ``COLUMNS`` is set, rich's own width. Otherwise (output redirected
+    to a file or a pipe, where rich assumes 80 columns) tables take their natural width and
+    lines are not wrapped, so a redirected table has every row on one line.
+    """
+    console = Console(stderr=stderr)
+    if console.is_terminal or os.environ.get("COLUMNS", "").isdigit():
+        return console
+    return Console(stderr=stderr, width=UNWRAPPED_WIDTH, soft_wrap=True)
+
+
+stdout = make_console()
+stderr = make_console(stderr=True)
 
 #: Shown while the first fit on a machine compiles the mixed-model kernels (one line at 80
 #: columns; 29 s measured on 2 cores).
@@ -43,6 +72,27 @@ MAY_COMPILE = "Loading the mixed-model kernels; compiling them once may take abo
 DebugOption = typer.Option(False, "--debug", help="Show the full traceback on errors.")
 SheetOption = typer.Option("--sheet", help="Excel sheet: name or 0-based position "
                            "(default: the first sheet).", show_default=False)
+
+
+class CountColumn(ProgressColumn):
+    """``completed/total unit`` of a progress bar, e.g. ``120/1000 replications`` (``?`` while
+    the total is not known)."""
+
+    def __init__(self, unit: str) -> None:
+        super().__init__()
+        self.unit = unit
+
+    def render(self, task: Task) -> Text:
+        total = "?" if task.total is None else f"{int(task.total)}"
+        return Text(f"{int(task.completed)}/{total} {self.unit}")
+
+
+def progress_bar(unit: str, console: Console, remaining: bool = False) -> Progress:
+    """A transient progress bar: description, bar, ``completed/total unit``, and the elapsed
+    time (``remaining``: the estimated time left instead)."""
+    clock = TimeRemainingColumn() if remaining else TimeElapsedColumn()
+    return Progress(TextColumn("{task.description}"), BarColumn(), CountColumn(unit), clock,
+                    console=console, transient=True)
 
 
 def sheet_choice(sheet: str | None) -> str | int | None:

@@ -13,6 +13,7 @@ from rich.table import Table
 from alliance.cli.common import (
     DebugOption,
     compile_kernels_first,
+    progress_bar,
     reported_errors,
     stderr,
     stdout,
@@ -197,14 +198,6 @@ def power_command(
     interrupted = ("nothing was written" if out is None else
                    f"the finished batches are in {out}: run the same command to resume")
     with reported_errors("power", debug, interrupted):
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeRemainingColumn,
-        )
-
         from alliance.io.output import check_file_output, refuse_inputs
         from alliance.power import Grid, power_analysis
         from alliance.power.store import LOCK_FILE, REPLICATE_FOLDER, RUN_FILE
@@ -244,9 +237,8 @@ def power_command(
             power_grid = Grid(parameter.strip().replace("-", "_"), tuple(_numbers(values, "--grid")))
         _print_design(chosen, replications, null_replications, seed, workers, scheduler)
         compile_kernels_first()
-        with Progress(TextColumn("simulating"), BarColumn(), MofNCompleteColumn(),
-                      TimeRemainingColumn(), console=stderr, transient=True) as bar:
-            job = bar.add_task("replicates", total=None)
+        with progress_bar("replications", stderr, remaining=True) as bar:
+            job = bar.add_task("simulating", total=None)
             result = power_analysis(
                 chosen, replicates=replications, null_replicates=null_replications,
                 seed=seed, grid=power_grid, workers=workers, scheduler=scheduler,

@@ -47,22 +47,19 @@ def replicate_command(
 
 
 def with_progress(task: Callable[[Callable[[str, int, int], None]], StudyRun]) -> StudyRun:
-    """Run ``task`` with a rich progress bar fed by the pipeline's progress callback.
+    """Run ``task`` with a rich progress bar fed by the pipeline's progress callback: the step,
+    and how many of the pipeline's steps are done (``3/9 steps``).
 
     Where the mixed-model kernels are not yet compiled on this machine, they are compiled when
     the pipeline reaches its first model-fitting step, after every check of the configuration
     and the data, with the notice as the bar's description (its clock keeps running).
     """
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from alliance.cli.common import COMPILING, MAY_COMPILE
+    from alliance.cli.common import COMPILING, MAY_COMPILE, progress_bar
     from alliance.mixed.compile_cache import compile_kernels, kernels_cached
-    from alliance.study.pipeline import FIRST_FITTING_STEP
+    from alliance.study.pipeline import FIRST_FITTING_STEP, STEPS
 
-    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/"
-               "{task.total}"), TimeElapsedColumn())
-    with Progress(*columns, console=stdout, transient=True) as bar:
-        handle = bar.add_task("Starting", total=None)
+    with progress_bar("steps", stdout) as bar:
+        handle = bar.add_task("Starting", total=len(STEPS))
 
         def update(description: str, completed: int, total: int) -> None:
             if description == FIRST_FITTING_STEP:
