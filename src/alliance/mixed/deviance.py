@@ -93,7 +93,8 @@ def deviance_gradient(threads, problem, params):  # pragma: no cover
         problem.expand_top, 1.0, 1.0 if problem.reml else 0.0, problem.dof / r2, n_theta,
         problem.parallel_min_groups, problem.n_threads,
     )
-    gradient[:n_theta] = grad_theta
+    for k in range(n_theta):
+        gradient[k] = grad_theta[k]
     for s in range(1, n_strata):
         gradient[n_theta + s - 1] = (
             -2.0 * weights[s] * grad_weights[s] + 2.0 * problem.n_later_strata[s - 1]

@@ -19,7 +19,6 @@ from typing import NamedTuple
 
 import numpy as np
 from numba import njit, prange
-from numba.extending import overload
 from numba.typed import List
 
 import alliance.mixed.compile_cache  # noqa: F401  (a writable cache before the kernels below)
@@ -101,7 +100,7 @@ def accumulate_top(xy, codes, strata, n_groups, n_strata):  # pragma: no cover
     return t_out, counts
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _own_blocks(q, g, p_stat, r_stat, weights, child, has_child, gather, sqq, sqr):  # pragma: no cover
     """The group's ``S_qq`` and ``S_qr``: its own cross-products plus its children's.
 
@@ -450,71 +449,6 @@ def backward_level(
         grad_weights += partial_weights[chunk]
 
 
-def _eliminate_level(
-    threads, p_stat, r_stat, weights, child, has_child, gather, lam, parent, acc, ainv, h,
-    n_chunks,
-):  # pragma: no cover
-    """One level of :func:`forward_pass`; typed by its overload (compiled code only)."""
-    raise NotImplementedError
-
-
-@overload(_eliminate_level, inline="always")
-def _eliminate_level_overload(
-    threads, p_stat, r_stat, weights, child, has_child, gather, lam, parent, acc, ainv, h,
-    n_chunks,
-):  # pragma: no cover
-    # the marker's type decides at compile time: the serial passes never compile the
-    # threaded kernels (about a third of the first fit's compilation)
-    if len(threads) == 0:
-        def serial(threads, p_stat, r_stat, weights, child, has_child, gather, lam, parent,
-                   acc, ainv, h, n_chunks):
-            return _forward_any_q(
-                p_stat, r_stat, weights, child, has_child, gather, lam, parent, acc, ainv, h,
-            )
-        return serial
-
-    def threaded(threads, p_stat, r_stat, weights, child, has_child, gather, lam, parent, acc,
-                 ainv, h, n_chunks):
-        return forward_level(
-            p_stat, r_stat, weights, child, has_child, gather, lam, parent, acc, ainv, h,
-            n_chunks,
-        )
-    return threaded
-
-
-def _adjoin_level(
-    threads, p_stat, r_stat, weights, child, has_child, gather, lam, parent, adjoint_parent,
-    ainv, h, logdet_weight, grad_lam, grad_weights, adjoint_child, n_chunks,
-):  # pragma: no cover
-    """One level of :func:`backward_pass`; typed by its overload (compiled code only)."""
-    raise NotImplementedError
-
-
-@overload(_adjoin_level, inline="always")
-def _adjoin_level_overload(
-    threads, p_stat, r_stat, weights, child, has_child, gather, lam, parent, adjoint_parent,
-    ainv, h, logdet_weight, grad_lam, grad_weights, adjoint_child, n_chunks,
-):  # pragma: no cover
-    if len(threads) == 0:
-        def serial(threads, p_stat, r_stat, weights, child, has_child, gather, lam, parent,
-                   adjoint_parent, ainv, h, logdet_weight, grad_lam, grad_weights,
-                   adjoint_child, n_chunks):
-            _backward_any_q(
-                p_stat, r_stat, weights, child, has_child, gather, lam, parent, adjoint_parent,
-                ainv, h, logdet_weight, grad_lam, grad_weights, adjoint_child,
-            )
-        return serial
-
-    def threaded(threads, p_stat, r_stat, weights, child, has_child, gather, lam, parent,
-                 adjoint_parent, ainv, h, logdet_weight, grad_lam, grad_weights, adjoint_child,
-                 n_chunks):
-        backward_level(
-            p_stat, r_stat, weights, child, has_child, gather, lam, parent, adjoint_parent,
-            ainv, h, logdet_weight, grad_lam, grad_weights, adjoint_child, n_chunks,
-        )
-    return threaded
-
-
 @njit(cache=True)
 def level_list(levels):  # pragma: no cover
     """The :class:`LevelState` records as a typed list.
@@ -552,10 +486,18 @@ def forward_pass(
             level.lam[level.rows[k], level.cols[k]] = params[level.start + k]
         level.acc[:] = 0.0
         n_chunks = n_threads if level.p_stat.shape[0] >= parallel_min_groups else 1
-        log_det_l += _eliminate_level(
-            threads, level.p_stat, level.r_stat, weights, level.child, level.has_child,
-            level.gather, level.lam, level.parent, level.acc, level.ainv, level.h, n_chunks,
-        )
+        # len(threads) is a compile-time constant: numba prunes the branch not taken before
+        # typing it, so the serial passes never compile the threaded kernels
+        if len(threads) == 0:
+            log_det_l += _forward_any_q(
+                level.p_stat, level.r_stat, weights, level.child, level.has_child, level.gather,
+                level.lam, level.parent, level.acc, level.ainv, level.h,
+            )
+        else:
+            log_det_l += forward_level(
+                level.p_stat, level.r_stat, weights, level.child, level.has_child, level.gather,
+                level.lam, level.parent, level.acc, level.ainv, level.h, n_chunks,
+            )
     t_final, beta, r2, log_det_rx, txx_inverse, positive = finish_top(
         t_stack, weights, levels[len(levels) - 1].acc, expand_top, n_fixed
     )
@@ -582,11 +524,18 @@ def backward_pass(
         level.adjoint_child[:] = 0.0
         level.grad_lam[:] = 0.0
         n_chunks = n_threads if level.p_stat.shape[0] >= parallel_min_groups else 1
-        _adjoin_level(
-            threads, level.p_stat, level.r_stat, weights, level.child, level.has_child,
-            level.gather, level.lam, level.parent, adjoint, level.ainv, level.h, logdet_weight,
-            level.grad_lam, grad_weights, level.adjoint_child, n_chunks,
-        )
+        if len(threads) == 0:  # a compile-time constant, as in forward_pass
+            _backward_any_q(
+                level.p_stat, level.r_stat, weights, level.child, level.has_child, level.gather,
+                level.lam, level.parent, adjoint, level.ainv, level.h, logdet_weight,
+                level.grad_lam, grad_weights, level.adjoint_child,
+            )
+        else:
+            backward_level(
+                level.p_stat, level.r_stat, weights, level.child, level.has_child, level.gather,
+                level.lam, level.parent, adjoint, level.ainv, level.h, logdet_weight,
+                level.grad_lam, grad_weights, level.adjoint_child, n_chunks,
+            )
         for k in range(level.rows.shape[0]):
             grad_theta[level.start + k] = level.grad_lam[level.rows[k], level.cols[k]]
         adjoint = level.adjoint_child

@@ -47,17 +47,69 @@ START_NOT_POSITIVE_DEFINITE = len(MESSAGES) - 1
 FIRST_STEP = 0.5
 
 
+# The vector and matrix steps below are loops rather than numpy expressions: numpy's array
+# expressions, ``@`` and ``np.outer`` in compiled code bring allocation, broadcasting checks
+# and BLAS wrappers with them, which made this function the largest part of the one-time
+# compilation (the vectors have one entry per covariance parameter, a few to a few dozen).
 @njit(cache=True, inline="always")
-def _gradient_step_matrix(g):  # pragma: no cover
-    """An inverse Hessian guess whose step changes no parameter by more than ``FIRST_STEP``."""
-    return np.eye(g.shape[0]) * (FIRST_STEP / max(1.0, np.abs(g).max()))
+def _dot(a, b):  # pragma: no cover
+    total = 0.0
+    for i in range(a.shape[0]):
+        total += a[i] * b[i]
+    return total
+
+
+@njit(cache=True, inline="always")
+def _gradient_step_matrix(h_inv, g):  # pragma: no cover
+    """Set ``h_inv`` to an inverse Hessian guess whose step changes no parameter by more than
+    ``FIRST_STEP``: ``I FIRST_STEP / max(1, max |g|)``."""
+    largest = 1.0
+    for i in range(g.shape[0]):
+        largest = max(largest, abs(g[i]))
+    for i in range(g.shape[0]):
+        for j in range(g.shape[0]):
+            h_inv[i, j] = 0.0
+        h_inv[i, i] = FIRST_STEP / largest
+
+
+@njit(cache=True, inline="always")
+def _newton_step(h_inv, g, direction):  # pragma: no cover
+    """``direction = -H g``; returns the Newton decrement ``-g' direction``."""
+    n = g.shape[0]
+    for i in range(n):
+        total = 0.0
+        for j in range(n):
+            total += h_inv[i, j] * g[j]
+        direction[i] = -total
+    return -_dot(g, direction)
+
+
+@njit(cache=True, inline="always")
+def _evaluate(threads, problem, point, scale, g_out):  # pragma: no cover
+    """Deviance at the scaled ``point``; its gradient in scaled coordinates into ``g_out``."""
+    n = point.shape[0]
+    unscaled = np.empty(n)
+    for i in range(n):
+        unscaled[i] = point[i] / scale[i]
+    f, g = deviance_gradient(threads, problem, unscaled)
+    for i in range(n):
+        g_out[i] = g[i] / scale[i]
+    return f
 
 
 @njit(cache=True, inline="always")
 def _unscaled(x, f, g, h_inv, scale, iterations, code, reached, n_evaluations):  # pragma: no cover
     """The end point of :func:`bfgs` in the caller's coordinates."""
-    return (x / scale, f, g * scale, h_inv / np.outer(scale, scale), iterations, code, reached,
-            n_evaluations)
+    n = x.shape[0]
+    x_out = np.empty(n)
+    g_out = np.empty(n)
+    h_out = np.empty((n, n))
+    for i in range(n):
+        x_out[i] = x[i] / scale[i]
+        g_out[i] = g[i] * scale[i]
+        for j in range(n):
+            h_out[i, j] = h_inv[i, j] / (scale[i] * scale[j])
+    return x_out, f, g_out, h_out, iterations, code, reached, n_evaluations
 
 
 @njit(cache=True, inline="always")
@@ -76,49 +128,62 @@ def bfgs(
     ``MESSAGES``), whether the optimum was reached, and the number of evaluations. Inlined
     into the compiled entry point :func:`alliance.mixed.engine.run`.
     """
-    x = x0 * scale
-    f, g = deviance_gradient(threads, problem, x0)
-    g = g / scale
+    n = x0.shape[0]
+    x = np.empty(n)
+    for i in range(n):
+        x[i] = x0[i] * scale[i]
+    g = np.empty(n)
+    f = _evaluate(threads, problem, x, scale, g)
     n_evaluations = 1
-    h_inv = (
-        inverse_hessian * np.outer(scale, scale) if has_inverse_hessian
-        else _gradient_step_matrix(g)
-    )
+    h_inv = np.empty((n, n))
+    if has_inverse_hessian:
+        for i in range(n):
+            for j in range(n):
+                h_inv[i, j] = inverse_hessian[i, j] * (scale[i] * scale[j])
+    else:
+        _gradient_step_matrix(h_inv, g)
     if not np.isfinite(f):
         return _unscaled(x, f, g, h_inv, scale, 0, START_NOT_POSITIVE_DEFINITE, False,
                          n_evaluations)
+    direction = np.empty(n)
+    trial = np.empty(n)
+    g_trial = np.empty(n)
+    s = np.empty(n)
+    y = np.empty(n)
+    u = np.empty(n)
     scaled = has_inverse_hessian
     stalls = 0
     just_reset = False
     iteration = 0
     while iteration < max_iterations:
         iteration += 1
-        if np.abs(g).max() < gtol:
+        largest = 0.0
+        for i in range(n):
+            largest = max(largest, abs(g[i]))
+        if largest < gtol:
             return _unscaled(x, f, g, h_inv, scale, iteration - 1, 0, True, n_evaluations)
-        direction = -(h_inv @ g)
-        decrement = -(g @ direction)
+        decrement = _newton_step(h_inv, g, direction)
         if 0.0 <= decrement < decrement_tol and scaled:
             return _unscaled(x, f, g, h_inv, scale, iteration - 1, 1, True, n_evaluations)
         if decrement <= 0.0:
-            h_inv = _gradient_step_matrix(g)
-            direction = -(h_inv @ g)
-            decrement = -(g @ direction)
+            _gradient_step_matrix(h_inv, g)
+            decrement = _newton_step(h_inv, g, direction)
         # backtracking line search from a unit step
         moved = False
-        x_new, f_new, g_new = x, f, g
+        f_new = f
         alpha = 1.0
-        slope = g @ direction
+        slope = _dot(g, direction)
         noise = 1e-13 * (1.0 + abs(f))
         for _ in range(30):
             predicted = alpha * slope
             if -predicted < noise:
                 break
-            trial = x + alpha * direction
-            f_trial, g_trial = deviance_gradient(threads, problem, trial / scale)
-            g_trial = g_trial / scale
+            for i in range(n):
+                trial[i] = x[i] + alpha * direction[i]
+            f_trial = _evaluate(threads, problem, trial, scale, g_trial)
             n_evaluations += 1
             if np.isfinite(f_trial) and f_trial <= f + 1e-4 * predicted:
-                x_new, f_new, g_new, moved = trial, f_trial, g_trial, True
+                f_new, moved = f_trial, True
                 break
             if np.isfinite(f_trial) and predicted < 0.0:
                 step = -predicted * alpha / (2.0 * (f_trial - f - predicted))
@@ -128,28 +193,40 @@ def bfgs(
         near_optimum = decrement < 1e3 * decrement_tol
         if not moved and not near_optimum and not just_reset:
             # a poor quasi-Newton matrix: forget it and restart along the gradient
-            h_inv = _gradient_step_matrix(g)
+            _gradient_step_matrix(h_inv, g)
             scaled, just_reset = False, True
             continue
         if not moved:
             return _unscaled(x, f, g, h_inv, scale, iteration, 2, near_optimum, n_evaluations)
         just_reset = False
-        s = x_new - x
-        y = g_new - g
-        curvature = s @ y
-        if curvature > 1e-12 * np.sqrt((s @ s) * (y @ y)):
+        for i in range(n):
+            s[i] = trial[i] - x[i]
+            y[i] = g_trial[i] - g[i]
+        curvature = _dot(s, y)
+        y_y = _dot(y, y)
+        if curvature > 1e-12 * np.sqrt(_dot(s, s) * y_y):
             if not scaled:
-                h_inv = np.eye(x.shape[0]) * curvature / (y @ y)
+                for i in range(n):
+                    for j in range(n):
+                        h_inv[i, j] = 0.0
+                    h_inv[i, i] = curvature / y_y
                 scaled = True
             # H+ = (I - rho s y') H (I - rho y s') + rho s s', expanded with u = H y
             rho = 1.0 / curvature
-            u = h_inv @ y
-            h_inv = (
-                h_inv - rho * (np.outer(s, u) + np.outer(u, s))
-                + (rho * rho * (y @ u) + rho) * np.outer(s, s)
-            )
+            for i in range(n):
+                total = 0.0
+                for j in range(n):
+                    total += h_inv[i, j] * y[j]
+                u[i] = total
+            weight = rho * rho * _dot(y, u) + rho
+            for i in range(n):
+                for j in range(n):
+                    h_inv[i, j] = (h_inv[i, j] - rho * (s[i] * u[j] + u[i] * s[j])
+                                   + weight * s[i] * s[j])
         stalls = stalls + 1 if f - f_new < ftol * (1.0 + abs(f)) else 0
-        x, f, g = x_new, f_new, g_new
+        f = f_new
+        x, trial = trial, x
+        g, g_trial = g_trial, g
         if stalls > 0 and decrement < 1e3 * decrement_tol:
             return _unscaled(x, f, g, h_inv, scale, iteration, 3, True, n_evaluations)
         if stalls >= 2:
