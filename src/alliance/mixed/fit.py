@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import time
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from alliance.errors import BoundaryWarning, ConvergenceWarning, SpecificationError
-from alliance.mixed.marginal import Clustering, column_clustering
 from alliance.mixed.objective import ProfiledDeviance
 from alliance.mixed.optimize import SINGULAR_TOLERANCE, FitInfo, minimise
 from alliance.mixed.parameters import ParameterLayout
 from alliance.mixed.result import MixedResult
-from alliance.mixed.robust import ROBUST_TYPES
 from alliance.mixed.spec import ModelSpec, build_spec
 from alliance.mixed.statistics import compute_statistics
+
+if TYPE_CHECKING:
+    from alliance.mixed.marginal import Clustering
 
 DF_METHODS = ("satterthwaite", "containment", "residual", "kenward-roger")
 
@@ -40,8 +42,13 @@ def check_inference_options(
             "Kenward-Roger df are defined for REML fits only; fit by REML or choose "
             "Satterthwaite df"
         )
-    if robust is not None and robust not in ROBUST_TYPES:
-        raise SpecificationError(f"robust must be one of {ROBUST_TYPES}, not '{robust}'")
+    if robust is not None:
+        # imported here: the robust and marginal-model modules (and scipy.linalg) are loaded
+        # only by fits that ask for them
+        from alliance.mixed.robust import ROBUST_TYPES
+
+        if robust not in ROBUST_TYPES:
+            raise SpecificationError(f"robust must be one of {ROBUST_TYPES}, not '{robust}'")
     if robust is not None and df_method != "satterthwaite":
         raise SpecificationError(
             f"robust='{robust}' tests with its own Satterthwaite (Bell-McCaffrey) df; "
@@ -110,7 +117,11 @@ def fit(
     began = time.perf_counter()
     check_inference_options(df_method, reml=reml, robust=robust, cluster=cluster)
     spec = build_spec(formula, data, residual_groups=residual_groups)
-    clustering = None if cluster is None else column_clustering(spec, data, cluster)
+    clustering = None
+    if cluster is not None:
+        from alliance.mixed.marginal import column_clustering
+
+        clustering = column_clustering(spec, data, cluster)
     return fit_spec(spec, reml=reml, df_method=df_method, start=start, confidence=confidence,
                     began=began, robust=robust, clustering=clustering)
 
