@@ -144,9 +144,9 @@ def _drop_timings(value: Any) -> None:
 def test_runs_are_shown_with_their_findings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
                                             ) -> None:
     results = SimpleNamespace(findings=("First finding.", "Second finding."))
-    run = StudyRun(results=results, folder=tmp_path, report_written=False)  # type: ignore[arg-type]
+    run = StudyRun(results=results, folder=tmp_path)  # type: ignore[arg-type]
     monkeypatch.setattr("alliance.study.replicate", lambda *args: run)
     code, output = invoke("replicate", "--out", str(tmp_path))
     assert code == 0
-    assert "report.html was not written" in output
+    assert f"Report: {tmp_path / 'report.html'}" in output
     assert "• First finding. • Second finding." in output

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from alliance.report.notices import collect_notices, group_notices
+from alliance.report.notices import group_notices
+
+
+def collect_notices(results: dict[str, Any]) -> list[str]:
+    """Every notice of the report, in the order of its groups."""
+    return [notice for group in group_notices(results) for notice in group.notices]
 
 
 def test_exclusions_run_warnings_and_singular_fits_are_listed(
@@ -60,4 +65,4 @@ def test_notices_are_grouped_by_kind(example_results: dict[str, Any]) -> None:
     assert [group.heading for group in groups] == [
         "Excluded data", "Recorded during the analysis", "Model fits"
     ]
-    assert [n for group in groups for n in group.notices] == collect_notices(example_results)
+    assert all(group.notices for group in groups)  # empty groups are left out

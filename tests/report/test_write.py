@@ -14,7 +14,7 @@ from markupsafe import escape
 
 from alliance.errors import DataError
 from alliance.report import build_tables, render_from_json, render_html, write_report
-from alliance.report.notices import collect_notices
+from alliance.report.notices import group_notices
 
 TABLE_KEYS = ["loadings", "reliability", "therapist-factors", "variance-components", "icc",
               "time-coding", "fixed-effects", "joint", "recovery", "models"]
@@ -145,7 +145,8 @@ def test_content(html: str, example_results: dict[str, Any]) -> None:
     assert "illustrative" in html
     for finding in example_results["findings"]:
         assert str(escape(finding)) in html
-    assert f"Warnings ({len(collect_notices(example_results))})" in html
+    count = sum(len(group.notices) for group in group_notices(example_results))
+    assert f"Warnings ({count})" in html
     assert "Y<sub>tij</sub> = \u03c0<sub>0ij</sub>" in html
     for entry in example_results["models"]["growth"].values():
         assert entry["formula"] in html

@@ -37,7 +37,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
 #: Exit codes that mean something to a calling script.
-EXIT_OK = 0
 EXIT_UNEXPECTED = 1
 EXIT_DATA_ERROR = 3
 EXIT_SPECIFICATION_ERROR = 4

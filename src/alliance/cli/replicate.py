@@ -77,12 +77,8 @@ def print_run(run: StudyRun) -> None:
     """Where the results are, and the findings."""
     folder = run.folder
     stdout.print(f"[bold]Study written to {folder}[/]", highlight=False)
-    if run.report_written:
-        stdout.print(f"Report: {folder / 'report.html'}; its tables for Word: "
-                     f"{folder / 'report.docx'}", highlight=False)
-    else:
-        stdout.print("report.html was not written: the report module is not available; "
-                     "results.json holds every result.", highlight=False)
+    stdout.print(f"Report: {folder / 'report.html'}; its tables for Word: "
+                 f"{folder / 'report.docx'}", highlight=False)
     stdout.print(f"Data the models used: {folder / 'data' / 'analysis.csv'}", highlight=False)
     stdout.print("[bold]Findings[/]")
     for sentence in run.results.findings:

@@ -11,14 +11,11 @@ asks for uncorrelated effects. Names are R's: a dot is part of a name (``IQ.verb
 diagonal covariance). ``group_name`` is lme4's name of the factor, ``c:(b:a)`` for the
 innermost of three nested levels.
 
-Handing the parts on: the terms of ``fixed`` and of each ``expression`` are expanded and
-ordered as R's ``terms()`` does by :mod:`alliance.mixed.terms` before formulaic builds the
-columns. As text (checked with formulaic 1.2), they are formulaic right-hand sides (``a*b``,
-``a:b``, ``a*(b+c)``, ``(a+b)^2``, ``0 +``, ``-1``, ``np.log(x)``, ``log(x)`` behave as in
-R) except one thing the caller must translate: inside ``I(...)`` formulaic evaluates Python,
-where ``^`` is exclusive-or, so pass the text through :func:`to_python_expression`
-(``I(day^2)`` -> ``I(day**2)``) and rename the column formulaic returns (``I(day ** 2)``)
-back to the text kept here (``I(day^2)``, lme4's name).
+Handing the parts on: ``fixed`` and each ``expression`` are kept as R text. Function calls
+in them (``I(day^2)``, ``log(x + 1)``, where R's ``^`` is a power) are evaluated by
+:mod:`alliance.mixed.transforms` into placeholder columns named back as R prints them
+(``I(day^2)``, lme4's name); the terms are then expanded and ordered as R's ``terms()`` does
+by :mod:`alliance.mixed.terms` before :mod:`alliance.mixed.design` builds the columns.
 """
 
 from __future__ import annotations
@@ -326,22 +323,3 @@ def parse_formula(formula: str) -> ParsedFormula:
         random=tuple(random),
         formula=formula,
     )
-
-
-def to_python_expression(expr: str) -> str:
-    """Rewrite R's power ``^`` inside ``I(...)`` as Python's ``**`` for formulaic.
-
-    ``"day + I(day^2)"`` -> ``"day + I(day**2)"``. Outside ``I(...)``, ``^`` is the formula
-    operator (``(a + b)^2``: all interactions up to order 2) in both R and formulaic and is
-    left alone, as is quoted text.
-    """
-    text = _Text(expr)
-    out = list(expr)
-    for call in re.finditer(r"(?<![\w.])I\s*\(", expr):
-        opening = call.end() - 1
-        closing = next(i for i in text.top(opening + 1, len(expr), text.depth[opening])
-                       if expr[i] == ")")
-        for i in range(opening, closing):
-            if expr[i] == "^" and not text.quoted[i]:
-                out[i] = "**"
-    return "".join(out)

@@ -33,8 +33,6 @@ from alliance.power.design import PowerDesign
 from alliance.power.generate import draw_layout, draw_response
 from alliance.power.model import ModelBuilder
 
-HYPOTHESES = ("alternative", "null")
-
 #: Columns of the replicate table, one row per replicate per tested effect.
 REPLICATE_COLUMNS = [
     "point", "hypothesis", "replicate", "term", "true_value", "estimate", "std_error", "df",

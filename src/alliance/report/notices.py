@@ -92,7 +92,7 @@ class NoticeGroup:
 
 
 def group_notices(results: Mapping[str, Any]) -> list[NoticeGroup]:
-    """The non-empty groups of warnings, in the order of :func:`collect_notices`."""
+    """The non-empty groups of warnings: exclusions, then the run's, the models', the factors'."""
     groups = [
         NoticeGroup("Excluded data", tuple(exclusion_notices(results))),
         NoticeGroup("Recorded during the analysis", tuple(run_notices(results))),
@@ -101,7 +101,3 @@ def group_notices(results: Mapping[str, Any]) -> list[NoticeGroup]:
     ]
     return [group for group in groups if group.notices]
 
-
-def collect_notices(results: Mapping[str, Any]) -> list[str]:
-    """Every warning of the report: exclusions, then the run's, the models', the factors'."""
-    return [notice for group in group_notices(results) for notice in group.notices]

@@ -10,7 +10,7 @@ file. Contents::
     results.json        StudyResults.to_dict() (NaN written as null), and ``outputs``: every
                         file of the folder, relative to it (written last)
     report.html, report.docx, figures/
-                        alliance.report.write_report(results, folder), when available
+                        alliance.report.write_report(results, folder)
     tables/*.csv        factor loadings, reliability, variance components, ICCs and
                         reliabilities, time codings, fixed effects, joint tests, recovery
     data/analysis.csv   one row per scored administration the models used, with the
@@ -63,8 +63,8 @@ def results_payload(results: StudyResults) -> dict[str, Any]:
     return payload
 
 
-def write_outputs(results: StudyResults, folder: Path, config_text: str) -> bool:
-    """Write everything into ``folder``; return whether the HTML report was written.
+def write_outputs(results: StudyResults, folder: Path, config_text: str) -> None:
+    """Write everything into ``folder``, the report included.
 
     results.json is written last, with ``outputs``: the sorted relative paths of every file
     then in the folder (hidden files such as the marker left out) and of results.json itself.
@@ -85,13 +85,10 @@ def write_outputs(results: StudyResults, folder: Path, config_text: str) -> bool
     (folder / SEED_FILE).write_text(f"{payload['meta']['seed']}\n", encoding="utf-8")
     import alliance.report as report
 
-    writer = getattr(report, "write_report", None)
-    if writer is not None:
-        writer(payload, folder)
+    report.write_report(payload, folder)
     outputs = sorted({*_listing(folder), RESULTS_FILE})
     (folder / RESULTS_FILE).write_text(json.dumps({**payload, "outputs": outputs}, indent=2)
                                        + "\n", encoding="utf-8")
-    return writer is not None
 
 
 def _listing(folder: Path) -> list[str]:

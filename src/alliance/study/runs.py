@@ -32,11 +32,10 @@ DATA_FOLDER = "data"
 
 @dataclass(frozen=True)
 class StudyRun:
-    """What a run produced: the results, the output folder and whether report.html was written."""
+    """What a run produced: the results and the output folder."""
 
     results: StudyResults
     folder: Path
-    report_written: bool
 
 
 def replicate(
@@ -52,11 +51,11 @@ def replicate(
         write_study(simulate_study(design, seed=seed), folder / DATA_FOLDER)
         config = replicate_config(folder, seed, design)
         results = run_study(config, progress)
-        written = write_outputs(
+        write_outputs(
             results, folder,
             config.to_toml(header="Configuration of `alliance replicate` (reads data/)."),
         )
-    return StudyRun(results, out, written)
+    return StudyRun(results, out)
 
 
 def replicate_config(folder: Path, seed: int, design: StudyDesign) -> StudyConfig:
@@ -86,13 +85,13 @@ def analyze(
     inputs = [Path(config_path), *_data_files(config)]
     with staged_folder(Path(out), "analyze", overwrite, inputs) as folder:
         results = run_study(config, progress)
-        written = write_outputs(
+        write_outputs(
             results, folder,
             rebased(config, Path(out)).to_toml(
                 header=f"Configuration used by `alliance analyze` ({Path(config_path).name}); "
                 "file paths are relative to this folder."),
         )
-    return StudyRun(results, Path(out), written)
+    return StudyRun(results, Path(out))
 
 
 def rebased(config: StudyConfig, base_dir: Path) -> StudyConfig:
