@@ -160,3 +160,18 @@ def test_a_text_cell_in_a_numeric_column_is_a_data_error(tmp_path: Path) -> None
     assert code == EXIT_DATA_ERROR and output == ""
     assert "column 'Days' mixes numbers and text: 1 cell is not a number" in errors
     assert "row 5: 'missing'" in errors and "write C(Days) in the formula" in errors
+
+
+def test_fit_prints_numbers_as_the_engine_summary_does() -> None:
+    """The command and ``summary_text`` share one formatter: a zero variance is ``0.0000``."""
+    from alliance.mixed.display import summary_text
+
+    data = REFERENCE / "data" / "dyestuff2.csv"
+    code, output, _ = invoke(str(data), "--formula", "Yield ~ 1 + (1 | Batch)")
+    assert code == 0
+    assert "Batch (Intercept) 0.0000 0.0000" in output
+    assert "Residual 13.8063 3.7157" in output
+    with pytest.warns(UserWarning):
+        summary = summary_text(fit("Yield ~ 1 + (1 | Batch)", pd.read_csv(data)))
+    assert "Batch (Intercept)   0.0000   0.0000" in summary
+    assert "(Intercept) 5.6656 0.6784 29.00 8.352 < .001 [4.2781, 7.0531]" in output

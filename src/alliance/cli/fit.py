@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 import warnings
 from enum import StrEnum
@@ -172,20 +171,6 @@ def _escape(text: str) -> str:
     return text.replace("[", r"\[")
 
 
-def _number(value: object, digits: int = 4) -> str:
-    if value is None or not isinstance(value, int | float) or not math.isfinite(value):
-        return ""
-    if value != 0 and (abs(value) >= 1e5 or abs(value) < 1e-3):
-        return f"{value:.{digits}g}"
-    return f"{value:.{digits}f}"
-
-
-def _p_value(value: float) -> str:
-    if not math.isfinite(value):
-        return ""
-    return "< .001" if value < 0.001 else f"{value:.3f}"
-
-
 def _print_result(result: MixedResult, data: str) -> None:
     from alliance.mixed.display import r_squared_line
 
@@ -220,17 +205,21 @@ def _print_result(result: MixedResult, data: str) -> None:
 
 def _residual_ratios(result: MixedResult) -> str:
     """The residual SD of each ``--residual-groups`` stratum relative to the first, or ''."""
+    from alliance.mixed.display import number
+
     ratios = result.residual_sd_ratios
     if len(ratios) < 2:
         return ""
     reference = next(iter(ratios))
-    values = ", ".join(f"{_escape(name)} {_number(ratio)}" for name, ratio in ratios.items())
+    values = ", ".join(f"{_escape(name)} {number(ratio)}" for name, ratio in ratios.items())
     return (f"Residual SD ratios by {_escape(str(result.spec.strata_column))} "
             f"(varIdent, relative to {_escape(reference)}): {values}")
 
 
 def _random_table(random: pd.DataFrame) -> Table:
     import pandas as pd
+
+    from alliance.mixed.display import number
 
     table = Table(title="Random effects", title_justify="left", box=box.SIMPLE)
     for heading in ("group", "term", "variance", "sd / correlation"):
@@ -240,14 +229,16 @@ def _random_table(random: pd.DataFrame) -> Table:
         term1, term2 = row["term1"], row["term2"]
         if pd.isna(term2):
             name = "" if pd.isna(term1) else str(term1)
-            table.add_row(str(row["group"]), name, _number(row["vcov"]), _number(row["sdcor"]))
+            table.add_row(str(row["group"]), name, number(row["vcov"]), number(row["sdcor"]))
         else:
             table.add_row(str(row["group"]), f"corr({term1}, {term2})", "",
-                          _number(row["sdcor"], 3))
+                          number(row["sdcor"], 3))
     return table
 
 
 def _fixed_table(fixed: pd.DataFrame) -> Table:
+    from alliance.mixed.display import number, p_value, statistic
+
     table = Table(title="Fixed effects", title_justify="left", box=box.SIMPLE)
     for heading in ("term", "estimate", "SE", "df", "t", "p"):
         table.add_column(heading, justify="left" if heading == "term" else "right",
@@ -255,8 +246,8 @@ def _fixed_table(fixed: pd.DataFrame) -> Table:
     table.add_column("95% CI", justify="right")
     for row in fixed.to_dict(orient="records"):
         table.add_row(
-            str(row["term"]), _number(row["estimate"]), _number(row["std_error"]),
-            _number(row["df"], 2), f"{row['t']:.3f}", _p_value(float(row["p"])),
-            f"[{_number(row['ci_low'])}, {_number(row['ci_high'])}]",
+            str(row["term"]), number(row["estimate"]), number(row["std_error"]),
+            number(row["df"], 2), statistic(row["t"]), p_value(float(row["p"])),
+            f"[{number(row['ci_low'])}, {number(row['ci_high'])}]",
         )
     return table

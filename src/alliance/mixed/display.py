@@ -1,11 +1,18 @@
-"""Text and HTML display of mixed-model results (all rounding happens here)."""
+"""Text and HTML display of mixed-model results (all rounding happens here).
+
+:func:`number`, :func:`p_value` and :func:`statistic` are the one place where the numbers of a
+fit summary are rounded for display: :func:`summary_text`, :func:`summary_html` and the
+``alliance fit`` command (:mod:`alliance.cli.fit`) all use them. Report tables and sentences
+follow APA style instead (:mod:`alliance.report.apa`).
+"""
 
 from __future__ import annotations
 
 import html
+import math
+from numbers import Real
 from typing import TYPE_CHECKING
 
-import numpy as np
 import pandas as pd
 
 from alliance.mixed.r_squared import r_squared
@@ -14,16 +21,36 @@ if TYPE_CHECKING:
     from alliance.mixed.result import MixedResult
 
 
-def _number(value: float, digits: int = 4) -> str:
-    if value is None or (isinstance(value, float) and not np.isfinite(value)):
+def number(value: object, digits: int = 4) -> str:
+    """A number of a fit summary: ``digits`` decimals, or ``digits`` significant digits in
+    scientific notation when it is very large or very small.
+
+    Fixed notation (``f"{value:.4f}"``) for ``1e-3 <= |value| < 1e5`` and for zero, general
+    notation (``f"{value:.4g}"``) otherwise: ``0.1234``, ``123.4567``, ``1.235e-05``,
+    ``1.235e+05``. Zero prints as ``0.0000``, like its neighbours in a column, as lme4's summary
+    prints a variance estimated at the boundary (``0.000``) rather than as a very small number.
+    Missing, non-numeric and non-finite values print as the empty string.
+    """
+    if not isinstance(value, Real) or isinstance(value, bool):
         return ""
-    return f"{value:.{digits}g}" if abs(value) >= 1e5 or abs(value) < 1e-3 else f"{value:.{digits}f}"
+    value = float(value)
+    if not math.isfinite(value):
+        return ""
+    if value != 0 and (abs(value) >= 1e5 or abs(value) < 1e-3):
+        return f"{value:.{digits}g}"
+    return f"{value:.{digits}f}"
 
 
-def _p_value(value: float) -> str:
-    if not np.isfinite(value):
+def p_value(value: float) -> str:
+    """A p value to three decimals, ``< .001`` below 0.001; empty when not finite."""
+    if not math.isfinite(value):
         return ""
     return "< .001" if value < 0.001 else f"{value:.3f}"
+
+
+def statistic(value: float) -> str:
+    """A test statistic (t) to three decimals."""
+    return f"{value:.3f}"
 
 
 def _random_table(result: MixedResult) -> pd.DataFrame:
@@ -33,23 +60,23 @@ def _random_table(result: MixedResult) -> pd.DataFrame:
         if pd.isna(row["term2"]):
             rows.append({"Groups": row["group"],
                          "Name": "" if pd.isna(row["term1"]) else row["term1"],
-                         "Variance": _number(row["vcov"]), "Std.Dev.": _number(row["sdcor"])})
+                         "Variance": number(row["vcov"]), "Std.Dev.": number(row["sdcor"])})
     for row in records:
         if not pd.isna(row["term2"]):
             rows.append({"Groups": row["group"], "Name": f"corr({row['term1']}, {row['term2']})",
-                         "Variance": "", "Std.Dev.": _number(row["sdcor"], 3)})
+                         "Variance": "", "Std.Dev.": number(row["sdcor"], 3)})
     return pd.DataFrame(rows)
 
 
 def _fixed_table(result: MixedResult) -> pd.DataFrame:
     table = result.fixed_effects.reset_index(drop=True)
     return pd.DataFrame({
-        "Estimate": table["estimate"].map(_number),
-        "Std. Error": table["std_error"].map(_number),
-        "df": table["df"].map(lambda v: _number(v, 2)),
-        "t value": table["t"].map(lambda v: f"{v:.3f}"),
-        "Pr(>|t|)": table["p"].map(_p_value),
-        "CI": [f"[{_number(lo)}, {_number(hi)}]" for lo, hi in zip(
+        "Estimate": table["estimate"].map(number),
+        "Std. Error": table["std_error"].map(number),
+        "df": table["df"].map(lambda v: number(v, 2)),
+        "t value": table["t"].map(statistic),
+        "Pr(>|t|)": table["p"].map(p_value),
+        "CI": [f"[{number(lo)}, {number(hi)}]" for lo, hi in zip(
             table["ci_low"], table["ci_high"], strict=True)],
     }).set_index(table["term"].rename(None))
 
@@ -87,7 +114,7 @@ def summary_text(result: MixedResult) -> str:
     ratios = result.residual_sd_ratios
     if len(ratios) > 1:
         lines.append("Residual SD ratios (varIdent): " + ", ".join(
-            f"{name} {value:.4f}" for name, value in ratios.items()))
+            f"{name} {number(value)}" for name, value in ratios.items()))
     lines += ["", "Fixed effects:", _fixed_table(result).to_string()]
     status = "converged" if result.converged else "NOT converged"
     lines += ["", f"Optimizer: {result.fit_info.optimizer}; {status} after "
