@@ -175,3 +175,26 @@ def test_file_errors_name_the_file(tmp_path: Path) -> None:
     with pytest.raises(SpecificationError, match=r"partial\.toml: sample\.patients_per_therapist "
                                                  r"is missing"):
         PowerDesign.from_toml(partial)
+
+
+def test_df_methods_are_the_engines_and_the_large_sample_z() -> None:
+    from alliance.mixed.fit import DF_METHODS as ENGINE_DF_METHODS
+    from alliance.power.design import DF_METHODS, LARGE_SAMPLE_DF_METHOD
+
+    assert DF_METHODS == (*ENGINE_DF_METHODS, LARGE_SAMPLE_DF_METHOD)
+    assert LARGE_SAMPLE_DF_METHOD == "z" and "z" not in ENGINE_DF_METHODS
+
+
+@pytest.mark.parametrize("method", ["satterthwaite", "containment", "residual",
+                                    "kenward-roger", "z"])
+def test_every_df_method_is_read(reference: PowerDesign, method: str) -> None:
+    data = _dict(reference)
+    data["df_method"] = method
+    assert PowerDesign.from_dict(data).df_method == method
+
+
+def test_an_unknown_df_method_names_the_choices(reference: PowerDesign) -> None:
+    data = _dict(reference)
+    data["df_method"] = "between-within"
+    with pytest.raises(SpecificationError, match="'kenward-roger'.*'z'"):
+        PowerDesign.from_dict(data)

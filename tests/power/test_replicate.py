@@ -66,3 +66,31 @@ def test_a_failed_fit_is_counted_not_dropped(
     assert failed["error"].str.contains("LinAlgError").all()
     assert failed["estimate"].isna().all() and not failed["significant"].any()
     assert rows[~rows["failed"]]["p"].notna().all()
+
+
+@pytest.mark.parametrize("method", ["containment", "residual", "kenward-roger", "z"])
+def test_tests_use_the_df_and_standard_errors_of_the_engine(
+    small: PowerDesign, method: str
+) -> None:
+    """A replicate's test is the engine's fixed-effects table row (the same fit, the same SE and
+    df): Kenward-Roger tests use the adjusted SEs; z tests the model-based SEs and no df."""
+    from alliance.mixed import fit_spec
+    from alliance.power.generate import draw_layout, draw_response
+    from alliance.power.model import ModelBuilder
+
+    design = small.updated({"df_method": method})
+    builder = ModelBuilder(design)
+    rng = replicate_rng(5, 0, 0)
+    layout = draw_layout(design, rng)
+    y = draw_response(design, layout, design.fixed_effects(null=False), rng)
+    spec = builder.spec(layout, y)
+    columns = [spec.fixed_names.index(effect.term) for effect in design.tested]
+    tests = replicate_module.fit_and_test(spec, columns, method, design.alpha)
+    engine = "satterthwaite" if method == "z" else method
+    table = fit_spec(spec, reml=True, df_method=engine).fixed_effects.iloc[columns]
+    np.testing.assert_allclose(tests.std_error, table["std_error"], rtol=1e-6)
+    if method == "z":
+        assert np.isinf(tests.df).all()
+    else:
+        np.testing.assert_allclose(tests.df, table["df"], rtol=1e-5)
+        np.testing.assert_allclose(tests.p, table["p"], rtol=1e-5)

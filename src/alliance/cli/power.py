@@ -181,7 +181,7 @@ def power_command(
     alpha: Annotated[float | None, typer.Option("--alpha", show_default=False,
                                                 help="Significance level.")] = None,
     df_method: Annotated[str | None, typer.Option(
-        "--df-method", show_default=False, help="satterthwaite, containment or z.")] = None,
+        "--df-method", show_default=False, help="satterthwaite, containment, residual, kenward-roger or z.")] = None,
     grid: Annotated[str | None, typer.Option(
         "--grid", show_default=False,
         help="Power curve: PARAMETER=V1,V2,..., e.g. therapists=30,50,70,100,150.")] = None,

@@ -22,15 +22,21 @@ import numpy as np
 
 from alliance.errors import SpecificationError
 from alliance.io import read_toml
+from alliance.mixed.fit import DF_METHODS as ENGINE_DF_METHODS
 from alliance.power import _read as read
 from alliance.power.caseload import DISTRIBUTIONS, Caseload
 from alliance.power.effects import Effect, Predictor, make_effect, parse_term
 from alliance.power.schedule import TIME_CODINGS, Schedule, Treatment
 from alliance.power.variance import RATIO_KEYS, VarianceComponents
 
-#: Denominator df of the tests: lmerTest's Satterthwaite, HLM's containment rule, or none
-#: (Wald z, the large-sample test of the analytic power).
-DF_METHODS = ("satterthwaite", "containment", "z")
+#: The power-only df method: no df at all, the Wald z test (the large-sample test the analytic
+#: power assumes). The replicates are then fitted with the engine's default df method, whose
+#: df are not read.
+LARGE_SAMPLE_DF_METHOD = "z"
+#: Denominator df of the simulated tests: any of the engine's df methods
+#: (:data:`alliance.mixed.fit.DF_METHODS`: lmerTest's Satterthwaite, HLM's containment rule,
+#: residual n - p, pbkrtest's Kenward-Roger), or :data:`LARGE_SAMPLE_DF_METHOD`.
+DF_METHODS = (*ENGINE_DF_METHODS, LARGE_SAMPLE_DF_METHOD)
 EXAMPLE_FILE = "example_design.toml"
 _TOP_KEYS = ("alpha", "df_method", "sample", "schedule", "treatment", "variance", "fixed",
              "predictors", "effects", "cohens_d")
@@ -64,8 +70,8 @@ class PowerDesign:
         Mean alliance at the first wave and mean growth per unit of time.
     alpha : float
         Two-sided significance level.
-    df_method : {"satterthwaite", "containment", "z"}
-        Reference distribution of the tests in the simulated analyses.
+    df_method : {"satterthwaite", "containment", "residual", "kenward-roger", "z"}
+        Reference distribution of the tests in the simulated analyses (:data:`DF_METHODS`).
     """
 
     therapists: int

@@ -29,7 +29,7 @@ from scipy import special
 from alliance.errors import BoundaryWarning, ConvergenceWarning
 from alliance.mixed import ModelSpec, fit_spec
 from alliance.mixed.inference import denominator_df
-from alliance.power.design import PowerDesign
+from alliance.power.design import LARGE_SAMPLE_DF_METHOD, PowerDesign
 from alliance.power.generate import draw_layout, draw_response
 from alliance.power.model import ModelBuilder
 
@@ -85,16 +85,17 @@ def fit_and_test(
         # recorded in the converged / singular columns instead
         warnings.simplefilter("ignore", ConvergenceWarning)
         warnings.simplefilter("ignore", BoundaryWarning)
-        # a z test reads no df: the fit's df method is then never used
-        method = "satterthwaite" if df_method == "z" else df_method
+        # a z test reads no df: the fit's (default) df method is then never used
+        method = "satterthwaite" if df_method == LARGE_SAMPLE_DF_METHOD else df_method
         result = fit_spec(spec, reml=True, df_method=method, start=start)
         if not result.converged and start is not None:
             again = fit_spec(spec, reml=True, df_method=method)
             if again.deviance < result.deviance:
                 result = again
     estimate = result.beta[columns]
-    std_error = np.sqrt(np.diag(result.vcov_beta)[columns])
-    if df_method == "z":
+    # the SEs the df belong to: Kenward-Roger's adjusted ones, model-based otherwise
+    std_error = np.sqrt(np.diag(result.vcov_fixed)[columns])
+    if df_method == LARGE_SAMPLE_DF_METHOD:
         df = np.full(len(columns), np.inf)
     else:
         df = denominator_df(result, np.eye(spec.n_fixed)[columns])
