@@ -1,7 +1,7 @@
 """Stage 2 of a fit: the compressed statistics, computed in one pass over the data.
 
-Everything the profiled deviance needs is a set of small per-group cross-products (DESIGN.md,
-"The engine"): per level ``l``, group ``g`` and residual stratum ``s``,
+Everything the profiled deviance needs is a set of small per-group cross-products
+(docs/architecture.md, "The engine"): per level ``l``, group ``g`` and residual stratum ``s``,
 ``P[g, s] = sum z_l z_l'`` and ``R[g, s] = sum z_l [Z_outer, X, y]'``, plus, per outermost group,
 ``T[g, s] = sum [X, y][X, y]'``. None of it depends on the covariance parameters, so a deviance
 evaluation never touches the observations again.
