@@ -24,8 +24,8 @@ from typing import Any
 import numpy as np
 
 from alliance.errors import SpecificationError
+from alliance.io import value_checks as check
 from alliance.power._read import number as _number
-from alliance.simulate import _validation as check
 
 #: Keys of the ratio form, in the order powerlmm lists them.
 RATIO_KEYS = (

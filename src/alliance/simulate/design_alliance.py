@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from alliance.errors import SpecificationError
-from alliance.simulate import _validation as check
+from alliance.io import value_checks as check
 
 #: Time scales: name -> how time is computed from the session number.
 TIME_SCALES = {

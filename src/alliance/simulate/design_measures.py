@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from alliance.errors import SpecificationError
-from alliance.simulate import _validation as check
+from alliance.io import value_checks as check
 
 #: Names a therapist factor may not take: they are other terms of the alliance model.
 RESERVED_NAMES = frozenset({"time", "experience", "severity"})

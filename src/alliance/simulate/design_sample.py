@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from alliance.errors import SpecificationError
-from alliance.simulate import _validation as check
+from alliance.io import value_checks as check
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,9 @@
 
 Each check names the field, the offending value and a remedy. Field names are relative to
 the section being built; the design reader prefixes the section path (``alliance.patient_rated.``)
-so that the final message names the field as it is spelled in a design file.
+so that the final message names the field as it is spelled in a design file. Used by the
+simulation design (:mod:`alliance.simulate`) and the power design (:mod:`alliance.power`),
+hence public here, below both (docs/architecture.md, "Where each concept lives").
 """
 
 from __future__ import annotations
