@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -30,6 +30,9 @@ from alliance.mixed.predict import predict
 from alliance.mixed.r_squared import RSquared, r_squared
 from alliance.mixed.robust import ClusterRobust, cluster_robust
 from alliance.mixed.spec import ModelSpec
+
+if TYPE_CHECKING:
+    from alliance.mixed.variance_shares import VarianceIntervals, VarianceShare
 
 RANDOM_COLUMNS = ["group", "term1", "term2", "vcov", "sdcor"]
 
@@ -396,6 +399,16 @@ class MixedResult:
             },
             "fit_seconds": self.fit_seconds,
         }
+
+    def variance_intervals(
+        self, shares: list[VarianceShare] | None = None, *, level: float = 0.95,
+        n_boot: int = 1000, seed: int | None = None,
+    ) -> VarianceIntervals:
+        """Bootstrap intervals of the variance components and variance shares (ICCs):
+        :func:`alliance.mixed.variance_shares.variance_intervals`."""
+        from alliance.mixed.variance_shares import variance_intervals  # it imports this module
+
+        return variance_intervals(self, shares, level=level, n_boot=n_boot, seed=seed)
 
     def summary(self) -> str:
         """Text like lme4's ``summary()``, for the terminal."""
