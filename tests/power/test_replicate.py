@@ -37,10 +37,11 @@ def test_the_null_is_the_shifted_alternative(small: PowerDesign) -> None:
     alternative = run_task(Task(0, "alternative", small, ids, 3))
     null = run_task(Task(0, "null", small, ids, 3))
     # the two fits stop within the optimizer's tolerance of the same optimum, which moves the
-    # estimates by about 1e-6 standard errors and the standard errors in the eighth digit
+    # estimates by about 1e-6 standard errors and the standard errors in the sixth to the
+    # thirteenth digit (largest relative difference on seeds 3 to 6: 1.9e-6; median 1.6e-13)
     shifted = alternative["estimate"] - alternative["true_value"]
     assert (np.abs(null["estimate"] - shifted) <= 1e-5 * alternative["std_error"]).all()
-    np.testing.assert_allclose(null["std_error"], alternative["std_error"], rtol=1e-6)
+    np.testing.assert_allclose(null["std_error"], alternative["std_error"], rtol=1e-5)
     np.testing.assert_allclose(null["df"], alternative["df"], rtol=1e-5)
     assert (null["true_value"] == 0).all()
     # rejecting the null <=> the 1 - alpha interval of the alternative misses the truth
