@@ -49,3 +49,18 @@ def test_covariates_are_the_other_main_effects(results: dict[str, Any]) -> None:
     ]
     del results["models"]["growth"]["therapist"]
     assert covariates(results) == ["severity", "experience"]
+
+
+def test_the_analysis_says_how_the_variance_intervals_were_computed(
+    results: dict[str, Any],
+) -> None:
+    sentence = (
+        "Intervals for the variance components and the variance shares (ICCs) of the "
+        "unconditional growth models are parametric bootstrap percentile intervals (1,000 "
+        "samples per model), one-sided where an estimate lies on or next to the boundary (a "
+        "variance at or near 0)."
+    )
+    assert sentence in analysis_paragraph(results)
+    for entry in results["models"]["null"].values():
+        del entry["icc_intervals"]
+    assert "Intervals for the variance components" not in analysis_paragraph(results)

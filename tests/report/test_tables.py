@@ -8,6 +8,8 @@ import pytest
 
 from alliance.report.methods import analysis_paragraph
 from alliance.report.model_tables import (
+    ONE_SIDED_MARK,
+    ONE_SIDED_NOTE,
     fixed_effects_table,
     icc_table,
     joint_table,
@@ -102,26 +104,65 @@ def test_fixed_effects_match_the_fits(example_results: dict[str, Any]) -> None:
 def test_variance_components_put_correlations_on_the_slope_row(
     example_results: dict[str, Any],
 ) -> None:
-    rows = texts(variance_table(example_results))
+    table = variance_table(example_results)
+    assert table.printed_columns() == ["Level", "Term", "Variance", "95% CI|LL", "95% CI|UL",
+                                       "SD", "r"]
+    rows = texts(table)
     intercepts = [row for row in rows if row[1] == "Intercept"]
-    slopes = [row for row in rows if row[1] == "Time"]
-    assert all(row[4] == "\u2014" for row in intercepts)
-    assert all(row[4] != "\u2014" for row in slopes)
+    slopes = [row for row in rows if row[1].startswith("Time")]
+    assert all(row[6] == "\u2014" for row in intercepts)
+    assert all(row[6] != "\u2014" for row in slopes)
     assert any(row[0] == "Occasions (residual)" for row in rows)
 
 
-def test_icc_table_lists_iccs_then_reliabilities(example_results: dict[str, Any]) -> None:
+def test_variance_components_have_bootstrap_intervals(example_results: dict[str, Any]) -> None:
+    table = variance_table(example_results)
+    assert table.frame is not None
+    intervals = example_results["models"]["null"]["therapist"]["icc_intervals"]
+    residual = next(c for c in intervals["components"] if c["group"] == "Residual")
+    frame = table.frame.loc[table.frame["Rater"] == "Therapist-rated"]
+    row = frame.loc[frame["Level"] == "Occasions (residual)"].iloc[0]
+    assert (row["95% CI|LL"], row["95% CI|UL"]) == (residual["ci_low"], residual["ci_high"])
+    assert "parametric bootstrap percentile interval (1,000 samples per model, seeds 2013, " \
+        "2014; 0 failed refits left out)" in table.note
+    # the patient-rated slope variance of the example is next to 0: one-sided, marked
+    patient = texts(table)[:5]
+    assert [row[1] for row in patient if row[1].endswith(ONE_SIDED_MARK)] == [
+        "Time" + ONE_SIDED_MARK]
+    assert ONE_SIDED_NOTE in table.note
+
+
+def test_icc_table_lists_iccs_with_intervals_then_reliabilities(
+    example_results: dict[str, Any],
+) -> None:
     table = icc_table(example_results)
+    assert table.printed_columns() == ["Statistic", "Estimate", "95% CI|LL", "95% CI|UL"]
     rows = texts(table)
     null = example_results["models"]["null"]
-    assert [row[0] for row in rows][:3] == [
-        "Therapist ICC", "Patient ICC", "Therapist share of slope variance"
-    ]
-    assert [row[0] for row in rows][3:] == [
+    names = [row[0] for row in rows]
+    assert names[:3] == ["Therapist ICC", "Patient ICC",
+                         "Therapist share of slope variance" + ONE_SIDED_MARK]
+    assert names[3:7] == [
         "Reliability: " + name.replace("_", " ") for name in null["patient"]["reliability"]
     ]
+    therapist = rows[7:]
     therapist_icc = null["therapist"]["icc"]["therapist_intercept"]
-    assert rows[0][2] == f"{therapist_icc:.2f}".lstrip("0")
+    share = null["therapist"]["icc_intervals"]["shares"][0]
+    assert therapist[0] == ["Therapist ICC", f"{therapist_icc:.2f}".lstrip("0"),
+                            f"{share['ci_low']:.2f}".lstrip("0"),
+                            f"{share['ci_high']:.2f}".lstrip("0")]
+    assert rows[3][2:] == ["\u2014", "\u2014"]  # reliabilities have no interval
+    assert rows[2][3] == "1.00"
+    assert ONE_SIDED_NOTE in table.note and "seeds 2013, 2014" in table.note
+
+
+def test_tables_without_recorded_intervals_say_so(results: dict[str, Any]) -> None:
+    for entry in results["models"]["null"].values():
+        del entry["icc_intervals"]
+    for table in (icc_table(results), variance_table(results)):
+        assert "No intervals are recorded in these results." in table.note
+        assert ONE_SIDED_NOTE not in table.note
+        assert table.frame is not None and table.frame["95% CI|LL"].isna().all()
 
 
 def test_icc_table_notes_values_that_are_not_proportions(results: dict[str, Any]) -> None:
@@ -129,7 +170,7 @@ def test_icc_table_notes_values_that_are_not_proportions(results: dict[str, Any]
                                                            "therapist_means": float("nan")}
     table = icc_table(results)
     assert "Mean Caseload, patient-rated: 3.23" in table.note
-    assert ["Reliability: therapist means", "\u2014", "\u2014"] in texts(table)
+    assert ["Reliability: therapist means", "\u2014", "\u2014", "\u2014"] in texts(table)
 
 
 def test_time_coding_delta_aic_is_zero_for_the_best(example_results: dict[str, Any]) -> None:

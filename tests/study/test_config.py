@@ -70,6 +70,8 @@ def test_rebased_keeps_every_file(tmp_path: Path) -> None:
         (lambda d: d["wai"].pop("therapist"), "wai has no table wai.therapist"),
         (lambda d: d.update(seed=-1), "seed must be a whole number of at least 0"),
         (lambda d: d["models"].update(confidence=95), "models.confidence must be a number"),
+        (lambda d: d["models"].update(bootstrap_samples=50),
+         "models.bootstrap_samples must be a whole number of at least 200"),
     ],
 )
 def test_bad_values_are_named(change: Any, expected: str) -> None:

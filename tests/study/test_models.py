@@ -62,6 +62,15 @@ def test_variance_shares_follow_powerlmm(small_results: StudyResults) -> None:
         assert icc["therapist_intercept"] == pytest.approx(t0 / (t0 + p0 + residual)), rater
         assert icc["patient_intercept"] == pytest.approx((t0 + p0) / (t0 + p0 + residual))
         assert icc["therapist_slope_share"] == pytest.approx(t1 / (t1 + p1))
+        intervals = model.intervals
+        assert intervals is not None and intervals.n_boot == 1000 and intervals.n_failed == 0
+        assert intervals.seed == small_results.meta["seed"] + list(small_results.null).index(rater)
+        for row in intervals.shares.itertuples():
+            assert row.estimate == pytest.approx(icc[row.quantity])
+            assert row.ci_low <= row.estimate <= row.ci_high, (rater, row)
+            assert (row.note != "") == (row.boundary is not None)
+        for row in intervals.components.itertuples():
+            assert row.ci_low <= row.estimate <= row.ci_high, (rater, row)
         reliability = model.reliability()
         assert set(reliability) == {"therapist_intercept", "therapist_slope",
                                     "patient_intercept", "patient_slope"}

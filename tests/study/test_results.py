@@ -64,9 +64,16 @@ def test_sections_hold_the_documented_records(small_results: StudyResults) -> No
     models = payload["models"]
     for rater in ("patient", "therapist"):
         null = models["null"][rater]
-        assert set(null) == {"formula", "fit", "icc", "reliability"}
+        assert set(null) == {"formula", "fit", "icc", "icc_intervals", "reliability"}
         assert set(null["icc"]) == {"therapist_intercept", "patient_intercept",
                                     "therapist_slope_share"}
+        intervals = null["icc_intervals"]
+        assert {key: intervals[key] for key in ("method", "level", "n_boot")} == {
+            "method": "parametric bootstrap", "level": 0.95, "n_boot": 1000}
+        assert [row["quantity"] for row in intervals["shares"]] == list(null["icc"])
+        assert set(intervals["shares"][0]) == {"quantity", "estimate", "ci_low", "ci_high",
+                                               "boundary", "n_used", "note"}
+        assert len(intervals["components"]) == 5
         assert FIT_KEYS <= set(null["fit"])
         assert set(models["growth"][rater]) == {"formula", "fit"}
     assert set(models["time_coding"][0]) == {"rater", "coding", "deviance", "aic", "bic",

@@ -170,4 +170,25 @@ def analysis_paragraph(results: Mapping[str, Any]) -> str:
             "within therapists, random intercepts and time slopes at both upper levels); a joint "
             "model of both raters tested whether the factor effects differ between them."
         )
-    return " ".join(parts)
+    parts.append(_interval_sentence(results))
+    return " ".join(part for part in parts if part)
+
+
+def _interval_sentence(results: Mapping[str, Any]) -> str:
+    """How the intervals of the variance components and shares were computed (if recorded)."""
+    null = lookup(results, "models", "null")
+    recorded: list[Mapping[str, Any]] = [
+        entry["icc_intervals"] for entry in (null.values() if isinstance(null, Mapping) else [])
+        if isinstance(entry, Mapping) and isinstance(entry.get("icc_intervals"), Mapping)
+    ]
+    if not recorded:
+        return ""
+    samples = sorted({int(entry["n_boot"]) for entry in recorded if entry.get("n_boot")})
+    count = f" ({' and '.join(apa.integer(n) for n in samples)} samples per model)" if samples \
+        else ""
+    return (
+        "Intervals for the variance components and the variance shares (ICCs) of the "
+        f"unconditional growth models are {recorded[0].get('method')} percentile intervals"
+        f"{count}, one-sided where an estimate lies on or next to the boundary (a variance at or "
+        "near 0)."
+    )

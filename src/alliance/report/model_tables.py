@@ -36,26 +36,70 @@ def variance_table(results: Mapping[str, Any]) -> Table:
         return unavailable(key, title, "No null (unconditional) models in these results.")
     rows: list[dict[str, Any]] = []
     failures = []
+    intervals = []
     for rater in raters(results):
         entry = null.get(rater)
         reason = model_failure(entry)
         if reason:
             failures.append(f"{rater_label(rater)}: {reason}.")
             continue
-        rows.extend(_variance_rows(rater, entry["fit"]))
+        rows.extend(_variance_rows(rater, entry["fit"], entry.get("icc_intervals")))
+        intervals.append(entry.get("icc_intervals"))
+    label = _ci_label(intervals)
     note = (
         "Variance and SD of each random effect; r = its correlation with the first term of the "
-        f"same level (the intercept). {ALLIANCE_SCALE}"
+        f"same level (the intercept). {_interval_note(intervals, label)} {ALLIANCE_SCALE}"
     )
+    if any([row.pop("one_sided") for row in rows]):  # every row's flag removed
+        note += " " + ONE_SIDED_NOTE
     if failures:
         note += " " + " ".join(failures)
     if not rows:
         return unavailable(key, title, " ".join(failures))
-    formats = {"Variance": "number3", "SD": "number3", "r": "bounded"}
-    return Table(key, title, pd.DataFrame(rows), formats, note, group="Rater")
+    frame = pd.DataFrame(rows).rename(columns={"LL": f"{label}|LL", "UL": f"{label}|UL"})
+    formats = {"Variance": "number3", f"{label}|LL": "number3", f"{label}|UL": "number3",
+               "SD": "number3", "r": "bounded"}
+    return Table(key, title, frame, formats, note, group="Rater")
 
 
-def _variance_rows(rater: str, fit: Mapping[str, Any]) -> list[dict[str, Any]]:
+#: Marks a statistic whose interval is one-sided; explained by :data:`ONE_SIDED_NOTE`.
+ONE_SIDED_MARK = "\u1d43"
+ONE_SIDED_NOTE = (
+    f"{ONE_SIDED_MARK} One-sided interval: the estimate is on the boundary (a variance "
+    "estimated at 0, or a share of 0 or 1), so the interval is [0, upper limit] or "
+    "[lower limit, 1], with the coverage of the two-sided ones (for 95%: the 95th or the 5th "
+    "percentile of the bootstrap samples)."
+)
+
+
+def _ci_label(intervals: list[Mapping[str, Any] | None]) -> str:
+    """``95% CI`` at the level of the recorded intervals (the report's CI otherwise)."""
+    levels = {entry.get("level") for entry in intervals if isinstance(entry, Mapping)}
+    if len(levels) == 1 and isinstance(level := levels.pop(), int | float):
+        return f"{100 * level:g}% CI"
+    return CI
+
+
+def _interval_note(intervals: list[Mapping[str, Any] | None], label: str) -> str:
+    """How the intervals were computed: method, samples, seeds, failed refits."""
+    recorded = [entry for entry in intervals if isinstance(entry, Mapping)]
+    if not recorded:
+        return "No intervals are recorded in these results."
+    methods = sorted({str(entry.get("method")) for entry in recorded})
+    text = f"{label} = {' and '.join(methods)} percentile interval"
+    samples = sorted({int(entry["n_boot"]) for entry in recorded if entry.get("n_boot")})
+    if samples:
+        seeds = ", ".join(str(entry.get("seed")) for entry in recorded)
+        failed = sum(int(entry.get("n_failed") or 0) for entry in recorded)
+        text += (f" ({' and '.join(apa.integer(n) for n in samples)} samples per model, seeds "
+                 f"{seeds}; {apa.integer(failed)} failed refits left out)")
+    return text + "."
+
+
+def _variance_rows(rater: str, fit: Mapping[str, Any],
+                   intervals: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    limits = {(item.get("group"), item.get("term")): item
+              for item in (intervals or {}).get("components") or [] if isinstance(item, Mapping)}
     entries = fit.get("random_effects") or []
     correlations = {
         (entry["group"], entry["term2"]): entry.get("correlation")
@@ -72,14 +116,20 @@ def _variance_rows(rater: str, fit: Mapping[str, Any]) -> list[dict[str, Any]]:
         correlation = None
         if term != first_term[group]:
             correlation = correlations.get((group, term))
+        interval = limits.get((group, term), {})
+        one_sided = interval.get("boundary") in ("lower", "upper")
         rows.append(
             {
                 "Rater": rater_label(rater),
                 "Level": group_label(group),
-                "Term": "" if term is None else term_label(term),
+                "Term": ("" if term is None else term_label(term))
+                + (ONE_SIDED_MARK if one_sided else ""),
                 "Variance": entry.get("variance"),
+                "LL": interval.get("ci_low"),
+                "UL": interval.get("ci_high"),
                 "SD": entry.get("sd"),
                 "r": correlation,
+                "one_sided": one_sided,
             }
         )
     return rows
@@ -93,48 +143,67 @@ ICC_LABELS = {
 
 
 def icc_table(results: Mapping[str, Any]) -> Table:
-    """Intraclass correlations (and reliabilities) of each rater's null growth model.
+    """Intraclass correlations with their intervals (and reliabilities) of each rater's null
+    growth model.
 
-    One row per statistic, one column per rater; values that are not proportions (e.g. a mean
-    caseload recorded beside a reliability) are given in the note.
+    Rows grouped by rater: the statistic, its estimate and interval (one-sided ones marked);
+    values that are not proportions (e.g. a mean caseload recorded beside a reliability) are
+    given in the note.
     """
     key, title = "icc", "Intraclass Correlations of the Unconditional Growth Models"
     null = lookup(results, "models", "null")
     if not null:
         return unavailable(key, title, "No null (unconditional) models in these results.")
-    columns: dict[str, dict[str, Any]] = {}
+    rows: list[dict[str, Any]] = []
     others: list[str] = []
+    intervals = []
+    one_sided = False
     for rater in raters(results):
         entry = null.get(rater)
         if not isinstance(entry, Mapping) or not entry.get("icc"):
             continue
-        values = {ICC_LABELS.get(name, humanize(name)): value
-                  for name, value in entry["icc"].items()}
+        recorded = entry.get("icc_intervals")
+        intervals.append(recorded)
+        limits = {item.get("quantity"): item
+                  for item in (recorded or {}).get("shares") or [] if isinstance(item, Mapping)}
+        for name, value in entry["icc"].items():
+            interval = limits.get(name, {})
+            marked = interval.get("boundary") in ("lower", "upper")
+            one_sided = one_sided or marked
+            rows.append({"Rater": rater_label(rater),
+                         "Statistic": ICC_LABELS.get(name, humanize(name))
+                         + (ONE_SIDED_MARK if marked else ""),
+                         "Estimate": value, "LL": interval.get("ci_low"),
+                         "UL": interval.get("ci_high")})
         for name, value in (entry.get("reliability") or {}).items():
             if value is not None and (not isinstance(value, int | float)
                                       or isinstance(value, bool)):
                 continue
             if value is None or not abs(value) > 1:  # NaN and None shown as missing
-                values["Reliability: " + name.replace("_", " ")] = value
+                rows.append({"Rater": rater_label(rater),
+                             "Statistic": "Reliability: " + name.replace("_", " "),
+                             "Estimate": value, "LL": None, "UL": None})
             else:
                 label = f"{humanize(name)}, {rater_label(rater).lower()}"
                 others.append(f"{label}: {apa.number(value)}")
-        columns[rater_label(rater)] = values
-    if not columns:
+    if not rows:
         return unavailable(key, title, "No intraclass correlations in these results.")
-    frame = pd.DataFrame(columns)
-    frame.insert(0, "Statistic", frame.index)
+    label = _ci_label(intervals)
     note = (
         "Therapist ICC = share of the variance of the intercept (alliance at time 0) that lies "
         "between therapists; Patient ICC = share that lies between patients, therapists "
         "included (the correlation of two ratings of the same patient); therapist share of "
         "slope variance = share of the variance of growth that lies between therapists; "
-        "reliability = mean reliability of the estimated random coefficients of each level."
+        "reliability = mean reliability of the estimated random coefficients of each level. "
+        + _interval_note(intervals, label)
     )
+    if one_sided:
+        note += " " + ONE_SIDED_NOTE
     if others:
         note += " " + "; ".join(others) + "."
-    formats = {column: "bounded" for column in columns}
-    return Table(key, title, frame.reset_index(drop=True), formats, note)
+    frame = pd.DataFrame(rows).rename(columns={"LL": f"{label}|LL", "UL": f"{label}|UL"})
+    formats = {"Estimate": "bounded", f"{label}|LL": "bounded", f"{label}|UL": "bounded"}
+    return Table(key, title, frame, formats, note, group="Rater")
 
 
 FIXED_FORMATS = {"b": "number3", "SE": "number3", "df": "df", "t": "number", "p": "p",

@@ -129,6 +129,9 @@ class ModelConfig:
     ``df_method``: ``"satterthwaite"``, ``"containment"`` or ``"kenward-roger"`` (adjusted SEs
     and df); ``robust``: ``"cr2"`` for CR2 cluster-robust SEs by therapist with Bell-McCaffrey
     df (with the default df_method only), or ``"none"``.
+
+    ``bootstrap_samples``: parametric-bootstrap replicates of each null model, for the
+    intervals of its variance components and variance shares.
     """
 
     time_coding: str = "auto"
@@ -136,6 +139,7 @@ class ModelConfig:
     df_method: str = "satterthwaite"
     confidence: float = 0.95
     robust: str = "none"
+    bootstrap_samples: int = 1000
 
     @property
     def robust_type(self) -> str | None:

@@ -36,6 +36,8 @@ from alliance.study.config import (
 
 EXAMPLE_FILE = "example_config.toml"
 
+#: Fewest bootstrap samples accepted: fewer cannot place a 95% interval's percentiles.
+MIN_BOOTSTRAP_SAMPLES = 200
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _DEFAULT_INSTRUMENTS = {"patient": "wai-sr-client", "therapist": "wai-sr-therapist"}
 
@@ -349,7 +351,8 @@ def _target(factors: _Reader) -> dict[str, tuple[float, ...]] | None:
 
 def _models(data: Any, source: str) -> ModelConfig:
     models = _Reader(data, "models", source)
-    models.check_keys({"time_coding", "time_codings", "df_method", "robust", "confidence"})
+    models.check_keys({"time_coding", "time_codings", "df_method", "robust", "confidence",
+                       "bootstrap_samples"})
     codings = models.names("time_codings") or TIME_CODINGS
     for coding in codings:
         if coding not in TIME_CODINGS:
@@ -376,6 +379,7 @@ def _models(data: Any, source: str) -> ModelConfig:
         df_method=df_method,
         robust=robust,
         confidence=float(confidence),
+        bootstrap_samples=models.integer("bootstrap_samples", 1000, MIN_BOOTSTRAP_SAMPLES),
     )
 
 

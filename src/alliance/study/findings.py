@@ -81,15 +81,45 @@ def factor_sentence(factors: TherapistFactors) -> str:
     )
 
 
+def share_text(share: float, row: Mapping[str, Any] | None, level: float) -> str:
+    """A share as a percentage with its interval: ``12.0% (95% CI 5.0%–22.0%)``; the interval
+    says when it is one-sided (the estimate on the boundary)."""
+    if pd.isna(share):
+        return "an undefined share (no such variance at either level)"
+    if row is None:
+        return percent(share)
+    if row["ci_low"] is None or row["ci_high"] is None:
+        return f"{percent(share)} (no interval: no bootstrap sample gave this share)"
+    interval = f"{round(100 * level)}% CI {percent(row['ci_low'])}\u2013{percent(row['ci_high'])}"
+    if row.get("boundary") in ("lower", "upper"):
+        where = "next to" if "next to the boundary" in str(row.get("note")) else "on"
+        interval += f", one-sided: the estimate is {where} the boundary"
+    return f"{percent(share)} ({interval})"
+
+
 def variance_sentence(model: NullModel, coding: str) -> str:
+    """The therapists' shares of the variance of one rater's null model, with their intervals."""
     icc = model.icc()
+    intervals = model.intervals
+    rows: dict[str, Mapping[str, Any]] = {}
+    level = 0.95
+    if intervals is not None:
+        rows = {str(row["quantity"]): row for row in intervals.to_dict()["shares"]}
+        level = intervals.level
+
+    def share(name: str) -> str:
+        return share_text(icc[name], rows.get(name), level)
+
     sentence = (
         f"In the {model.rater}-rated alliance, therapists accounted for "
-        f"{percent(icc['therapist_intercept'])} of the variance at {ORIGIN[coding]} and for "
-        f"{percent(icc['therapist_slope_share'])} of the variance in growth between patients; "
-        f"patients and their therapists together for {percent(icc['patient_intercept'])} of "
-        "the variance at that time."
+        f"{share('therapist_intercept')} of the variance at {ORIGIN[coding]} and for "
+        f"{share('therapist_slope_share')} of the variance in growth between patients; "
+        f"patients and their therapists together for {share('patient_intercept')} of "
+        "the variance at that time"
     )
+    if intervals is not None:
+        sentence += f" (intervals: {intervals.method}, {intervals.n_boot:,} samples)"
+    sentence += "."
     if model.fit.singular:
         sentence += (
             " This model is a boundary fit (a variance or correlation estimated at its limit), "

@@ -18,7 +18,10 @@ variance shares follow powerlmm (Magnusson, ``get_ICC_pre_clusters``, ``get_ICC_
     therapist_slope_share = tau_T11 / (tau_T11 + tau_P11)
 
 ``patient_intercept`` includes the therapist share, as powerlmm's subject-level ICC: it is the
-correlation of two measurements of one patient at time 0. Reliability of a random coefficient
+correlation of two measurements of one patient at time 0. A share whose denominator is 0 (no
+slope variance at either level) is undefined (NaN). Their intervals are parametric-bootstrap
+percentile intervals, one-sided where a share is estimated at 0 or 1
+(:mod:`alliance.mixed.variance_shares`). Reliability of a random coefficient
 (Raudenbush & Bryk 2002, eq. 3.59, written with the conditional variances): the mean over
 groups of ``1 - v_j / tau``, where ``v_j`` is the conditional (posterior) variance of group
 ``j``'s effect given the data and ``tau`` its variance. In a two-level random-intercept model
@@ -35,13 +38,19 @@ over the therapists of the analysis, patient-level ones over its patients.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from alliance.mixed import MixedResult, fit
+from alliance.mixed.variance_shares import (
+    VarianceIntervals,
+    VarianceShare,
+    share_estimates,
+    variance_intervals,
+)
 from alliance.study.config import FACTOR_NAMES, RATERS, ModelConfig
 from alliance.study.factors import TherapistFactors
 from alliance.study.load import StudyData
@@ -151,30 +160,40 @@ def analysis_data(
     )
 
 
+def null_shares(result: MixedResult) -> tuple[VarianceShare, ...]:
+    """The variance shares of the module docstring, named as :meth:`NullModel.icc`'s keys."""
+    patient_level, therapist_level = (level.name for level in result.spec.levels)
+    t0, p0 = f"sd_(Intercept)|{therapist_level}", f"sd_(Intercept)|{patient_level}"
+    t1, p1 = f"sd_time|{therapist_level}", f"sd_time|{patient_level}"
+    return (
+        VarianceShare("therapist_intercept", (t0,), (t0, p0, "sigma")),
+        VarianceShare("patient_intercept", (t0, p0), (t0, p0, "sigma")),
+        VarianceShare("therapist_slope_share", (t1,), (t1, p1)),
+    )
+
+
 @dataclass(frozen=True)
 class NullModel:
-    """The unconditional growth model of one rater, its variance shares and reliabilities."""
+    """The unconditional growth model of one rater, its variance shares and reliabilities.
+
+    ``intervals``: bootstrap intervals of its variance components and shares
+    (:meth:`with_intervals`), or None.
+    """
 
     rater: str
     formula: str
     fit: MixedResult
-
-    def _components(self) -> tuple[np.ndarray, np.ndarray, float]:
-        matrices = self.fit.covariance_matrices()
-        patient_level, therapist_level = (level.name for level in self.fit.spec.levels)
-        return (matrices[therapist_level].to_numpy(), matrices[patient_level].to_numpy(),
-                self.fit.residual_variance)
+    intervals: VarianceIntervals | None = None
 
     def icc(self) -> dict[str, float]:
         """Variance shares of the module docstring (powerlmm's definitions)."""
-        therapist, patient, residual = self._components()
-        total = therapist[0, 0] + patient[0, 0] + residual
-        slopes = therapist[1, 1] + patient[1, 1]
-        return {
-            "therapist_intercept": float(therapist[0, 0] / total),
-            "patient_intercept": float((therapist[0, 0] + patient[0, 0]) / total),
-            "therapist_slope_share": float(therapist[1, 1] / slopes) if slopes > 0 else 0.0,
-        }
+        return {str(name): float(value)
+                for name, value in share_estimates(self.fit, null_shares(self.fit)).items()}
+
+    def with_intervals(self, n_boot: int, seed: int, level: float) -> NullModel:
+        """A copy with parametric-bootstrap intervals of the variances and the shares."""
+        return replace(self, intervals=variance_intervals(
+            self.fit, null_shares(self.fit), level=level, n_boot=n_boot, seed=seed))
 
     def reliability(self) -> dict[str, float]:
         """Mean ``1 - v_j / tau`` of each random coefficient (module docstring)."""
@@ -182,6 +201,7 @@ class NullModel:
 
     def to_dict(self) -> dict[str, Any]:
         return {"formula": self.formula, "fit": self.fit.to_dict(), "icc": self.icc(),
+                "icc_intervals": None if self.intervals is None else self.intervals.to_dict(),
                 "reliability": self.reliability()}
 
 

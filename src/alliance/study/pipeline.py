@@ -3,9 +3,11 @@
 ``run_study`` reads and checks all data first (:mod:`.load`; and a truth file against the data
 files it was simulated with, :mod:`.truth_check`: nothing is estimated before every check has
 passed), then runs the steps in order: scoring -> therapist factors -> time codings
--> null models -> growth models -> joint model -> recovery (simulated data) -> findings and
-figure data. It never prints: progress goes to the optional callback, warnings raised by the
-steps and every warning of every reported fit are collected into ``meta.warnings``.
+-> null models (with bootstrap intervals of their variance shares, seed ``config.seed`` for the
+first rater and ``config.seed + 1`` for the second) -> growth models -> joint model -> recovery
+(simulated data) -> findings and figure data. It never prints: progress goes to the optional
+callback, warnings raised by the steps and every warning of every reported fit are collected into
+``meta.warnings``.
 """
 
 from __future__ import annotations
@@ -109,7 +111,9 @@ def run_study(config: StudyConfig, progress: Progress | None = None) -> StudyRes
         comparison = compare_time_codings(analysis, config.models)
     coding = comparison.chosen
     with step(4):
-        null = {rater: fit_null(analysis, rater, coding, config.models) for rater in RATERS}
+        null = {rater: fit_null(analysis, rater, coding, config.models).with_intervals(
+                    config.models.bootstrap_samples, config.seed + index, config.models.confidence)
+                for index, rater in enumerate(RATERS)}
     with step(5):
         growth = {rater: fit_growth(analysis, rater, coding, config.models) for rater in RATERS}
     with step(6):

@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from alliance.mixed.variance_shares import VarianceIntervals
 from alliance.study.config import RATERS
 from alliance.study.factors import TherapistFactors
 from alliance.study.joint import JointModel
@@ -94,21 +95,35 @@ class StudyResults:
         return tables
 
     def _variance_components(self) -> pd.DataFrame:
+        """Every model's random effects; the null models' variances with their intervals
+        (``ci_low``, ``ci_high`` of the variance, ``interval`` naming the method, ``note``)."""
         frames = []
         for model, fits in (("null", self.null), ("growth", self.growth)):
             for rater in RATERS:
-                frames.append(fits[rater].fit.random_effects.assign(rater=rater, model=model))
+                frame = fits[rater].fit.random_effects.assign(rater=rater, model=model)
+                if model == "null":
+                    frame = _with_variance_intervals(frame, self.null[rater].intervals)
+                frames.append(frame)
         frames.append(self.joint.fit.random_effects.assign(rater="both", model="joint"))
         frame = pd.concat(frames, ignore_index=True)
         return frame[["model", "rater", *[c for c in frame.columns if c not in ("model", "rater")]]]
 
     def _icc(self) -> pd.DataFrame:
+        """Shares (with their intervals) and reliabilities of the null models."""
         rows = []
         for rater in RATERS:
             model = self.null[rater]
-            for kind, values in (("icc", model.icc()), ("reliability", model.reliability())):
-                rows += [{"rater": rater, "kind": kind, "quantity": name, "value": value}
-                         for name, value in values.items()]
+            intervals = model.intervals
+            limits: dict[str, dict[str, Any]] = {}
+            if intervals is not None:
+                limits = {str(row["quantity"]): {
+                    "ci_low": row["ci_low"], "ci_high": row["ci_high"],
+                    "interval": _interval_label(intervals), "note": row["note"],
+                } for row in intervals.to_dict()["shares"]}
+            rows += [{"rater": rater, "kind": "icc", "quantity": name, "value": value,
+                      **limits.get(name, {})} for name, value in model.icc().items()]
+            rows += [{"rater": rater, "kind": "reliability", "quantity": name, "value": value}
+                     for name, value in model.reliability().items()]
         return pd.DataFrame(rows)
 
     def _fixed_effects(self) -> pd.DataFrame:
@@ -119,6 +134,27 @@ class StudyResults:
         frames.append(self.joint.fit.fixed_effects.assign(model="joint", rater="both"))
         frame = pd.concat(frames, ignore_index=True)
         return frame[["model", "rater", *[c for c in frame.columns if c not in ("model", "rater")]]]
+
+
+def _interval_label(intervals: VarianceIntervals) -> str:
+    """``95% CI, parametric bootstrap, 1,000 samples, seed 2013``."""
+    return f"{intervals.describe()}, seed {intervals.seed}"
+
+
+def _with_variance_intervals(frame: pd.DataFrame,
+                             intervals: VarianceIntervals | None) -> pd.DataFrame:
+    """``frame`` (a ``random_effects`` table) with the intervals of its variance rows."""
+    if intervals is None:
+        return frame
+    limits = intervals.components.assign(
+        term1=intervals.components["term"].where(intervals.components["term"].notna(), None),
+        interval=_interval_label(intervals),
+    )[["group", "term1", "ci_low", "ci_high", "interval", "note"]]
+    variances = frame["term2"].isna()
+    merged = frame.loc[variances].merge(limits, on=["group", "term1"], how="left",
+                                        validate="one_to_one")
+    merged.index = frame.index[variances]
+    return pd.concat([merged, frame.loc[~variances]]).sort_index()
 
 
 def _plain(value: Any) -> Any:
