@@ -65,8 +65,9 @@ def variance_table(results: Mapping[str, Any]) -> Table:
 #: Marks a statistic whose interval is one-sided; explained by :data:`ONE_SIDED_NOTE`.
 ONE_SIDED_MARK = "\u1d43"
 ONE_SIDED_NOTE = (
-    f"{ONE_SIDED_MARK} One-sided interval: the estimate is on the boundary (a variance "
-    "estimated at 0, or a share of 0 or 1), so the interval is [0, upper limit] or "
+    f"{ONE_SIDED_MARK} One-sided interval: the estimate is on or next to the boundary (a "
+    "variance estimated at or near 0, a share at or near 0 or 1; next to: outside its own "
+    "equal-tailed bootstrap interval), so the interval is [0, upper limit] or "
     "[lower limit, 1], with the coverage of the two-sided ones (for 95%: the 95th or the 5th "
     "percentile of the bootstrap samples)."
 )
