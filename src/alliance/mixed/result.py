@@ -19,20 +19,24 @@ from alliance.mixed.conditional import (
     conditional_effects,
     random_contribution,
 )
-from alliance.mixed.contrasts import Contrasts, contrast_tests, joint_test
 from alliance.mixed.display import summary_html, summary_text
 from alliance.mixed.inference import fixed_effects_table
-from alliance.mixed.kenward_roger import BOUNDARY_NOTE, KenwardRoger, kenward_roger
-from alliance.mixed.marginal import Clustering, top_level_clustering
 from alliance.mixed.objective import Evaluation, ProfiledDeviance
 from alliance.mixed.optimize import FitInfo
 from alliance.mixed.predict import predict
 from alliance.mixed.r_squared import RSquared, r_squared
-from alliance.mixed.robust import ClusterRobust, cluster_robust
 from alliance.mixed.spec import ModelSpec
 
 if TYPE_CHECKING:
+    from alliance.mixed.contrasts import Contrasts
+    from alliance.mixed.kenward_roger import KenwardRoger
+    from alliance.mixed.marginal import Clustering
+    from alliance.mixed.robust import ClusterRobust
     from alliance.mixed.variance_shares import VarianceIntervals, VarianceShare
+
+# Kenward-Roger, CR2, contrasts and variance-share intervals are imported where they are
+# used: a fit that asks for none of them (a command-line fit, a power replicate) does not load
+# them, nor scipy.linalg.
 
 RANDOM_COLUMNS = ["group", "term1", "term2", "vcov", "sdcor"]
 
@@ -137,12 +141,17 @@ class MixedResult:
     def kenward_roger(self) -> KenwardRoger:
         """Kenward-Roger's adjusted covariance, df and F tests (REML fits only):
         :func:`alliance.mixed.kenward_roger.kenward_roger`."""
+        from alliance.mixed.kenward_roger import kenward_roger
+
         return kenward_roger(self)
 
     @cached_property
     def cluster_robust(self) -> ClusterRobust:
         """CR2 cluster-robust covariance and its Bell-McCaffrey df, clustered by
         ``clustering`` (the outermost groups by default): :func:`alliance.mixed.robust.cluster_robust`."""
+        from alliance.mixed.marginal import top_level_clustering
+        from alliance.mixed.robust import cluster_robust
+
         return cluster_robust(self, self.clustering or top_level_clustering(self.spec))
 
     @cached_property
@@ -229,7 +238,11 @@ class MixedResult:
         (f, num_df, den_df, p: :func:`alliance.mixed.contrasts.joint_test`).
         """
         if joint:
+            from alliance.mixed.contrasts import joint_test
+
             return joint_test(self, contrasts)
+        from alliance.mixed.contrasts import contrast_tests
+
         return contrast_tests(self, contrasts)
 
     @property
@@ -294,6 +307,8 @@ class MixedResult:
                 "consider simplifying the random effects"
             )
             if self.df_method == "kenward-roger":
+                from alliance.mixed.kenward_roger import BOUNDARY_NOTE
+
                 notes.append(BOUNDARY_NOTE)
         if self.n_dropped:
             notes.append(f"{self.n_dropped} rows with missing values were excluded")
