@@ -254,3 +254,15 @@ def test_the_joint_rater_model_has_the_df_of_the_separate_models() -> None:
                         data[data["rater"] == "patient"])
     assert (containment_df(single) == 48).all()
     assert (containment_df(joint) == 48).all()
+
+
+def test_the_hessian_is_computed_once_per_fit_for_any_number_of_contrasts():
+    data = pd.read_csv(REFERENCE / "data" / "sleepstudy.csv")
+    result = fit("Reaction ~ Days + (Days | Subject)", data)
+    before = result.objective.n_evaluations
+    first = result.fixed_effects["df"].to_numpy()
+    after_table = result.objective.n_evaluations
+    again = result.contrast({"Days": 1.0})["df"].to_numpy()
+    assert after_table > before  # the table did compute the Hessian
+    assert result.objective.n_evaluations - after_table <= 2  # the contrast reused it
+    assert again[0] == first[1]

@@ -23,6 +23,7 @@ to no random coefficient, with the level-1 ``N - p`` (:func:`containment_df`).
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -30,7 +31,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from alliance.mixed.objective import ProfiledDeviance
+from alliance.mixed.objective import Evaluation, ProfiledDeviance
 from alliance.mixed.spec import ModelSpec
 
 if TYPE_CHECKING:
@@ -107,6 +108,44 @@ def _hessian(
     return 0.5 * (hessian + hessian.T)
 
 
+#: The Hessian part of Satterthwaite's df per objective and optimum: the fixed-effects table,
+#: the contrasts and the study's difference tests of one fit share it. Keyed weakly by the
+#: objective, so that it is freed with the fit.
+_Basis = tuple[Evaluation, np.ndarray, np.ndarray]
+_BASES: weakref.WeakKeyDictionary[ProfiledDeviance, dict[bytes, _Basis]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _satterthwaite_basis(
+    objective: ProfiledDeviance, params: np.ndarray, sigma: float
+) -> _Basis:
+    """The elimination at ``params``, ``A = 2 H^-1`` and the scale-free coordinates' scales.
+
+    What :func:`satterthwaite_df` needs for any contrast (a Hessian costs two exact gradients
+    per covariance parameter); computed once per objective and optimum.
+    """
+    key = np.append(params, sigma).tobytes()
+    cached = _BASES.setdefault(objective, {})
+    if key in cached:
+        return cached[key]
+    evaluation = objective.forward(params)
+    scales = np.append(parameter_scales(objective, params), sigma)
+    size = len(scales)
+    count = objective.residual_df
+    hessian = np.empty((size, size))
+    hessian[:-1, :-1] = _hessian(objective, params, sigma, scales[:-1])
+    d_r2 = objective.backward(evaluation, log_det_weight=0.0, rx_weight=0.0, r2_weight=1.0)
+    hessian[:-1, -1] = hessian[-1, :-1] = -2.0 / sigma**3 * d_r2 * scales[:-1] * sigma
+    hessian[-1, -1] = (6.0 * evaluation.r2 / sigma**4 - 2.0 * count / sigma**2) * sigma**2
+    try:
+        asymptotic = 2.0 * np.linalg.inv(hessian)
+    except np.linalg.LinAlgError:
+        asymptotic = 2.0 * np.linalg.pinv(hessian)
+    cached[key] = (evaluation, asymptotic, scales)
+    return evaluation, asymptotic, scales
+
+
 def satterthwaite_df(
     objective: ProfiledDeviance, params: np.ndarray, sigma: float, contrasts: np.ndarray
 ) -> np.ndarray:
@@ -147,19 +186,8 @@ def satterthwaite_df(
     """
     contrasts = np.atleast_2d(np.asarray(contrasts, dtype=float))
     params = np.asarray(params, dtype=float)
-    evaluation = objective.forward(params)
-    scales = np.append(parameter_scales(objective, params), sigma)
+    evaluation, asymptotic, scales = _satterthwaite_basis(objective, params, sigma)
     size = len(scales)
-    count = objective.residual_df
-    hessian = np.empty((size, size))
-    hessian[:-1, :-1] = _hessian(objective, params, sigma, scales[:-1])
-    d_r2 = objective.backward(evaluation, log_det_weight=0.0, rx_weight=0.0, r2_weight=1.0)
-    hessian[:-1, -1] = hessian[-1, :-1] = -2.0 / sigma**3 * d_r2 * scales[:-1] * sigma
-    hessian[-1, -1] = (6.0 * evaluation.r2 / sigma**4 - 2.0 * count / sigma**2) * sigma**2
-    try:
-        asymptotic = 2.0 * np.linalg.inv(hessian)
-    except np.linalg.LinAlgError:
-        asymptotic = 2.0 * np.linalg.pinv(hessian)
     unit = evaluation.txx_inverse
     jacobian = np.empty((size, len(contrasts)))
     for row, contrast in enumerate(contrasts):
