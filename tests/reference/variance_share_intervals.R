@@ -95,10 +95,8 @@ bootstrap_case <- function(case, formula, path, factors, shares, seed, descripti
     s <- sd_values(m)
     c(s, share_values(s, shares), singular = as.numeric(isSingular(m)))
   }
-  elapsed <- system.time(
-    boot <- collect(bootMer(fit, statistic, nsim = n_boot, seed = seed, type = "parametric",
-                            use.u = FALSE))
-  )[["elapsed"]]
+  boot <- collect(bootMer(fit, statistic, nsim = n_boot, seed = seed, type = "parametric",
+                          use.u = FALSE))
   values <- boot$value$t
   list(
     case = case,
@@ -111,7 +109,6 @@ bootstrap_case <- function(case, formula, path, factors, shares, seed, descripti
     n_boot = n_boot,
     seed = seed,
     n_singular_replicates = sum(values[, "singular"]),
-    seconds = elapsed,
     messages = I(boot$notes),
     components = lapply(names(sds), function(n) summarise(n, sds[[n]], values[, n])),
     shares = unname(lapply(shares, function(s) {
