@@ -31,11 +31,14 @@ from alliance.mixed.intervals import (
 )
 from alliance.mixed.variance_shares import (
     AT_ZERO,
+    LARGE_SAMPLE,
     SHARE_AT_ONE,
     SHARE_AT_ZERO,
     UNDEFINED,
     VarianceShare,
     default_shares,
+    interval_method,
+    large_sample_intervals,
     profile_component_intervals,
     share_estimates,
     variance_intervals,
@@ -274,3 +277,49 @@ def test_result_method_and_serialisation(dyestuff2):
     share = payload["shares"][0]
     assert share["quantity"] == "share_(Intercept)|Batch" and share["boundary"] == "lower"
     assert payload["components"][1]["term"] is None and payload["components"][1]["boundary"] is None
+
+
+@pytest.fixture(scope="module")
+def network() -> MixedResult:
+    """A growth model with 200 therapists: where "auto" takes the large-sample intervals."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from _growth_data import make_growth_data
+
+    data = make_growth_data(200, 2000, 4, 11)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return fit("y ~ time + (time | therapist/patient)", data)
+
+
+def test_large_sample_intervals_agree_with_the_bootstrap_at_200_therapists(network):
+    large = large_sample_intervals(network)
+    boot = variance_intervals(network, n_boot=400, seed=3)
+    assert large.method == LARGE_SAMPLE and large.n_boot is None
+    for table in ("shares", "components"):
+        ours, theirs = getattr(large, table), getattr(boot, table)
+        np.testing.assert_allclose(ours["estimate"], theirs["estimate"], rtol=1e-12)
+        width = (theirs["ci_high"] - theirs["ci_low"]).to_numpy()
+        # Monte-Carlo error of 400 replicates' 2.5% and 97.5% quantiles, and the skewness the
+        # log and logit scales take up only in part: each limit within 20% of the width
+        for limit in ("ci_low", "ci_high"):
+            gap = np.abs(ours[limit].to_numpy() - theirs[limit].to_numpy())
+            assert (gap <= 0.2 * width).all(), (table, limit, gap / width)
+        assert (ours["ci_low"] < ours["estimate"]).all()
+        assert (ours["estimate"] < ours["ci_high"]).all()
+    shares = large.shares
+    assert ((shares["ci_low"] > 0) & (shares["ci_high"] < 1)).all()
+
+
+def test_the_interval_method_is_chosen_by_size_and_boundary(network, dyestuff2):
+    assert interval_method(network) == "large-sample"
+    assert interval_method(network, "bootstrap") == "bootstrap"
+    assert interval_method(dyestuff2, "large-sample") == "bootstrap"  # singular: the boundary
+    sleep = quiet_fit(BOOTSTRAP["sleepstudy"])
+    assert interval_method(sleep) == "bootstrap"  # 18 subjects
+    assert interval_method(sleep, "large-sample") == "large-sample"
+    with pytest.raises(SpecificationError, match="interval method"):
+        interval_method(sleep, "jackknife")
+    with pytest.raises(SpecificationError, match="singular"):
+        large_sample_intervals(dyestuff2)
