@@ -72,6 +72,8 @@ def test_rebased_keeps_every_file(tmp_path: Path) -> None:
         (lambda d: d["models"].update(confidence=95), "models.confidence must be a number"),
         (lambda d: d["models"].update(bootstrap_samples=50),
          "models.bootstrap_samples must be a whole number of at least 200"),
+        (lambda d: d["models"].update(variance_intervals="jackknife"),
+         "models.variance_intervals"),
     ],
 )
 def test_bad_values_are_named(change: Any, expected: str) -> None:

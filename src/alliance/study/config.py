@@ -131,7 +131,10 @@ class ModelConfig:
     df (with the default df_method only), or ``"none"``.
 
     ``bootstrap_samples``: parametric-bootstrap replicates of each null model, for the
-    intervals of its variance components and variance shares.
+    intervals of its variance components and variance shares; ``variance_intervals``:
+    ``"auto"`` (the bootstrap below 200 therapists or for a fit on the boundary, the
+    large-sample delta method otherwise), ``"bootstrap"`` or ``"large-sample"``
+    (:func:`alliance.mixed.variance_shares.interval_method`).
     """
 
     time_coding: str = "auto"
@@ -140,6 +143,7 @@ class ModelConfig:
     confidence: float = 0.95
     robust: str = "none"
     bootstrap_samples: int = 1000
+    variance_intervals: str = "auto"
 
     @property
     def robust_type(self) -> str | None:

@@ -350,9 +350,11 @@ def _target(factors: _Reader) -> dict[str, tuple[float, ...]] | None:
 
 
 def _models(data: Any, source: str) -> ModelConfig:
+    from alliance.mixed.variance_shares import INTERVAL_METHODS  # the engine's vocabulary
+
     models = _Reader(data, "models", source)
     models.check_keys({"time_coding", "time_codings", "df_method", "robust", "confidence",
-                       "bootstrap_samples"})
+                       "bootstrap_samples", "variance_intervals"})
     codings = models.names("time_codings") or TIME_CODINGS
     for coding in codings:
         if coding not in TIME_CODINGS:
@@ -380,6 +382,7 @@ def _models(data: Any, source: str) -> ModelConfig:
         robust=robust,
         confidence=float(confidence),
         bootstrap_samples=models.integer("bootstrap_samples", 1000, MIN_BOOTSTRAP_SAMPLES),
+        variance_intervals=models.choice("variance_intervals", "auto", INTERVAL_METHODS),
     )
 
 
