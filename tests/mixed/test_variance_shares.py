@@ -314,6 +314,8 @@ def test_large_sample_intervals_agree_with_the_bootstrap_at_200_therapists(netwo
 
 def test_the_interval_method_is_chosen_by_size_and_boundary(network, dyestuff2):
     assert interval_method(network) == "large-sample"
+    assert network.variance_intervals().method == LARGE_SAMPLE  # no seed needed
+    assert dyestuff2.variance_intervals(n_boot=20, seed=1).method == "parametric bootstrap"
     assert interval_method(network, "bootstrap") == "bootstrap"
     assert interval_method(dyestuff2, "large-sample") == "bootstrap"  # singular: the boundary
     sleep = quiet_fit(BOOTSTRAP["sleepstudy"])

@@ -417,12 +417,22 @@ class MixedResult:
 
     def variance_intervals(
         self, shares: list[VarianceShare] | None = None, *, level: float = 0.95,
-        n_boot: int = 1000, seed: int | None = None,
+        n_boot: int = 1000, seed: int | None = None, method: str = "auto",
     ) -> VarianceIntervals:
-        """Bootstrap intervals of the variance components and variance shares (ICCs):
-        :func:`alliance.mixed.variance_shares.variance_intervals`."""
-        from alliance.mixed.variance_shares import variance_intervals  # it imports this module
+        """Intervals of the variance components and variance shares (ICCs): parametric
+        bootstrap (:func:`alliance.mixed.variance_shares.variance_intervals`, needs ``seed``) or,
+        for large designs, the delta method
+        (:func:`alliance.mixed.variance_shares.large_sample_intervals`), as ``method`` and
+        :func:`alliance.mixed.variance_shares.interval_method` choose."""
+        # imported here: the module imports this one
+        from alliance.mixed.variance_shares import (
+            interval_method,
+            large_sample_intervals,
+            variance_intervals,
+        )
 
+        if interval_method(self, method) == "large-sample":
+            return large_sample_intervals(self, shares, level=level)
         return variance_intervals(self, shares, level=level, n_boot=n_boot, seed=seed)
 
     def summary(self) -> str:
