@@ -58,7 +58,7 @@ def test_outputs_are_written(small_results: StudyResults, tmp_path: Path,
             "tables/fixed_effects.csv"} <= set(outputs)
     assert {path.stem for path in (out / "tables").iterdir()} == {
         "factor_loadings", "reliability", "variance_components", "icc", "time_coding",
-        "fixed_effects", "joint_tests", "recovery",
+        "fixed_effects", "joint_tests", "recovery", "model_comparison",
     }
     assert (out / "seed.txt").read_text() == "2013\n"
     versions = json.loads((out / "versions.json").read_text())

@@ -18,12 +18,13 @@ SCHEMA = {
     "data_summary": {"n_reference_therapists", "n_therapists", "n_patients",
                      "n_administrations", "sessions", "excluded"},
     "scoring": {"wai", "qpl"},
+    "instruments": None,
     "efa": {"n_obs", "items", "factor_names", "naming", "method", "rotation", "loadings",
             "communalities",
             "factor_correlations", "variance_explained", "eigenvalues", "parallel_analysis",
             "fit", "reliability"},
     "therapist_factors": {"correction", "scale", "reference", "study", "correlation"},
-    "models": {"null", "time_coding", "growth", "joint"},
+    "models": {"null", "time_coding", "predictors", "growth", "model_comparison", "joint"},
     "recovery": None,
     "findings": None,
     "figures": {"observed_trajectories", "implied_trajectories", "forest", "caterpillar",
@@ -56,7 +57,12 @@ def test_sections_hold_the_documented_records(small_results: StudyResults) -> No
     assert set(efa["parallel_analysis"]) == {"suggested_factors", "observed", "simulated_mean",
                                              "simulated_quantile"}
     assert set(efa["fit"]) == {"chi_square", "df", "p", "rmsea", "rmsea_ci_low",
-                               "rmsea_ci_high", "tli", "bic"}
+                               "rmsea_ci_high", "rmsea_level", "tli", "bic"}
+    assert efa["fit"]["rmsea_level"] == 0.9
+    assert [(entry["name"], entry["measures"]) for entry in payload["instruments"]] == [
+        ("wai-sr-client", "patient-rated alliance"), ("wai-sr-therapist", "therapist-rated alliance"),
+        ("dpccq-qpl", "therapist factors")]
+    assert payload["instruments"][0]["citation"].startswith("Hatcher, R. L., & Gillaspy")
     assert set(efa["reliability"]["personal_burdens"]) == {
         "alpha", "alpha_ci_low", "alpha_ci_high", "omega_total", "n_items", "items"}
     factors = payload["therapist_factors"]
@@ -75,7 +81,31 @@ def test_sections_hold_the_documented_records(small_results: StudyResults) -> No
                                                "boundary", "n_used", "note"}
         assert len(intervals["components"]) == 5
         assert FIT_KEYS <= set(null["fit"])
-        assert set(models["growth"][rater]) == {"formula", "fit"}
+        growth = models["growth"][rater]
+        assert set(growth) == {"formula", "fit", "r2", "variance_reduction"}
+        assert growth["r2"] == growth["fit"]["r2"]
+        assert 0 < growth["r2"]["marginal"] < growth["r2"]["conditional"] < 1
+        reduction = {(row["group"], row["term"]): row for row in growth["variance_reduction"]}
+        assert set(reduction) == {("patient:therapist", "(Intercept)"), ("patient:therapist", "time"),
+                                  ("therapist", "(Intercept)"), ("therapist", "time"),
+                                  ("Residual", None)}
+        for row in reduction.values():
+            assert row["proportional_reduction"] == (
+                None if row["unconditional"] == 0
+                else (row["unconditional"] - row["conditional"]) / row["unconditional"])
+        comparison = models["model_comparison"][rater]
+        assert comparison["method"] == "ML"
+        assert [test["larger"] for test in comparison["tests"]] == [
+            "fixed time", "patient slopes", "unconditional growth", "conditional growth"]
+        assert set(comparison["tests"][0]) == {
+            "smaller", "larger", "kind", "reference", "chi_square", "df", "p",
+            "smaller_deviance", "smaller_aic", "smaller_bic", "larger_deviance", "larger_aic",
+            "larger_bic"}
+    assert [(p["name"], p["level"]) for p in models["predictors"]] == [
+        ("personal_satisfactions", "therapist"), ("personal_burdens", "therapist"),
+        *[(name, "therapist") for name in small_results.analysis.predictors[2:]
+          if name not in small_results.analysis.patient_predictors],
+        *[(name, "patient") for name in small_results.analysis.patient_predictors]]
     assert set(models["time_coding"][0]) == {"rater", "coding", "deviance", "aic", "bic",
                                              "chosen"}
     joint = models["joint"]

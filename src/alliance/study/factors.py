@@ -147,7 +147,8 @@ class TherapistFactors:
                 "simulated_quantile": parallel.threshold_fa.tolist(),
             },
             "fit": {key: float(getattr(fit, key)) for key in (
-                "chi_square", "df", "p", "rmsea", "rmsea_ci_low", "rmsea_ci_high", "tli", "bic"
+                "chi_square", "df", "p", "rmsea", "rmsea_ci_low", "rmsea_ci_high", "rmsea_level",
+                "tli", "bic"
             )},
             "reliability": {name: _reliability_dict(rel) for name, rel in
                             self.reliability.items()},

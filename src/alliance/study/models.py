@@ -79,12 +79,16 @@ class AnalysisData:
         Value subtracted from each predictor (its grand mean).
     excluded
         ``{step, rows, reason}`` for administrations without a factor score or covariate.
+    patient_predictors
+        The predictors measured on patients (centred over patients); the others are measured
+        on therapists (centred over therapists).
     """
 
     frame: pd.DataFrame
     predictors: tuple[str, ...]
     centres: dict[str, float]
     excluded: tuple[dict[str, Any], ...]
+    patient_predictors: tuple[str, ...] = ()
 
     def rater_frame(self, rater: str, coding: str) -> pd.DataFrame:
         """One rater's rows with ``time`` under ``coding``."""
@@ -157,6 +161,7 @@ def analysis_data(
         predictors=(*FACTOR_NAMES, *covariates),
         centres=centres,
         excluded=tuple(excluded),
+        patient_predictors=tuple(patient_covariates),
     )
 
 
@@ -281,14 +286,19 @@ def growth_formula(predictors: tuple[str, ...]) -> str:
 
 @dataclass(frozen=True)
 class GrowthModel:
-    """The growth model of one rater with the therapist factors (and covariates)."""
+    """The growth model of one rater with the therapist factors (and covariates).
+
+    ``to_dict`` repeats the fit's marginal and conditional R² (Nakagawa & Schielzeth 2013 with
+    Johnson 2014, :mod:`alliance.mixed.r_squared`) as ``r2``.
+    """
 
     rater: str
     formula: str
     fit: MixedResult
 
     def to_dict(self) -> dict[str, Any]:
-        return {"formula": self.formula, "fit": self.fit.to_dict()}
+        fitted = self.fit.to_dict()
+        return {"formula": self.formula, "fit": fitted, "r2": fitted["r2"]}
 
 
 def fit_growth(

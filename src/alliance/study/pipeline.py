@@ -4,7 +4,9 @@
 files it was simulated with, :mod:`.truth_check`: nothing is estimated before every check has
 passed), then runs the steps in order: scoring -> therapist factors -> time codings
 -> null models (with bootstrap intervals of their variance shares, seed ``config.seed`` for the
-first rater and ``config.seed + 1`` for the second) -> growth models -> joint model -> recovery
+first rater and ``config.seed + 1`` for the second) -> growth models -> model comparison
+(likelihood-ratio tests of null, unconditional and conditional growth models, :mod:`.comparison`)
+-> joint model -> recovery
 (simulated data) -> findings and figure data. It never prints: progress goes to the optional
 callback, warnings raised by the steps and every warning of every reported fit are collected into
 ``meta.warnings``.
@@ -24,6 +26,7 @@ import numpy as np
 
 import alliance
 from alliance.errors import BoundaryWarning
+from alliance.study.comparison import compare_models
 from alliance.study.config import RATERS, StudyConfig
 from alliance.study.estimable import require_estimable
 from alliance.study.factors import therapist_factors
@@ -62,6 +65,7 @@ STEPS = (
     "Comparing time codings",
     "Null models",
     "Growth models",
+    "Comparing models",
     "Joint model",
     "Parameter recovery",
     "Findings",
@@ -117,8 +121,11 @@ def run_study(config: StudyConfig, progress: Progress | None = None) -> StudyRes
     with step(5):
         growth = {rater: fit_growth(analysis, rater, coding, config.models) for rater in RATERS}
     with step(6):
-        joint = fit_joint(analysis, coding, config.models)
+        model_comparison = {rater: compare_models(analysis, rater, coding, null[rater],
+                                                  growth[rater]) for rater in RATERS}
     with step(7):
+        joint = fit_joint(analysis, coding, config.models)
+    with step(8):
         recovery = None
         if data.truth is not None:
             scale = str(data.truth["time"]["scale"])
@@ -130,7 +137,7 @@ def run_study(config: StudyConfig, progress: Progress | None = None) -> StudyRes
                     {rater: fit_growth(analysis, rater, scale, config.models) for rater in RATERS},
                     fit_joint(analysis, scale, config.models),
                 )
-    with step(8):
+    with step(9):
         summary = data_summary(data, scored, analysis)
         sentences = findings(summary, factors, null, comparison, config.models.time_coding != "auto",
                              growth, joint, recovery, config.models.confidence)
@@ -153,6 +160,7 @@ def run_study(config: StudyConfig, progress: Progress | None = None) -> StudyRes
         time_coding=comparison,
         null=null,
         growth=growth,
+        model_comparison=model_comparison,
         joint=joint,
         recovery=recovery,
         findings=tuple(sentences),
@@ -180,7 +188,7 @@ def _model_warnings(null: dict[str, NullModel], growth: dict[str, GrowthModel],
     fits = [(STEPS[4], f"null model ({rater}-rated)", model.fit) for rater, model in null.items()]
     fits += [(STEPS[5], f"growth model ({rater}-rated)", model.fit)
              for rater, model in growth.items()]
-    fits.append((STEPS[6], "joint model", joint.fit))
+    fits.append((STEPS[7], "joint model", joint.fit))
     return [f"{step}: {label}: {warning}" for step, label, fit in fits for warning in fit.warnings]
 
 

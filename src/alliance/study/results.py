@@ -13,7 +13,9 @@ from typing import Any
 
 import pandas as pd
 
+from alliance.mixed import MixedResult
 from alliance.mixed.variance_shares import VarianceIntervals
+from alliance.study.comparison import ModelComparison
 from alliance.study.config import RATERS
 from alliance.study.factors import TherapistFactors
 from alliance.study.joint import JointModel
@@ -32,7 +34,7 @@ class StudyResults:
         versions, the chosen time coding, the raters and the warnings raised on the way.
     data_summary
         Sample sizes, sessions and every exclusion (``{step, rows, reason}``).
-    scoring, factors, analysis, time_coding, null, growth, joint
+    scoring, factors, analysis, time_coding, null, growth, model_comparison, joint
         The result of each step.
     recovery
         Estimates beside true values (simulated data), else None.
@@ -50,6 +52,7 @@ class StudyResults:
     time_coding: TimeCodingComparison
     null: dict[str, NullModel]
     growth: dict[str, GrowthModel]
+    model_comparison: dict[str, ModelComparison]
     joint: JointModel
     recovery: pd.DataFrame | None
     findings: tuple[str, ...]
@@ -61,12 +64,19 @@ class StudyResults:
             "meta": self.meta,
             "data_summary": self.data_summary,
             "scoring": self.scoring.to_dict(),
+            "instruments": self._instruments(),
             "efa": self.factors.efa_dict(),
             "therapist_factors": self.factors.therapist_factors_dict(),
             "models": {
                 "null": {rater: self.null[rater].to_dict() for rater in RATERS},
                 "time_coding": self.time_coding.to_list(),
-                "growth": {rater: self.growth[rater].to_dict() for rater in RATERS},
+                "predictors": self._predictors(),
+                "growth": {rater: {**self.growth[rater].to_dict(),
+                                   "variance_reduction": variance_reduction(
+                                       self.null[rater].fit, self.growth[rater].fit)}
+                           for rater in RATERS},
+                "model_comparison": {rater: self.model_comparison[rater].to_dict()
+                                     for rater in RATERS},
                 "joint": self.joint.to_dict(),
             },
             "recovery": None if self.recovery is None else [
@@ -87,12 +97,31 @@ class StudyResults:
             "variance_components": self._variance_components(),
             "icc": self._icc(),
             "time_coding": self.time_coding.to_frame(),
+            "model_comparison": pd.DataFrame(
+                [{"rater": rater, **test} for rater in RATERS
+                 for test in self.model_comparison[rater].tests]),
             "fixed_effects": self._fixed_effects(),
             "joint_tests": self.joint.difference_tests,
         }
         if self.recovery is not None:
             tables["recovery"] = self.recovery
         return tables
+
+    def _instruments(self) -> list[dict[str, Any]]:
+        """Name, title and citation of every instrument scored, with what it measured."""
+        used = [(self.scoring.wai[rater].instrument, f"{rater}-rated alliance")
+                for rater in RATERS]
+        used.append((self.scoring.qpl_study.instrument, "therapist factors"))
+        return [{"name": instrument.name, "title": instrument.title,
+                 "citation": instrument.citation, "measures": measures}
+                for instrument, measures in used]
+
+    def _predictors(self) -> list[dict[str, Any]]:
+        """Each predictor of the growth models: its level and the grand mean subtracted."""
+        patient = set(self.analysis.patient_predictors)
+        return [{"name": name, "level": "patient" if name in patient else "therapist",
+                 "centring": "grand mean", "centre": self.analysis.centres[name]}
+                for name in self.analysis.predictors]
 
     def _variance_components(self) -> pd.DataFrame:
         """Every model's random effects; the null models' variances with their intervals
@@ -134,6 +163,35 @@ class StudyResults:
         frames.append(self.joint.fit.fixed_effects.assign(model="joint", rater="both"))
         frame = pd.concat(frames, ignore_index=True)
         return frame[["model", "rater", *[c for c in frame.columns if c not in ("model", "rater")]]]
+
+
+def variance_reduction(unconditional: MixedResult,
+                       conditional: MixedResult) -> list[dict[str, Any]]:
+    """Proportional reduction in each variance from the unconditional to the conditional model.
+
+    ``(tau_unconditional - tau_conditional) / tau_unconditional`` for every variance (random
+    effects and the residual) of both models, the "proportion of variance explained" of
+    Raudenbush & Bryk (2002, Hierarchical Linear Models, 2nd ed., ch. 4 and 8). It is not
+    a proportion of anything: the estimates of two models can make it negative (a variance
+    larger in the conditional model), and it is None where the unconditional variance is 0.
+    Rows ``{group, term, unconditional, conditional, proportional_reduction}``.
+    """
+    def variances(result: MixedResult) -> dict[tuple[str, str | None], float]:
+        frame = result.random_effects
+        rows = frame.loc[frame["term2"].isna()]
+        return {(str(group), None if pd.isna(term) else str(term)): float(value)
+                for group, term, value in zip(rows["group"], rows["term1"], rows["vcov"],
+                                              strict=True)}
+
+    before, after = variances(unconditional), variances(conditional)
+    out = []
+    for (group, term), tau in before.items():
+        if (group, term) not in after:
+            continue
+        reduced = after[(group, term)]
+        out.append({"group": group, "term": term, "unconditional": tau, "conditional": reduced,
+                    "proportional_reduction": (tau - reduced) / tau if tau > 0 else None})
+    return out
 
 
 def _interval_label(intervals: VarianceIntervals) -> str:
