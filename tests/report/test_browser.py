@@ -103,7 +103,7 @@ def test_every_figure_loads(probed: tuple[dict[str, Any], str]) -> None:
     for image in report["images"]:
         assert image["complete"] and image["width"] > 0 and image["height"] > 0, image
         assert image["scheme"] == "data"
-    assert report["tables"] == 10
+    assert report["tables"] == 11
 
 
 def test_no_network_requests_and_no_errors(probed: tuple[dict[str, Any], str]) -> None:

@@ -41,7 +41,7 @@ def test_every_available_table_is_there_numbered_with_its_title_and_note(
     document: Any, example_results: dict[str, Any]
 ) -> None:
     tables = available(example_results)
-    assert len(document.tables) == len(tables) == 10
+    assert len(document.tables) == len(tables) == 11
     text = paragraphs(document)
     for number, table in enumerate(tables, start=1):
         position = text.index(f"Table {number}")
@@ -109,4 +109,19 @@ def test_unavailable_tables_are_named_with_the_reason(results: dict[str, Any]) -
     document = tables_document(results, tables)
     text = paragraphs(document)
     assert f"Not available: {missing.unavailable}" in text
-    assert len(document.tables) == 9 and "Table 10" not in text
+    assert len(document.tables) == 10 and "Table 11" not in text
+
+
+def test_the_model_comparison_table_is_in_the_document(
+    document: Any, example_results: dict[str, Any]
+) -> None:
+    tables = available(example_results)
+    number = next(index for index, table in enumerate(tables, start=1)
+                  if table.key == "model-comparison")
+    text = paragraphs(document)
+    position = text.index(f"Table {number}")
+    assert text[position + 1] == "Likelihood-Ratio Comparison of the Growth Models"
+    word = document.tables[number - 1]
+    headings = [cell.text for cell in word.rows[0].cells]
+    assert "\u03c7\u00b2" in headings and "AIC" in headings
+    assert any("50:50 mixture" in paragraph for paragraph in text)

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
 import pytest
 
+from alliance.report import apa
 from alliance.report.methods import analysis_paragraph
 from alliance.report.model_tables import (
+    MIXTURE_MARK,
     ONE_SIDED_MARK,
     ONE_SIDED_NOTE,
     fixed_effects_table,
     icc_table,
     joint_table,
+    model_comparison_table,
     recovery_table,
     time_coding_table,
     variance_table,
@@ -23,7 +27,7 @@ from alliance.report.table import Table
 from alliance.report.tables import build_tables
 
 KEYS = ["loadings", "reliability", "therapist-factors", "variance-components", "icc",
-        "time-coding", "fixed-effects", "joint", "recovery", "models"]
+        "time-coding", "model-comparison", "fixed-effects", "joint", "recovery", "models"]
 
 
 def texts(table: Table) -> list[list[str]]:
@@ -106,7 +110,7 @@ def test_variance_components_put_correlations_on_the_slope_row(
 ) -> None:
     table = variance_table(example_results)
     assert table.printed_columns() == ["Level", "Term", "Variance", "95% CI|LL", "95% CI|UL",
-                                       "SD", "r"]
+                                       "SD", "r", "Conditional", "PRV"]
     rows = texts(table)
     intercepts = [row for row in rows if row[1] == "Intercept"]
     slopes = [row for row in rows if row[1].startswith("Time")]
@@ -227,3 +231,63 @@ def test_a_malformed_section_is_reported_not_raised(results: dict[str, Any]) -> 
     table = build_tables(results)[0]
     assert not table.available
     assert "KeyError" in table.unavailable and "results-schema" in table.unavailable
+
+
+def test_variance_components_show_the_conditional_variances_and_their_reduction(
+    results: dict[str, Any],
+) -> None:
+    table = variance_table(results)
+    assert table.frame is not None
+    frame = table.frame.loc[table.frame["Rater"] == "Therapist-rated"]
+    growth = results["models"]["growth"]["therapist"]
+    slope = next(row for row in growth["variance_reduction"]
+                 if row["group"] == "therapist" and row["term"] == "time")
+    row = frame.loc[(frame["Level"] == "Therapists") & frame["Term"].str.startswith("Time")]
+    assert row["Conditional"].iloc[0] == slope["conditional"]
+    assert row["PRV"].iloc[0] == pytest.approx(
+        (slope["unconditional"] - slope["conditional"]) / slope["unconditional"], rel=1e-12)
+    assert "proportional reduction in variance" in table.note
+    assert "can be negative" in table.note
+    del growth["variance_reduction"]
+    note = variance_table(results).note
+    assert "No conditional model variances are recorded for therapist-rated ratings." in note
+
+
+def test_model_comparison_table(example_results: dict[str, Any]) -> None:
+    table = model_comparison_table(example_results)
+    assert table.printed_columns() == ["Model", "Parameters", "Deviance", "AIC", "BIC",
+                                       "\u03c7\u00b2", "df", "p"]
+    assert table.frame is not None
+    comparison = example_results["models"]["model_comparison"]["patient"]
+    frame = table.frame.loc[table.frame["Rater"] == "Patient-rated"].reset_index(drop=True)
+    assert len(frame) == len(comparison["models"]) == 5
+    assert frame["Deviance"].tolist() == [m["deviance"] for m in comparison["models"]]
+    assert pd.isna(frame["\u03c7\u00b2"].iloc[0])
+    assert frame["\u03c7\u00b2"].iloc[1:].tolist() == [t["chi_square"] for t in comparison["tests"]]
+    # random-slope rows are marked and explained; fixed-effect rows are not
+    marked = [model.endswith(MIXTURE_MARK) for model in frame["Model"]]
+    assert marked == [False, False, True, True, False]
+    assert "50:50 mixture" in table.note and "Self & Liang, 1987" in table.note
+    assert "refitted by ML" in table.note and "anova()" in table.note
+
+
+def test_absent_model_comparison_is_unavailable(results: dict[str, Any]) -> None:
+    del results["models"]["model_comparison"]
+    table = model_comparison_table(results)
+    assert not table.available
+    assert "No model comparison" in (table.unavailable or "")
+
+
+def test_fixed_effects_note_gives_the_r_squared(example_results: dict[str, Any]) -> None:
+    note = fixed_effects_table(example_results).note
+    r2 = example_results["models"]["growth"]["patient"]["r2"]
+    assert (f"patient-rated, marginal R\u00b2 = {apa.bounded(r2['marginal'], 3)}, "
+            f"conditional R\u00b2 = {apa.bounded(r2['conditional'], 3)}") in note
+    assert "Nakagawa & Schielzeth, 2013" in note
+
+
+def test_the_rmsea_interval_is_labelled_with_its_level(results: dict[str, Any]) -> None:
+    note = loadings_table(results).note
+    assert "RMSEA = .005, 90% CI [.000, .010]" in note
+    del results["efa"]["fit"]["rmsea_level"]
+    assert "CI (level not recorded)" in loadings_table(results).note

@@ -17,7 +17,7 @@ from alliance.report import build_tables, render_from_json, render_html, write_r
 from alliance.report.notices import group_notices
 
 TABLE_KEYS = ["loadings", "reliability", "therapist-factors", "variance-components", "icc",
-              "time-coding", "fixed-effects", "joint", "recovery", "models"]
+              "time-coding", "model-comparison", "fixed-effects", "joint", "recovery", "models"]
 FIGURE_KEYS = ["scree", "observed-trajectories", "implied-trajectories", "forest", "caterpillar",
                "individual-trajectories", "residual-diagnostics", "random-effects-qq"]
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",

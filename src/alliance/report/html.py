@@ -19,10 +19,11 @@ from alliance.report.figures import ReportFigure
 from alliance.report.labels import humanize, rater_label
 from alliance.report.methods import (
     analysis_paragraph,
-    covariates,
     data_paragraph,
     growth_equations,
+    instrument_references,
     model_formulas,
+    predictor_levels,
 )
 from alliance.report.notices import group_notices
 from alliance.report.results import factor_names, lookup
@@ -101,6 +102,7 @@ def render_html(
     See :func:`alliance.report.write_report`, which builds the tables, figures and images.
     """
     meta = lookup(results, "meta") or {}
+    therapist_covariates, patient_covariates, unplaced = predictor_levels(results)
     notice_groups = group_notices(results)
     css = (resources.files("alliance.report") / "templates" / STYLESHEET).read_text("utf-8")
     context = {
@@ -113,9 +115,13 @@ def render_html(
         "n_notices": sum(len(group.notices) for group in notice_groups),
         "tables": _numbered_tables(tables),
         "figures": _numbered_figures(figures, images),
-        "equations": growth_equations(factor_names(results)),
+        "equations": growth_equations(factor_names(results), therapist_covariates,
+                                      patient_covariates),
         "formulas": model_formulas(results),
-        "covariates": [humanize(name) for name in covariates(results)],
+        "covariates": [humanize(name) for name in unplaced],
+        "placed_covariates": [humanize(name)
+                              for name in (*therapist_covariates, *patient_covariates)],
+        "references": instrument_references(results),
         "data_paragraph": data_paragraph(results),
         "analysis_paragraph": analysis_paragraph(results),
         "raters": ", ".join(rater_label(str(rater)).lower() for rater in meta.get("raters") or []),

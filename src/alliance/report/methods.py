@@ -7,7 +7,8 @@ reference study (Nissen-Lie et al., 2013) states its model.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,21 +37,42 @@ def sub(symbol: str, index: str) -> Markup:
     return Markup("{}<sub>{}</sub>").format(symbol, index)
 
 
-def _predictors(factors: list[str], first: str) -> Markup:
-    """`` + γ_{first}1·F1_j + γ_{first}2·F2_j + ...`` for the therapist factors."""
+def _predictors(names: Sequence[str], first: str, unit: str) -> Markup:
+    """`` + γ_{first}1·X1_unit + γ_{first}2·X2_unit + ...`` (``γ`` at level 3, ``β`` at 2)."""
+    symbol = "\u03b3" if unit == "j" else "\u03b2"
+    suffix = "" if unit == "j" else "j"
     terms = [
-        Markup("{}\u00b7{}").format(sub("\u03b3", f"{first}{k}"), sub(escape(humanize(name)), "j"))
-        for k, name in enumerate(factors, start=1)
+        Markup("{}\u00b7{}").format(sub(symbol, f"{first}{k}{suffix}"),
+                                     sub(escape(humanize(name)), unit))
+        for k, name in enumerate(names, start=1)
     ]
     return Markup("").join(Markup(" + ") + term for term in terms)
 
 
-def growth_equations(factors: list[str]) -> list[Equation]:
-    """Level 1 (sessions), level 2 (patients) and level 3 (therapists) of the growth model."""
+def growth_equations(factors: Sequence[str], therapist_covariates: Sequence[str] = (),
+                     patient_covariates: Sequence[str] = ()) -> list[Equation]:
+    """Level 1 (sessions), level 2 (patients) and level 3 (therapists) of the growth model.
+
+    Therapist factors and therapist covariates (index ``j``) predict the therapist-level
+    coefficients; patient covariates (index ``ij``) enter the patient-level equations, with
+    effects fixed at level 3 (``β_0qj = γ_0q0``), never the therapist-level ones.
+    """
     pi0, pi1 = sub("\u03c0", "0ij"), sub("\u03c0", "1ij")
     b00, b10 = sub("\u03b2", "00j"), sub("\u03b2", "10j")
     r0, r1, u0, u1 = sub("r", "0ij"), sub("r", "1ij"), sub("u", "00j"), sub("u", "10j")
     e = sub("e", "tij")
+    therapist = [*factors, *therapist_covariates]
+    level3 = [
+        Markup("{} = {}{} + {}").format(b00, sub("\u03b3", "000"),
+                                      _predictors(therapist, "00", "j"), u0),
+        Markup("{} = {}{} + {}").format(b10, sub("\u03b3", "100"),
+                                      _predictors(therapist, "10", "j"), u1),
+    ]
+    level3 += [
+        Markup("{} = {}, {} = {}").format(sub("\u03b2", f"0{q}j"), sub("\u03b3", f"0{q}0"),
+                                          sub("\u03b2", f"1{q}j"), sub("\u03b3", f"1{q}0"))
+        for q in range(1, len(patient_covariates) + 1)
+    ]
     return [
         Equation("Level 1 (sessions)", (
             Markup("{} = {} + {}\u00b7{} + {}").format(sub("Y", "tij"), pi0, pi1,
@@ -58,18 +80,34 @@ def growth_equations(factors: list[str]) -> list[Equation]:
             Markup("{} ~ N(0, \u03c3<sup>2</sup>)").format(e),
         )),
         Equation("Level 2 (patients)", (
-            Markup("{} = {} + {}").format(pi0, b00, r0),
-            Markup("{} = {} + {}").format(pi1, b10, r1),
+            Markup("{} = {}{} + {}").format(pi0, b00, _predictors(patient_covariates, "0", "ij"),
+                                          r0),
+            Markup("{} = {}{} + {}").format(pi1, b10, _predictors(patient_covariates, "1", "ij"),
+                                          r1),
             Markup("({}, {}) ~ N(0, {})").format(r0, r1, sub("T", "\u03c0")),
         )),
         Equation("Level 3 (therapists)", (
-            Markup("{} = {}{} + {}").format(b00, sub("\u03b3", "000"), _predictors(factors, "00"),
-                                          u0),
-            Markup("{} = {}{} + {}").format(b10, sub("\u03b3", "100"), _predictors(factors, "10"),
-                                          u1),
+            *level3,
             Markup("({}, {}) ~ N(0, {})").format(u0, u1, sub("T", "\u03b2")),
         )),
     ]
+
+
+def predictor_levels(results: Mapping[str, Any]) -> tuple[list[str], list[str], list[str]]:
+    """Covariates measured on therapists, on patients, and those whose level is not recorded.
+
+    The levels come from ``models.predictors``; covariates of the growth models missing there
+    (results written before it was recorded) are returned as unplaced.
+    """
+    factors = set(factor_names(results))
+    recorded = {str(entry.get("name")): str(entry.get("level"))
+                for entry in lookup(results, "models", "predictors") or []
+                if isinstance(entry, Mapping)}
+    found = covariates(results)
+    therapist = [name for name in found if recorded.get(name) == "therapist"]
+    patient = [name for name in found if recorded.get(name) == "patient"]
+    unplaced = [name for name in found if name not in recorded and name not in factors]
+    return therapist, patient, unplaced
 
 
 def covariates(results: Mapping[str, Any]) -> list[str]:
@@ -124,19 +162,80 @@ def data_paragraph(results: Mapping[str, Any]) -> str:
             + (f", at sessions {sessions}" if sessions else "")
             + "."
         )
-    wai = lookup(results, "scoring", "wai", "instrument") or {}
-    if wai:
-        parts.append(
-            "Instruments: "
-            + ", ".join(f"{rater_label(str(r)).lower()} {name}" for r, name in wai.items())
-            + "."
-        )
+    parts.append(_instrument_sentence(results))
     if summary.get("n_reference_therapists") is not None:
         parts.append(
             "The therapist factors were derived from the Quality of Personal Life items answered "
             f"by a reference sample of {_plural(summary['n_reference_therapists'], 'therapist')}."
         )
-    return " ".join(parts)
+    parts.append(missing_data_sentence(results))
+    return " ".join(part for part in parts if part)
+
+
+def short_citation(citation: str) -> str:
+    """``Hatcher & Gillaspy, 2006`` from an APA reference ``Hatcher, R. L., & Gillaspy, J. A.
+    (2006). ...`` (``First et al., year`` for three or more authors); the reference itself
+    when it has no ``(year)``."""
+    match = re.search(r"\((\d{4})\)", citation)
+    if not match:
+        return citation
+    surnames = re.findall(r"([^\s,&][^,&]*?), (?:[A-Z]\.\s?(?:-[A-Z]\.\s?)?)+",
+                          citation[:match.start()])
+    if not surnames:
+        return citation
+    authors = (surnames[0] if len(surnames) == 1 else
+               f"{surnames[0]} & {surnames[1]}" if len(surnames) == 2 else
+               f"{surnames[0]} et al.")
+    return f"{authors}, {match.group(1)}"
+
+
+def instrument_references(results: Mapping[str, Any]) -> list[str]:
+    """The full references of the instruments used (``instruments``), without repeats."""
+    return list(dict.fromkeys(str(entry["citation"]) for entry in _instruments(results)
+                              if entry.get("citation")))
+
+
+def _instruments(results: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return [entry for entry in results.get("instruments") or [] if isinstance(entry, Mapping)]
+
+
+def _instrument_sentence(results: Mapping[str, Any]) -> str:
+    """Each instrument by its title with its citation (ids where titles are not recorded)."""
+    listed = _instruments(results)
+    if listed:
+        return "Instruments: " + "; ".join(
+            f"{entry.get('measures')}: {entry.get('title') or entry.get('name')}"
+            + (f" ({short_citation(str(entry['citation']))})" if entry.get("citation") else "")
+            for entry in listed) + "."
+    wai = lookup(results, "scoring", "wai", "instrument") or {}
+    if not wai:
+        return ""
+    return ("Instruments: "
+            + ", ".join(f"{rater_label(str(r)).lower()} {name}" for r, name in wai.items())
+            + " (titles and citations not recorded in these results).")
+
+
+def missing_data_sentence(results: Mapping[str, Any]) -> str:
+    """How missing ratings were handled, with the exclusions counted in ``data_summary``."""
+    excluded = [entry for entry in lookup(results, "data_summary", "excluded") or []
+                if isinstance(entry, Mapping)]
+    prorated = lookup(results, "scoring", "wai", "n_prorated") or {}
+    text = (
+        "Missing data: the mixed models use every rating available for a patient, whatever "
+        "the number of sessions rated, and no rating was imputed; REML estimates are valid if "
+        "the missing ratings are missing at random (MAR) given the variables in the model."
+    )
+    if excluded:
+        text += " Excluded before the analysis: " + "; ".join(
+            f"{apa.integer(entry.get('rows'))} {entry.get('reason')}" for entry in excluded) + "."
+    else:
+        text += " No administration was excluded."
+    counts = [f"{apa.integer(n)} {rater_label(str(rater)).lower()}"
+              for rater, n in prorated.items() if n]
+    if counts:
+        text += (" Administrations with a few items missing were scored on the items answered "
+                 f"(prorated: {', '.join(counts)}).")
+    return text
 
 
 def analysis_paragraph(results: Mapping[str, Any]) -> str:
@@ -162,16 +261,107 @@ def analysis_paragraph(results: Mapping[str, Any]) -> str:
     df_methods = sorted({DF_METHODS.get(str(fit["df_method"]), str(fit["df_method"]))
                          for fit in fits if fit.get("df_method")})
     if methods:
+        growth = lookup(results, "models", "growth") or {}
+        formula = next((str(entry.get("formula") or lookup(entry, "fit", "formula"))
+                        for entry in growth.values() if isinstance(entry, Mapping)), "")
         parts.append(
             f"Models were estimated by {' and '.join(methods)}"
             + (f", with {' and '.join(df_methods)} degrees of freedom for the t tests"
                if df_methods else "")
             + ". Each rater's alliance was modelled separately (sessions within patients "
-            "within therapists, random intercepts and time slopes at both upper levels); a joint "
-            "model of both raters tested whether the factor effects differ between them."
+            f"within therapists; random effects as fitted: {random_structure(formula)}); a "
+            "joint model of both raters tested whether the factor effects differ between them."
         )
+    parts.append(centring_sentence(results))
+    if lookup(results, "models", "model_comparison"):
+        parts.append(
+            "The null (random-intercept), unconditional and conditional growth models were "
+            "compared by likelihood-ratio tests of maximum-likelihood fits (REML fits refitted "
+            "by ML, as lme4's anova() does); tests of a random slope used the 50:50 mixture of "
+            "\u03c7\u00b2 distributions for a variance on the boundary (Self & Liang, 1987; "
+            "Stram & Lee, 1994)."
+        )
+    parts.append(interval_levels_sentence(results))
     parts.append(_interval_sentence(results))
     return " ".join(part for part in parts if part)
+
+
+_BAR = re.compile(r"\(([^()|]*?)(\|\|?)([^()|]+)\)")
+
+
+def random_structure(formula: str) -> str:
+    """The random effects of an lme4 formula in words.
+
+    ``(time | therapist/patient)`` -> "correlated random intercepts and time slopes for
+    therapists and for patients within therapists"; ``||`` gives uncorrelated effects,
+    ``0 +`` (or ``- 1``) no intercept; ``a:b`` is read as ``a`` within ``b``.
+    """
+    described = []
+    for lhs, bar, groups in _BAR.findall(formula):
+        terms = [term.strip() for term in lhs.split("+") if term.strip()]
+        intercept = not any(term in ("0", "-1") or term.endswith("- 1") for term in terms)
+        slopes = [term.removesuffix("- 1").strip() for term in terms
+                  if term not in ("0", "1", "-1")]
+        effects = (["intercepts"] if intercept else []) + [f"{term} slopes" for term in slopes]
+        several = len(effects) > 1
+        kind = ("correlated " if bar == "|" and several else
+                "uncorrelated " if several else "") + "random " + " and ".join(effects)
+        described.append(f"{kind} for {_grouping(groups.strip())}")
+    return "; ".join(described) if described else "none recorded"
+
+
+def _grouping(groups: str) -> str:
+    """``therapist/patient`` -> "therapists and for patients within therapists"."""
+    if "/" in groups:
+        outer, inner = (part.strip() for part in groups.split("/", 1))
+        return f"{_grouping(outer)} and for {inner}s within {outer}s"
+    if ":" in groups:
+        inner, outer = (part.strip() for part in groups.split(":", 1))
+        return f"{inner}s within {outer}s"
+    return f"{groups}s"
+
+
+def centring_sentence(results: Mapping[str, Any]) -> str:
+    """Which predictors were grand-mean centred over which units (``models.predictors``)."""
+    predictors = [entry for entry in lookup(results, "models", "predictors") or []
+                  if isinstance(entry, Mapping)]
+    if not predictors:
+        return ""
+    by_level: dict[str, list[str]] = {}
+    for entry in predictors:
+        by_level.setdefault(str(entry.get("level")), []).append(humanize(str(entry["name"])))
+    parts = [f"{', '.join(names)} over the {level}s analysed"
+             for level, names in by_level.items()]
+    return (
+        "Predictors were grand-mean centred (" + "; ".join(parts) + "), so the intercept and "
+        "the time slope are those of a patient of a therapist at the mean of every predictor; "
+        "therapist-level predictors enter the therapist-level equations, patient-level ones "
+        "the patient-level equations."
+    )
+
+
+def interval_levels_sentence(results: Mapping[str, Any]) -> str:
+    """The level and kind of every interval the report shows."""
+    parts = []
+    confidence = lookup(results, "meta", "config", "models", "confidence")
+    if isinstance(confidence, int | float):
+        parts.append(f"fixed effects: {100 * confidence:g}% confidence intervals (t "
+                     "distribution with the degrees of freedom of the t tests)")
+    levels = sorted({float(entry["icc_intervals"]["level"])
+                     for entry in (lookup(results, "models", "null") or {}).values()
+                     if isinstance(entry, Mapping)
+                     and isinstance(entry.get("icc_intervals"), Mapping)
+                     and entry["icc_intervals"].get("level") is not None})
+    if levels:
+        parts.append("variance components and shares: "
+                     + " and ".join(f"{100 * level:g}%" for level in levels)
+                     + " parametric-bootstrap intervals")
+    if lookup(results, "efa", "reliability"):
+        parts.append("Cronbach's \u03b1: 95% intervals (Feldt, 1965)")
+    rmsea_level = lookup(results, "efa", "fit", "rmsea_level")
+    if isinstance(rmsea_level, int | float):
+        parts.append(f"RMSEA: {100 * rmsea_level:g}% interval")
+    return ("Interval levels: " + "; ".join(parts) + ".") if parts else ""
 
 
 def _interval_sentence(results: Mapping[str, Any]) -> str:

@@ -1,5 +1,6 @@
-"""Tables of the mixed models: variance components, ICCs, time codings, fixed effects,
-rater differences, parameter recovery and the list of models fitted."""
+"""Tables of the mixed models: variance components (with their proportional reduction in the
+conditional models), ICCs, time codings, likelihood-ratio model comparisons, fixed effects (with
+R²), rater differences, parameter recovery and the list of models fitted."""
 
 from __future__ import annotations
 
@@ -29,27 +30,45 @@ from alliance.report.table import CI, Table, unavailable
 
 
 def variance_table(results: Mapping[str, Any]) -> Table:
-    """Variance components of the null growth model of each rater."""
-    key, title = "variance-components", "Variance Components of the Unconditional Growth Models"
+    """Variance components of the null growth model of each rater, beside the same variances
+    in the conditional growth model and their proportional reduction (Raudenbush & Bryk 2002:
+    ``(unconditional - conditional) / unconditional``, ``models.growth.<rater>.variance_reduction``).
+    """
+    key = "variance-components"
+    title = "Variance Components of the Unconditional and Conditional Growth Models"
     null = lookup(results, "models", "null")
     if not null:
         return unavailable(key, title, "No null (unconditional) models in these results.")
     rows: list[dict[str, Any]] = []
     failures = []
     intervals = []
+    missing_reduction: list[str] = []
     for rater in raters(results):
         entry = null.get(rater)
         reason = model_failure(entry)
         if reason:
             failures.append(f"{rater_label(rater)}: {reason}.")
             continue
-        rows.extend(_variance_rows(rater, entry["fit"], entry.get("icc_intervals")))
+        reduction = lookup(results, "models", "growth", rater, "variance_reduction")
+        if reduction is None:
+            missing_reduction.append(rater_label(rater))
+        rows.extend(_variance_rows(rater, entry["fit"], entry.get("icc_intervals"),
+                                   reduction or []))
         intervals.append(entry.get("icc_intervals"))
     label = _ci_label(intervals)
     note = (
-        "Variance and SD of each random effect; r = its correlation with the first term of the "
-        f"same level (the intercept). {_interval_note(intervals, label)} {ALLIANCE_SCALE}"
+        "Variance and SD of each random effect in the unconditional growth model; r = its "
+        "correlation with the first term of the same level (the intercept). Conditional = the "
+        "same variance in the conditional growth model (with the therapist factors and "
+        "covariates); PRV = proportional reduction in variance, (unconditional − "
+        "conditional) / unconditional (Raudenbush & Bryk, 2002), the share of that variance "
+        "accounted for by the predictors; it can be negative (the two variances are separate "
+        "estimates) and is undefined where the unconditional variance is 0. "
+        f"{_interval_note(intervals, label)} {ALLIANCE_SCALE}"
     )
+    if missing_reduction:
+        note += (" No conditional model variances are recorded for "
+                 f"{' and '.join(missing_reduction).lower()} ratings.")
     if any([row.pop("one_sided") for row in rows]):  # every row's flag removed
         note += " " + ONE_SIDED_NOTE
     if failures:
@@ -58,7 +77,7 @@ def variance_table(results: Mapping[str, Any]) -> Table:
         return unavailable(key, title, " ".join(failures))
     frame = pd.DataFrame(rows).rename(columns={"LL": f"{label}|LL", "UL": f"{label}|UL"})
     formats = {"Variance": "number3", f"{label}|LL": "number3", f"{label}|UL": "number3",
-               "SD": "number3", "r": "bounded"}
+               "SD": "number3", "r": "bounded", "Conditional": "number3", "PRV": "number"}
     return Table(key, title, frame, formats, note, group="Rater")
 
 
@@ -97,10 +116,12 @@ def _interval_note(intervals: list[Mapping[str, Any] | None], label: str) -> str
     return text + "."
 
 
-def _variance_rows(rater: str, fit: Mapping[str, Any],
-                   intervals: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+def _variance_rows(rater: str, fit: Mapping[str, Any], intervals: Mapping[str, Any] | None,
+                   reduction: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
     limits = {(item.get("group"), item.get("term")): item
               for item in (intervals or {}).get("components") or [] if isinstance(item, Mapping)}
+    reduced = {(item.get("group"), item.get("term")): item
+               for item in reduction if isinstance(item, Mapping)}
     entries = fit.get("random_effects") or []
     correlations = {
         (entry["group"], entry["term2"]): entry.get("correlation")
@@ -130,6 +151,8 @@ def _variance_rows(rater: str, fit: Mapping[str, Any],
                 "UL": interval.get("ci_high"),
                 "SD": entry.get("sd"),
                 "r": correlation,
+                "Conditional": reduced.get((group, term), {}).get("conditional"),
+                "PRV": reduced.get((group, term), {}).get("proportional_reduction"),
                 "one_sided": one_sided,
             }
         )
@@ -238,6 +261,7 @@ def fixed_effects_table(results: Mapping[str, Any]) -> Table:
     rows: list[dict[str, Any]] = []
     failures: list[str] = []
     formulas: list[str] = []
+    explained: list[str] = []
     for rater in raters(results):
         entry = growth.get(rater)
         reason = model_failure(entry)
@@ -249,6 +273,12 @@ def fixed_effects_table(results: Mapping[str, Any]) -> Table:
         formula = entry.get("formula") or fit.get("formula")
         df_method = f" (df: {fit['df_method']})" if fit.get("df_method") else ""
         formulas.append(f"{rater_label(rater)}: {formula}{df_method}")
+        r2 = entry.get("r2") or fit.get("r2")
+        if isinstance(r2, Mapping):
+            explained.append(
+                f"{rater_label(rater).lower()}, marginal R\u00b2 = "
+                f"{apa.bounded(r2.get('marginal'), 3)}, conditional R\u00b2 = "
+                f"{apa.bounded(r2.get('conditional'), 3)}")
     if not rows:
         return unavailable(key, title, " ".join(failures))
     note = (
@@ -256,6 +286,13 @@ def fixed_effects_table(results: Mapping[str, Any]) -> Table:
         "Main effects of the factors are effects on the alliance level (at time 0); "
         "interactions with time are effects on its growth. Models: " + "; ".join(formulas) + "."
     )
+    if explained:
+        note += (
+            " Explained variance (Nakagawa & Schielzeth, 2013; Johnson, 2014): "
+            + "; ".join(explained) + ". Marginal R\u00b2 = share of the alliance variance "
+            "explained by the fixed effects; conditional R\u00b2 = by the fixed and random "
+            "effects together."
+        )
     if failures:
         note += " " + " ".join(failures)
     return Table(key, title, pd.DataFrame(rows), FIXED_FORMATS, note, group="Rater")
@@ -288,6 +325,79 @@ def time_coding_table(results: Mapping[str, Any]) -> Table:
     formats = {"Deviance": "number", "AIC": "number", "\u0394AIC": "number", "BIC": "number",
                "Selected": "yes_no"}
     return Table(key, title, frame, formats, note, group="Rater")
+
+
+#: Labels of the compared models (``models.model_comparison.<rater>.models[].name``).
+COMPARED_MODELS = {
+    "null": "Null (random intercepts)",
+    "fixed time": "+ Fixed time slope",
+    "patient slopes": "+ Patient random slopes",
+    "unconditional growth": "Unconditional growth (+ therapist random slopes)",
+    "conditional growth": "Conditional growth (+ factors and covariates)",
+}
+#: Marks a test of a variance component; explained in the model-comparison note.
+MIXTURE_MARK = "\u1d47"
+
+
+def model_comparison_table(results: Mapping[str, Any]) -> Table:
+    """Deviance, AIC and BIC of the nested model sequence of each rater, each model tested
+    against the one above it by a likelihood ratio (``models.model_comparison``)."""
+    key, title = "model-comparison", "Likelihood-Ratio Comparison of the Growth Models"
+    comparison = lookup(results, "models", "model_comparison")
+    if not comparison:
+        return unavailable(key, title, "No model comparison in these results.")
+    rows: list[dict[str, Any]] = []
+    mixture = False
+    formulas: dict[str, str] = {}
+    for rater in raters(results):
+        entry = comparison.get(rater)
+        if not isinstance(entry, Mapping):
+            continue
+        tests = {test.get("larger"): test for test in entry.get("tests") or []
+                 if isinstance(test, Mapping)}
+        for model in entry.get("models") or []:
+            name = str(model.get("name"))
+            formulas.setdefault(name, str(model.get("formula")))
+            test = tests.get(name, {})
+            marked = "mixture" in str(test.get("reference", ""))
+            mixture = mixture or marked
+            rows.append({
+                "Rater": rater_label(rater),
+                "Model": COMPARED_MODELS.get(name, humanize(name))
+                + (MIXTURE_MARK if marked else ""),
+                "Parameters": model.get("n_params"),
+                "Deviance": model.get("deviance"),
+                "AIC": model.get("aic"),
+                "BIC": model.get("bic"),
+                "\u03c7\u00b2": test.get("chi_square"),
+                "df": test.get("df"),
+                "p": test.get("p"),
+            })
+    if not rows:
+        return unavailable(key, title, "No model comparison in these results.")
+    note = (
+        "Each model is tested against the model above it: \u03c7\u00b2 = likelihood-ratio "
+        "statistic (the difference in deviance, \u22122 log-likelihood), df = the number of "
+        "parameters added. All models were fitted by maximum likelihood: the REML fits of the "
+        "unconditional and conditional growth models were refitted by ML for these tests, as "
+        "lme4's anova() refits REML fits, because REML criteria of models with different fixed "
+        "effects are not comparable; deviance, AIC and BIC are therefore comparable down the "
+        "table. Tests of fixed effects refer \u03c7\u00b2 to the \u03c7\u00b2 distribution."
+    )
+    if mixture:
+        note += (
+            f" {MIXTURE_MARK} Test of a variance component (one added random slope with its "
+            "covariance with the intercept): the null value, a variance of 0, lies on the "
+            "boundary of the parameter space, so p is from the 50:50 mixture of "
+            "\u03c7\u00b2(df \u2212 1) and \u03c7\u00b2(df) (Self & Liang, 1987; Stram & Lee, "
+            "1994); the plain \u03c7\u00b2(df) p would be too large."
+        )
+    note += " Models: " + "; ".join(
+        f"{COMPARED_MODELS.get(name, humanize(name))}: {formula}"
+        for name, formula in formulas.items()) + "."
+    formats = {"Parameters": "integer", "Deviance": "number", "AIC": "number", "BIC": "number",
+               "\u03c7\u00b2": "number", "df": "integer", "p": "p"}
+    return Table(key, title, pd.DataFrame(rows), formats, note, group="Rater")
 
 
 def joint_table(results: Mapping[str, Any]) -> Table:

@@ -133,10 +133,13 @@ def _loadings_note(efa: Mapping[str, Any], names: list[str]) -> str:
         )
     fit = efa.get("fit") or {}
     if fit.get("chi_square") is not None:
+        level = fit.get("rmsea_level")
+        rmsea_ci = (f"{100 * level:g}% CI" if isinstance(level, int | float)
+                    else "CI (level not recorded)")
         parts.append(
             f"Model fit: \u03c7\u00b2({apa.degrees_of_freedom(fit.get('df'))}) = "
             f"{apa.number(fit['chi_square'])}, {apa.p_phrase(fit.get('p'))}, RMSEA = "
-            f"{apa.bounded(fit.get('rmsea'), 3)} "
+            f"{apa.bounded(fit.get('rmsea'), 3)}, {rmsea_ci} "
             f"{apa.interval(fit.get('rmsea_ci_low'), fit.get('rmsea_ci_high'), 'bounded3')}, "
             f"TLI = {apa.bounded(fit.get('tli'))}."
         )
