@@ -20,7 +20,8 @@ variance shares follow powerlmm (Magnusson, ``get_ICC_pre_clusters``, ``get_ICC_
 ``patient_intercept`` includes the therapist share, as powerlmm's subject-level ICC: it is the
 correlation of two measurements of one patient at time 0. A share whose denominator is 0 (no
 slope variance at either level) is undefined (NaN). Their intervals are parametric-bootstrap
-percentile intervals, one-sided where a share is estimated at 0 or 1
+percentile intervals, one-sided where a share is estimated at 0 or 1, or, from 200 therapists
+(``[models] variance_intervals``), delta-method intervals on the logit scale
 (:mod:`alliance.mixed.variance_shares`). Reliability of a random coefficient
 (Raudenbush & Bryk 2002, eq. 3.59, written with the conditional variances): the mean over
 groups of ``1 - v_j / tau``, where ``v_j`` is the conditional (posterior) variance of group
@@ -49,7 +50,6 @@ from alliance.mixed.variance_shares import (
     VarianceIntervals,
     VarianceShare,
     share_estimates,
-    variance_intervals,
 )
 from alliance.study.config import FACTOR_NAMES, RATERS, ModelConfig
 from alliance.study.factors import TherapistFactors
@@ -195,10 +195,13 @@ class NullModel:
         return {str(name): float(value)
                 for name, value in share_estimates(self.fit, null_shares(self.fit)).items()}
 
-    def with_intervals(self, n_boot: int, seed: int, level: float) -> NullModel:
-        """A copy with parametric-bootstrap intervals of the variances and the shares."""
-        return replace(self, intervals=variance_intervals(
-            self.fit, null_shares(self.fit), level=level, n_boot=n_boot, seed=seed))
+    def with_intervals(self, n_boot: int, seed: int, level: float,
+                       method: str = "auto") -> NullModel:
+        """A copy with intervals of the variances and the shares: parametric bootstrap, or the
+        large-sample delta method for large designs, as ``method`` and
+        :func:`alliance.mixed.variance_shares.interval_method` choose."""
+        return replace(self, intervals=self.fit.variance_intervals(
+            list(null_shares(self.fit)), level=level, n_boot=n_boot, seed=seed, method=method))
 
     def reliability(self) -> dict[str, float]:
         """Mean ``1 - v_j / tau`` of each random coefficient (module docstring)."""

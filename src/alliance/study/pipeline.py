@@ -116,7 +116,8 @@ def run_study(config: StudyConfig, progress: Progress | None = None) -> StudyRes
     coding = comparison.chosen
     with step(4):
         null = {rater: fit_null(analysis, rater, coding, config.models).with_intervals(
-                    config.models.bootstrap_samples, config.seed + index, config.models.confidence)
+                    config.models.bootstrap_samples, config.seed + index, config.models.confidence,
+                    config.models.variance_intervals)
                 for index, rater in enumerate(RATERS)}
     with step(5):
         growth = {rater: fit_growth(analysis, rater, coding, config.models) for rater in RATERS}
