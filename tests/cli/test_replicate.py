@@ -80,7 +80,8 @@ def test_the_folder_holds_everything(replicated: Path) -> None:
     assert not list(replicated.parent.glob(".*partial*"))
     payload = json.loads((replicated / "results.json").read_text())
     assert set(payload) == {"meta", "data_summary", "scoring", "efa", "therapist_factors",
-                            "models", "recovery", "findings", "figures", "outputs"}
+                            "models", "recovery", "findings", "figures", "outputs",
+                            "instruments"}
     assert {"report.docx", "data/analysis.csv", "data/wai.csv",
             "figures/residual-diagnostics.svg"} <= set(payload["outputs"])
     assert payload["meta"]["simulated"] is True and payload["meta"]["seed"] == 2013
