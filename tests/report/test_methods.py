@@ -67,6 +67,14 @@ def test_the_analysis_says_how_the_variance_intervals_were_computed(
         "variance at or near 0)."
     )
     assert sentence in analysis_paragraph(results)
+    for entry in results["models"]["null"].values():  # a large design's intervals
+        entry["icc_intervals"].update(
+            method="delta method (variances on the log scale, shares on the logit scale)",
+            n_boot=None, seed=None)
+    large = analysis_paragraph(results)
+    assert ("are delta method (variances on the log scale, shares on the logit scale), from "
+            "the Hessian of the deviance") in large
+    assert "percentile" not in large.split("Intervals for the variance components")[1]
     for entry in results["models"]["null"].values():
         del entry["icc_intervals"]
     assert "Intervals for the variance components" not in analysis_paragraph(results)

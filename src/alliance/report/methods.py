@@ -374,8 +374,14 @@ def _interval_sentence(results: Mapping[str, Any]) -> str:
     if not recorded:
         return ""
     samples = sorted({int(entry["n_boot"]) for entry in recorded if entry.get("n_boot")})
-    count = f" ({' and '.join(apa.integer(n) for n in samples)} samples per model)" if samples \
-        else ""
+    if not samples:  # the large-sample intervals of a large design
+        return (
+            "Intervals for the variance components and the variance shares (ICCs) of the "
+            f"unconditional growth models are {recorded[0].get('method')}, from the Hessian of "
+            "the deviance: with this many therapists the parametric bootstrap's refits would "
+            "add computing time but not accuracy."
+        )
+    count = f" ({' and '.join(apa.integer(n) for n in samples)} samples per model)"
     return (
         "Intervals for the variance components and the variance shares (ICCs) of the "
         f"unconditional growth models are {recorded[0].get('method')} percentile intervals"

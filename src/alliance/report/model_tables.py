@@ -106,8 +106,9 @@ def _interval_note(intervals: list[Mapping[str, Any] | None], label: str) -> str
     if not recorded:
         return "No intervals are recorded in these results."
     methods = sorted({str(entry.get("method")) for entry in recorded})
-    text = f"{label} = {' and '.join(methods)} percentile interval"
     samples = sorted({int(entry["n_boot"]) for entry in recorded if entry.get("n_boot")})
+    kind = " percentile interval" if samples else " interval"
+    text = f"{label} = {' and '.join(methods)}{kind}"
     if samples:
         seeds = ", ".join(str(entry.get("seed")) for entry in recorded)
         failed = sum(int(entry.get("n_failed") or 0) for entry in recorded)

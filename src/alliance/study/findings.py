@@ -118,7 +118,7 @@ def variance_sentence(model: NullModel, coding: str) -> str:
         "the variance at that time"
     )
     if intervals is not None:
-        sentence += f" (intervals: {intervals.method}, {intervals.n_boot:,} samples)"
+        sentence += f" (intervals: {intervals.describe().split(', ', 1)[1]})"
     sentence += "."
     if model.fit.singular:
         sentence += (
