@@ -126,7 +126,8 @@ class FactorConfig:
 class ModelConfig:
     """The mixed models: time coding, inference.
 
-    ``df_method``: ``"satterthwaite"``, ``"containment"`` or ``"kenward-roger"`` (adjusted SEs
+    ``df_method``: one of the engine's :data:`alliance.mixed.fit.DF_METHODS`:
+    ``"satterthwaite"``, ``"containment"``, ``"residual"`` or ``"kenward-roger"`` (adjusted SEs
     and df); ``robust``: ``"cr2"`` for CR2 cluster-robust SEs by therapist with Bell-McCaffrey
     df (with the default df_method only), or ``"none"``.
 

@@ -350,7 +350,9 @@ def _target(factors: _Reader) -> dict[str, tuple[float, ...]] | None:
 
 
 def _models(data: Any, source: str) -> ModelConfig:
-    from alliance.mixed.variance_shares import INTERVAL_METHODS  # the engine's vocabulary
+    # the engine's vocabularies (imported here: reading a config does not load the engine)
+    from alliance.mixed.fit import DF_METHODS
+    from alliance.mixed.variance_shares import INTERVAL_METHODS
 
     models = _Reader(data, "models", source)
     models.check_keys({"time_coding", "time_codings", "df_method", "robust", "confidence",
@@ -369,8 +371,7 @@ def _models(data: Any, source: str) -> ModelConfig:
     ):
         models.fail("confidence", f"must be a number from 0.5 to below 1, not {confidence!r}",
                     "write e.g. 0.95")
-    df_method = models.choice("df_method", "satterthwaite",
-                              ("satterthwaite", "containment", "kenward-roger"))
+    df_method = models.choice("df_method", "satterthwaite", DF_METHODS)
     robust = models.choice("robust", "none", ("none", "cr2"))
     if robust != "none" and df_method != "satterthwaite":
         models.fail("robust", f"is {robust!r} with df_method {df_method!r}",
