@@ -118,18 +118,22 @@ _BASES: weakref.WeakKeyDictionary[ProfiledDeviance, dict[bytes, _Basis]] = (
 
 
 def _satterthwaite_basis(
-    objective: ProfiledDeviance, params: np.ndarray, sigma: float
+    objective: ProfiledDeviance, params: np.ndarray, sigma: float,
+    evaluation: Evaluation | None = None,
 ) -> _Basis:
     """The elimination at ``params``, ``A = 2 H^-1`` and the scale-free coordinates' scales.
 
     What :func:`satterthwaite_df` needs for any contrast (a Hessian costs two exact gradients
-    per covariance parameter); computed once per objective and optimum.
+    per covariance parameter); computed once per objective and optimum. ``evaluation``, the
+    elimination at ``params`` if the caller has it (a result's own), is used instead of a
+    new one: its buffers are the size of the data's groups.
     """
     key = np.append(params, sigma).tobytes()
     cached = _BASES.setdefault(objective, {})
     if key in cached:
         return cached[key]
-    evaluation = objective.forward(params)
+    if evaluation is None or not np.array_equal(evaluation.params, params):
+        evaluation = objective.forward(params)
     scales = np.append(parameter_scales(objective, params), sigma)
     size = len(scales)
     count = objective.residual_df
@@ -147,7 +151,8 @@ def _satterthwaite_basis(
 
 
 def satterthwaite_df(
-    objective: ProfiledDeviance, params: np.ndarray, sigma: float, contrasts: np.ndarray
+    objective: ProfiledDeviance, params: np.ndarray, sigma: float, contrasts: np.ndarray,
+    evaluation: Evaluation | None = None,
 ) -> np.ndarray:
     """Satterthwaite df for each row of ``contrasts`` (lmerTest's ``contest1D``).
 
@@ -183,10 +188,12 @@ def satterthwaite_df(
         The residual standard deviation at the optimum.
     contrasts : numpy.ndarray
         ``k x p`` matrix, one contrast per row.
+    evaluation : Evaluation, optional
+        The elimination at ``params``, when the caller has it (a result's own).
     """
     contrasts = np.atleast_2d(np.asarray(contrasts, dtype=float))
     params = np.asarray(params, dtype=float)
-    evaluation, asymptotic, scales = _satterthwaite_basis(objective, params, sigma)
+    evaluation, asymptotic, scales = _satterthwaite_basis(objective, params, sigma, evaluation)
     size = len(scales)
     unit = evaluation.txx_inverse
     jacobian = np.empty((size, len(contrasts)))
@@ -393,7 +400,8 @@ def denominator_df(result: MixedResult, contrasts: np.ndarray) -> np.ndarray:
             f"not {contrasts.shape[1]}"
         )
     if result.df_method == "satterthwaite":
-        return satterthwaite_df(result.objective, result.params, result.sigma, contrasts)
+        return satterthwaite_df(result.objective, result.params, result.sigma, contrasts,
+                                result.evaluation)
     elif result.df_method == "containment":
         involved = contrasts != 0
         if not np.all(involved.any(axis=1)):
