@@ -8,7 +8,7 @@ from scipy import stats
 
 from alliance.mixed.inference import containment_df, satterthwaite_df
 from alliance.study import StudyResults
-from alliance.study.joint import difference_tests, joint_term
+from alliance.study.joint import difference_tests, joint_random_terms, joint_term
 
 
 def test_joint_model_has_rater_specific_terms(small_results: StudyResults) -> None:
@@ -64,3 +64,19 @@ def test_containment_df_use_the_patient_term(small_results: StudyResults) -> Non
                           for rater in ("patient", "therapist"))
     assert df[patient] == df[therapist]
     assert tests["df"].iloc[0] == df[patient]
+
+
+@pytest.mark.parametrize(
+    ("terms", "joint"),
+    [
+        ("(time | therapist/patient)", "(0 + rater + rater:time | therapist/patient)"),
+        ("(time || therapist/patient)", "(0 + rater + rater:time || therapist/patient)"),
+        ("(1 | therapist/patient)", "(0 + rater | therapist/patient)"),
+        ("(time | therapist) + (1 | therapist:patient)",
+         "(0 + rater + rater:time | therapist) + (0 + rater | therapist:patient)"),
+        ("(0 + time | therapist) + (1 | therapist) + (time - 1 | patient)",
+         "(0 + rater:time | therapist) + (0 + rater | therapist) + (0 + rater:time | patient)"),
+    ],
+)
+def test_random_terms_translate_per_rater(terms: str, joint: str) -> None:
+    assert joint_random_terms(terms) == joint

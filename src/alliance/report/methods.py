@@ -322,22 +322,47 @@ def _grouping(groups: str) -> str:
 
 
 def centring_sentence(results: Mapping[str, Any]) -> str:
-    """Which predictors were grand-mean centred over which units (``models.predictors``)."""
+    """How each predictor was centred, over which units (``models.predictors``): grand mean,
+    none, or the within/between decomposition of a group-mean centred patient covariate."""
     predictors = [entry for entry in lookup(results, "models", "predictors") or []
                   if isinstance(entry, Mapping)]
     if not predictors:
         return ""
-    by_level: dict[str, list[str]] = {}
+    grand: dict[str, list[str]] = {}
+    uncentred: list[str] = []
+    decomposed: dict[str, list[str]] = {}
     for entry in predictors:
-        by_level.setdefault(str(entry.get("level")), []).append(humanize(str(entry["name"])))
-    parts = [f"{', '.join(names)} over the {level}s analysed"
-             for level, names in by_level.items()]
-    return (
-        "Predictors were grand-mean centred (" + "; ".join(parts) + "), so the intercept and "
-        "the time slope are those of a patient of a therapist at the mean of every predictor; "
-        "therapist-level predictors enter the therapist-level equations, patient-level ones "
-        "the patient-level equations."
-    )
+        name, centring = str(entry["name"]), str(entry.get("centring") or "grand mean")
+        if entry.get("decomposes"):
+            decomposed.setdefault(str(entry["decomposes"]), []).append(humanize(name))
+        elif centring == "none":
+            uncentred.append(humanize(name))
+        else:
+            grand.setdefault(str(entry.get("level")), []).append(humanize(name))
+    text = ""
+    if grand:
+        text = "Predictors were grand-mean centred (" + "; ".join(
+            f"{', '.join(names)} over the {level}s analysed" for level, names in grand.items()
+        ) + ")"
+    if uncentred:
+        text += f"{'; ' if text else ''}{', '.join(uncentred)} entered uncentred"
+    if grand:
+        text += (", so the intercept and the time slope are those of a patient of a therapist "
+                 f"at the mean of every {'centred ' if uncentred else ''}predictor")
+    if text:
+        text += ("; therapist-level predictors enter the therapist-level equations, "
+                 "patient-level ones the patient-level equations.")
+    for covariate, parts_of in decomposed.items():
+        within, between = parts_of
+        text += (
+            f" {humanize(covariate)} was centred within therapists (group-mean centring): "
+            f"{within} is a patient's deviation from the mean of their therapist's patients "
+            f"(a patient-level predictor), and {between} that therapist mean, grand-mean "
+            "centred over the therapists (a therapist-level predictor); both entered with "
+            "their interactions with time, separating the within-therapist from the "
+            "between-therapist effect."
+        )
+    return text.strip()
 
 
 def interval_levels_sentence(results: Mapping[str, Any]) -> str:

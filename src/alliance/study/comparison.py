@@ -26,6 +26,24 @@ Lee 1994, Biometrics 50, 1171-1177), so ``p = 0.5 P(chi2_{df-1} > x) + 0.5 P(chi
 the 50:50 mixture holds for one added random effect; adding both levels' slopes at once would
 need a mixture with weights that depend on the information matrix. Checked against lme4's
 ``anova`` on tests/reference/data/alliance_sim.csv (tests/reference/model_comparison.json).
+
+The sequence above is that of ``[models] random_effects = "full"``. The unconditional and
+conditional growth models always carry the configured random structure
+(:attr:`~alliance.study.config.ModelConfig.random_terms`); the smaller models depend on it
+(:func:`comparison_sequence`, and the ``note`` of each rater's comparison says which was used):
+
+* ``"uncorrelated"``: the same steps, the patient slopes uncorrelated with the intercepts
+  (``(1 | therapist) + (time || patient:therapist)``), so each slope test adds one variance
+  (``df = 1``, the mixture of ``chi2(0)`` and ``chi2(1)``);
+* ``"intercepts"``: null, then the unconditional growth model (the fixed time slope; a test of
+  fixed effects), then the conditional model: there are no random slopes to test;
+* explicit random terms with a random intercept for therapists and for patients: null, fixed
+  time, then the unconditional growth model, tested as one variance component (the mixture) if
+  it adds random slopes at one level, and against the plain chi-square on ``df`` if it adds
+  them at both levels at once (:data:`SEVERAL`: conservative for variances on the boundary, as
+  the mixture's weights are not known; Stram & Lee 1994), as a fixed-effects test if it adds
+  none; without an intercept at both levels the null model is not nested in it, and only the
+  unconditional and conditional growth models are compared.
 """
 
 from __future__ import annotations
@@ -39,14 +57,18 @@ from scipy import special
 from alliance.errors import SpecificationError
 from alliance.mixed import MixedResult, fit
 from alliance.mixed.compare import lrt, refit_ml
-from alliance.study.models import NULL_FORMULA, AnalysisData, GrowthModel, NullModel
+from alliance.study.config import RANDOM_EFFECTS
+from alliance.study.models import AnalysisData, GrowthModel, NullModel, null_formula
 
 FIXED = "fixed effects"
 VARIANCE = "variance components"
+#: Random slopes added at two levels at once (explicit random terms only).
+SEVERAL = "variance components (two levels at once)"
 #: Reference distribution of each kind of test, as the report names it.
 REFERENCES = {
     FIXED: "chi-square",
     VARIANCE: "50:50 mixture of chi-square(df - 1) and chi-square(df)",
+    SEVERAL: "chi-square (conservative for variances on the boundary)",
 }
 #: The models fitted here (name, formula, kind of its test against the previous model); the
 #: unconditional and conditional growth models come from the pipeline's REML fits.
@@ -58,6 +80,46 @@ EXTRA_MODELS = (
 )
 UNCONDITIONAL = ("unconditional growth", VARIANCE)
 CONDITIONAL = ("conditional growth", FIXED)
+_UNCORRELATED_SLOPES = ("patient slopes",
+                        "alliance ~ time + (1 | therapist) + (time || patient:therapist)",
+                        VARIANCE)
+
+
+def comparison_sequence(
+    random_effects: str,
+) -> tuple[tuple[tuple[str, str, str | None], ...], str, str]:
+    """The smaller models, the kind of test of the unconditional growth model and a note, for
+    ``[models] random_effects`` (a name or explicit random terms; module docstring)."""
+    if random_effects == "full":
+        return EXTRA_MODELS, UNCONDITIONAL[1], (
+            "null, fixed time, patient slopes, unconditional and conditional growth")
+    if random_effects == "uncorrelated":
+        return (*EXTRA_MODELS[:2], _UNCORRELATED_SLOPES), UNCONDITIONAL[1], (
+            "null, fixed time, uncorrelated patient slopes, unconditional growth with "
+            "uncorrelated therapist slopes, conditional growth")
+    if random_effects == "intercepts":
+        return EXTRA_MODELS[:1], FIXED, (
+            "null, unconditional growth (the fixed time slope; no random slopes to test), "
+            "conditional growth")
+    from alliance.mixed.formula import parse_formula
+
+    terms = parse_formula(f"alliance ~ time + {random_effects}").random
+    # True: a term of the therapist level, False: of the patient level
+    intercepts = {term.grouping == ("therapist",) for term in terms if term.intercept}
+    slopes = {term.grouping == ("therapist",) for term in terms if "time" in term.variables}
+    if intercepts != {True, False}:
+        return (), UNCONDITIONAL[1], (
+            f"the configured random effects {random_effects} have no random intercept at "
+            "both levels, so the null model is not nested in them: only the unconditional "
+            "and conditional growth models are compared")
+    if not slopes:
+        return EXTRA_MODELS[:1], FIXED, (
+            f"null, unconditional growth ({random_effects}: the fixed time slope, no random "
+            "slopes to test), conditional growth")
+    kind = VARIANCE if len(slopes) == 1 else SEVERAL
+    return EXTRA_MODELS[:2], kind, (
+        f"null, fixed time, unconditional growth ({random_effects}; {REFERENCES[kind]} test), "
+        "conditional growth")
 
 
 def mixture_p(chi_square: float, df: int) -> float:
@@ -129,27 +191,34 @@ class ModelComparison:
     rater: str
     models: tuple[dict[str, Any], ...]
     tests: tuple[dict[str, Any], ...]
+    note: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"method": "ML", "models": list(self.models), "tests": list(self.tests)}
+        return {"method": "ML", "models": list(self.models), "tests": list(self.tests),
+                "note": self.note}
 
 
 def compare_models(
-    analysis: AnalysisData, rater: str, coding: str, null: NullModel, growth: GrowthModel
+    analysis: AnalysisData, rater: str, coding: str, null: NullModel, growth: GrowthModel,
+    random_effects: str = "full",
 ) -> ModelComparison:
     """Fit the smaller models of ``rater`` by ML and test the sequence of the module docstring.
 
-    ``null`` must be the unconditional growth model (:data:`~alliance.study.models.NULL_FORMULA`)
-    and ``growth`` the conditional one, both fitted to ``rater``'s rows under ``coding``.
+    ``null`` must be the unconditional growth model with the random structure of
+    ``random_effects`` (``[models] random_effects``) and ``growth`` the conditional one, both
+    fitted to ``rater``'s rows under ``coding``.
     """
-    if null.formula != NULL_FORMULA:
+    expected = null_formula(RANDOM_EFFECTS.get(random_effects, random_effects))
+    if null.formula != expected:
         raise SpecificationError(
-            f"the unconditional growth model must be '{NULL_FORMULA}', not '{null.formula}'")
+            f"the unconditional growth model must be '{expected}', not '{null.formula}'")
+    extra, unconditional_kind, note = comparison_sequence(random_effects)
     frame = analysis.rater_frame(rater, coding)
     models = [(name, fit(formula, frame, reml=False, df_method="residual"))
-              for name, formula, _ in EXTRA_MODELS]
+              for name, formula, _ in extra]
     models += [(UNCONDITIONAL[0], null.fit), (CONDITIONAL[0], growth.fit)]
-    kinds = [kind for _, _, kind in EXTRA_MODELS[1:] if kind is not None]
-    kinds += [UNCONDITIONAL[1], CONDITIONAL[1]]
+    kinds = [kind for _, _, kind in extra[1:] if kind is not None]
+    kinds += [unconditional_kind, CONDITIONAL[1]] if extra else [CONDITIONAL[1]]
     listed, tests = compare_sequence(models, kinds)
-    return ModelComparison(rater=rater, models=tuple(listed), tests=tuple(tests))
+    return ModelComparison(rater=rater, models=tuple(listed), tests=tuple(tests),
+                           note=f"Models compared: {note}.")

@@ -22,6 +22,18 @@ RATERS = ("patient", "therapist")
 FACTOR_NAMES = ("personal_satisfactions", "personal_burdens")
 #: Time codings compared (see :mod:`alliance.study.models`).
 TIME_CODINGS = ("log", "linear", "sessions")
+#: Named random-effects structures of ``[models] random_effects`` -> their lme4 random terms
+#: (see :mod:`alliance.study.models`); any other value is an explicit lme4 random term.
+RANDOM_EFFECTS = {
+    "full": "(time | therapist/patient)",
+    "uncorrelated": "(time || therapist/patient)",
+    "intercepts": "(1 | therapist/patient)",
+}
+#: Centerings of ``[models] centering``; ``group-mean`` for patient-level covariates only.
+CENTERINGS = ("grand-mean", "group-mean", "none")
+#: The centering of a predictor the configuration does not name (every kind: therapist factors,
+#: therapist covariates, patient covariates).
+DEFAULT_CENTERING = "grand-mean"
 #: Column names the pipeline gives its own variables; covariates may not take them.
 RESERVED_NAMES = frozenset(
     {"alliance", "time", "session", "rater", "therapist", "patient", *FACTOR_NAMES}
@@ -124,7 +136,13 @@ class FactorConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """The mixed models: time coding, inference.
+    """The mixed models: time coding, random effects, centering, inference.
+
+    ``random_effects``: a name of :data:`RANDOM_EFFECTS` (``"full"``: correlated random
+    intercepts and time slopes for therapists and patients; ``"uncorrelated"``;
+    ``"intercepts"``) or an explicit lme4 random term in ``time``, ``therapist`` and
+    ``patient`` (checked by the reader). ``centering``: predictor name -> one of
+    :data:`CENTERINGS`; predictors not named are centred by :data:`DEFAULT_CENTERING`.
 
     ``df_method``: one of the engine's :data:`alliance.mixed.fit.DF_METHODS`:
     ``"satterthwaite"``, ``"containment"``, ``"residual"`` or ``"kenward-roger"`` (adjusted SEs
@@ -145,6 +163,17 @@ class ModelConfig:
     robust: str = "none"
     bootstrap_samples: int = 1000
     variance_intervals: str = "auto"
+    random_effects: str = "full"
+    centering: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def random_terms(self) -> str:
+        """The lme4 random term of the per-rater models: ``"(time | therapist/patient)"``."""
+        return RANDOM_EFFECTS.get(self.random_effects, self.random_effects)
+
+    def centering_of(self, predictor: str) -> str:
+        """The centering of ``predictor``: as configured, else :data:`DEFAULT_CENTERING`."""
+        return self.centering.get(predictor, DEFAULT_CENTERING)
 
     @property
     def robust_type(self) -> str | None:
@@ -265,7 +294,8 @@ class StudyConfig:
             if value is not None
         }
         data["factors"] = {
-            key: list(value) if isinstance(value, tuple) else value
+            key: list(value) if isinstance(value, tuple) else
+            dict(value) if isinstance(value, Mapping) else value
             for key, value in factors.items()
         }
         if self.factors.target is not None:
@@ -274,7 +304,8 @@ class StudyConfig:
             }
         models = vars(self.models)
         data["models"] = {
-            key: list(value) if isinstance(value, tuple) else value
+            key: list(value) if isinstance(value, tuple) else
+            dict(value) if isinstance(value, Mapping) else value
             for key, value in models.items()
         }
         data["report"] = {"show_identifiers": self.show_identifiers}

@@ -19,6 +19,9 @@ from typing import Any
 from alliance.errors import SpecificationError
 from alliance.io import read_toml
 from alliance.study.config import (
+    CENTERINGS,
+    FACTOR_NAMES,
+    RANDOM_EFFECTS,
     RATERS,
     RESERVED_NAMES,
     TIME_CODINGS,
@@ -234,7 +237,10 @@ def config_from_dict(data: Mapping[str, Any], base_dir: Path, source: str) -> St
         patients=patients_config,
         wai=_wai(data["wai"], source, patients_config),
         factors=_factors(data.get("factors", {}), source),
-        models=_models(data.get("models", {}), source),
+        models=_models(data.get("models", {}), source,
+                       therapist_level=(*FACTOR_NAMES, *therapist_config.covariates),
+                       patient_level=tuple(patients_config.covariates if patients_config
+                                           else ())),
         show_identifiers=_report(data.get("report", {}), source),
         truth=_truth(data.get("simulation", {}), source),
         base_dir=Path(base_dir),
@@ -349,14 +355,18 @@ def _target(factors: _Reader) -> dict[str, tuple[float, ...]] | None:
     return out
 
 
-def _models(data: Any, source: str) -> ModelConfig:
+def _models(data: Any, source: str, therapist_level: tuple[str, ...] = FACTOR_NAMES,
+            patient_level: tuple[str, ...] = ()) -> ModelConfig:
+    """``[models]``; ``therapist_level`` and ``patient_level`` name the predictors that
+    ``centering`` may name."""
     # the engine's vocabularies (imported here: reading a config does not load the engine)
     from alliance.mixed.fit import DF_METHODS
     from alliance.mixed.variance_shares import INTERVAL_METHODS
 
     models = _Reader(data, "models", source)
     models.check_keys({"time_coding", "time_codings", "df_method", "robust", "confidence",
-                       "bootstrap_samples", "variance_intervals"})
+                       "bootstrap_samples", "variance_intervals", "random_effects",
+                       "centering"})
     codings = models.names("time_codings") or TIME_CODINGS
     for coding in codings:
         if coding not in TIME_CODINGS:
@@ -384,7 +394,115 @@ def _models(data: Any, source: str) -> ModelConfig:
         confidence=float(confidence),
         bootstrap_samples=models.integer("bootstrap_samples", 1000, MIN_BOOTSTRAP_SAMPLES),
         variance_intervals=models.choice("variance_intervals", "auto", INTERVAL_METHODS),
+        random_effects=_random_effects(models),
+        centering=_centering(models, therapist_level, patient_level),
     )
+
+
+def _centering(models: _Reader, therapist_level: tuple[str, ...],
+               patient_level: tuple[str, ...]) -> dict[str, str]:
+    """``models.centering``: predictor -> centering; group-mean for patient-level ones only,
+    and its ``<name>_within`` / ``<name>_between`` may not be taken by another predictor."""
+    value = models.data.get("centering", {})
+    if not isinstance(value, Mapping):
+        models.fail("centering", f"must be a table, not {value!r}",
+                    'write centering = { personal_burdens = "grand-mean", '
+                    'severity = "group-mean" }')
+    known = (*therapist_level, *patient_level)
+    for name, centering in value.items():
+        key = f"centering.{name}"
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            models.fail(key, "is not a predictor of the growth models",
+                        f"did you mean {close[0]!r}" if close else
+                        f"name one of {', '.join(map(repr, known))}")
+        if centering not in CENTERINGS:
+            models.fail(key, f"is {centering!r}",
+                        f"choose one of {', '.join(map(repr, CENTERINGS))}")
+        if centering == "group-mean" and name in therapist_level:
+            models.fail(key, "is 'group-mean', but it is measured on therapists: a "
+                        "therapist's value has no mean over the therapist's patients to be "
+                        "centred on", "use 'grand-mean' or 'none' (group-mean centering is "
+                        "for patient-level covariates)")
+        if centering == "group-mean":
+            for part in (f"{name}_within", f"{name}_between"):
+                if part in known:
+                    models.fail(key, f"is 'group-mean', which adds the predictor {part!r}, "
+                                "but a covariate already has that name",
+                                "rename that covariate")
+    return {str(name): str(centering) for name, centering in value.items()}
+
+
+def _random_effects(models: _Reader) -> str:
+    """``models.random_effects``: a name of :data:`RANDOM_EFFECTS`, or an lme4 random term that
+    parses, uses only ``time`` and the grouping factors ``therapist`` and ``patient`` (a term for
+    each), and that the engine can build for the per-rater and the joint model (checked on a
+    small made-up design, so that a structure it refuses stops here, not after the factor
+    analysis)."""
+    from alliance.errors import FormulaSyntaxError
+    from alliance.mixed.formula import parse_formula
+
+    value = models.text("random_effects", "full")
+    if value in RANDOM_EFFECTS:
+        return str(value)
+    key = "random_effects"
+    remedy = (f"use one of {', '.join(map(repr, RANDOM_EFFECTS))} or lme4 random terms in time, "
+              "therapist and patient, e.g. \"(time | therapist) + (1 | therapist:patient)\"")
+    try:
+        parsed = parse_formula(f"alliance ~ time + {value}")
+    except FormulaSyntaxError as error:
+        models.fail(key, f"{value!r} does not parse as lme4 random terms ({error})", remedy)
+    if parsed.fixed.replace(" ", "") != "1+time" or not parsed.random:
+        models.fail(key, f"{value!r} holds more than random terms (fixed part "
+                    f"{parsed.fixed!r})", "write only terms in parentheses, (effects | group)")
+    levels = set()
+    for term in parsed.random:
+        other = [v for v in term.variables if v != "time"]
+        if other:
+            models.fail(key, f"term {term.source!r} has random slopes of {other}",
+                        "only time may have a random slope")
+        if not term.intercept and not term.variables:
+            models.fail(key, f"term {term.source!r} has no random effect", remedy)
+        grouping = frozenset(term.grouping)
+        if grouping == {"therapist"}:
+            levels.add("therapist")
+        elif grouping in ({"patient"}, {"patient", "therapist"}):
+            levels.add("patient")
+        else:
+            models.fail(key, f"term {term.source!r} groups by {term.group_name!r}",
+                        "group by therapist, and by patient (therapist:patient or patient)")
+    if levels != {"therapist", "patient"}:
+        models.fail(key, f"{value!r} has no random effect for "
+                    f"{'therapists' if 'therapist' not in levels else 'patients'}",
+                    "give random effects at both levels of the three-level model")
+    _check_buildable(models, str(value))
+    return str(value)
+
+
+def _check_buildable(models: _Reader, terms: str) -> None:
+    """Build the per-rater and joint models with ``terms`` on a small made-up design."""
+    import numpy as np
+    import pandas as pd
+
+    from alliance.mixed.spec import build_spec
+    from alliance.study.joint import joint_random_terms
+
+    rows = [(f"t{t}", f"p{t}{p}", session, rater) for t in range(4) for p in range(3)
+            for session in (1, 2, 3, 4) for rater in RATERS]
+    frame = pd.DataFrame(rows, columns=["therapist", "patient", "time", "rater"])
+    frame["alliance"] = np.sin(np.arange(len(frame), dtype=float))
+    joint = joint_random_terms(terms)
+    for model, formula, rows_used in (
+        ("the growth models", f"alliance ~ time + {terms}", frame[frame["rater"] == "patient"]),
+        ("the joint model", f"alliance ~ 0 + rater + rater:time + {joint}", frame),
+    ):
+        try:
+            build_spec(formula, rows_used)
+        except SpecificationError as error:
+            models.fail("random_effects", f"{terms!r} cannot be used in {model} "
+                        f"({formula}): {error}", "simplify the random terms")
+
+
 
 
 def _report(data: Any, source: str) -> bool:

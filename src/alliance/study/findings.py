@@ -123,7 +123,8 @@ def variance_sentence(model: NullModel, coding: str) -> str:
     if model.fit.singular:
         sentence += (
             " This model is a boundary fit (a variance or correlation estimated at its limit), "
-            "so these shares are uncertain."
+            "so these shares are uncertain; a simpler random-effects structure ([models] "
+            "random_effects = \"uncorrelated\" or \"intercepts\") may fit without it."
         )
     return sentence
 

@@ -9,7 +9,14 @@ administrations::
 so that each rater has its own intercept, slope, predictor effects and residual variance, and
 the four random effects (patient- and therapist-rated intercept and slope) are correlated at
 the patient and at the therapist level: the cross-rater correlations say how far the two
-perspectives agree about a patient's or a therapist's alliance. Occasion residuals of the two
+perspectives agree about a patient's or a therapist's alliance.
+
+The random part follows ``[models] random_effects`` of the per-rater models, term by term
+(:func:`joint_random_terms`): a random intercept becomes the two raters' intercepts
+(``rater``), a random time slope their two slopes (``rater:time``), and the bar and grouping
+are kept. ``"full"`` gives the model above; ``"uncorrelated"`` (``||``) makes all four effects
+of a level uncorrelated, the cross-rater ones included; ``"intercepts"`` gives
+``(0 + rater | therapist/patient)``, the two raters' intercepts correlated. Occasion residuals of the two
 raters at the same session are taken as independent (their covariance is absorbed by the
 patient-level random effects only in part; see the recovery table for simulated data).
 
@@ -26,6 +33,7 @@ CR2 cluster-robust covariance (``MixedResult.vcov_fixed``) and the df are theirs
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -36,18 +44,40 @@ from scipy import stats
 from alliance.errors import SpecificationError
 from alliance.mixed import MixedResult, fit
 from alliance.mixed.inference import denominator_df
-from alliance.study.config import FACTOR_NAMES, RATERS, ModelConfig
+from alliance.study.config import FACTOR_NAMES, RANDOM_EFFECTS, RATERS, ModelConfig
 from alliance.study.models import AnalysisData
 
 TEST_COLUMNS = ("effect", "patient", "therapist", "difference", "std_error", "statistic", "df",
                 "p")
 
 
-def joint_formula(predictors: tuple[str, ...]) -> str:
-    """The joint model's formula for ``predictors`` (module docstring)."""
+#: A bar term ``(effects | grouping)`` or ``(effects || grouping)`` of the random terms.
+_BAR = re.compile(r"\(([^()|]*?)(\|\|?)([^()|]+)\)")
+
+
+def joint_random_terms(terms: str = RANDOM_EFFECTS["full"]) -> str:
+    """The joint model's random part for the per-rater random ``terms`` (module docstring).
+
+    ``terms`` are lme4 random terms in ``1`` and ``time`` only, as the study configuration's
+    reader checks them: ``(time | therapist/patient)`` ->
+    ``(0 + rater + rater:time | therapist/patient)``, ``(1 | therapist:patient)`` ->
+    ``(0 + rater | therapist:patient)``.
+    """
+    translated = []
+    for lhs, bar, grouping in _BAR.findall(terms):
+        parts = [part for part in lhs.replace(" ", "").replace("-", "+-").split("+") if part]
+        intercept = not any(part in ("0", "-1") for part in parts)
+        effects = (["rater"] if intercept else []) + (["rater:time"] if "time" in parts else [])
+        translated.append(f"(0 + {' + '.join(effects)} {bar} {grouping.strip()})")
+    return " + ".join(translated)
+
+
+def joint_formula(predictors: tuple[str, ...], random_terms: str = RANDOM_EFFECTS["full"]) -> str:
+    """The joint model's formula for ``predictors`` and the per-rater ``random_terms``
+    (module docstring)."""
     fixed = ["0", "rater", "rater:time", *(f"rater:{x}" for x in predictors),
              *(f"rater:time:{x}" for x in predictors)]
-    return f"alliance ~ {' + '.join(fixed)} + (0 + rater + rater:time | therapist/patient)"
+    return f"alliance ~ {' + '.join(fixed)} + {joint_random_terms(random_terms)}"
 
 
 def joint_term(rater: str, term: str) -> str:
@@ -77,7 +107,7 @@ class JointModel:
 
 def fit_joint(analysis: AnalysisData, coding: str, config: ModelConfig) -> JointModel:
     """Fit the joint model under ``coding`` and test each factor effect's rater difference."""
-    formula = joint_formula(analysis.predictors)
+    formula = joint_formula(analysis.predictors, config.random_terms)
     result = fit(formula, analysis.joint_frame(coding), residual_groups="rater",
                  df_method=config.df_method, confidence=config.confidence,
                  robust=config.robust_type)

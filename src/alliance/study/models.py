@@ -32,26 +32,55 @@ conditional variance accounts for the other effects. Undefined (NaN) for ``tau =
 
 Growth models (REML, chosen coding), per rater:
 ``alliance ~ time * (personal_satisfactions + personal_burdens + covariates) +
-(time | therapist/patient)``, every predictor grand-mean centred: therapist-level predictors
-over the therapists of the analysis, patient-level ones over its patients.
+(time | therapist/patient)``.
+
+Random effects: ``(time | therapist/patient)`` is ``[models] random_effects = "full"``, the
+default; ``"uncorrelated"`` is ``(time || therapist/patient)``, ``"intercepts"``
+``(1 | therapist/patient)``, and explicit lme4 terms are used as written
+(:attr:`alliance.study.config.ModelConfig.random_terms`). The null and growth models (and the
+joint model, :mod:`alliance.study.joint`) use the same structure; the comparison of time
+codings always uses the full structure (:data:`NULL_FORMULA`). A variance share whose
+components are not in the fitted structure (the slope share without random slopes) is
+undefined (NaN) and has no interval.
+
+Centering (``[models] centering``, :func:`analysis_data`), per predictor:
+
+* ``grand-mean`` (the default): minus the mean over the therapists of the analysis for
+  therapist-level predictors, over its patients for patient-level ones;
+* ``none``: as measured;
+* ``group-mean`` (patient-level covariates only): the within/between decomposition (Enders &
+  Tofighi 2007, Psychol Methods 12, 121-138; Raudenbush & Bryk 2002, ch. 5):
+  ``x_within = x_ij - mean_j`` with ``mean_j`` the mean of ``x`` over therapist ``j``'s patients
+  analysed, and ``x_between = mean_j - mean(mean_j)``, the therapist means centred over the
+  therapists (as every therapist-level predictor); both enter the models in place of ``x``,
+  with their interactions with time. ``x_within`` is the patient's effect within therapists,
+  ``x_between`` the therapists' (contextual plus within) effect.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from alliance.errors import DataError, SpecificationError
 from alliance.mixed import MixedResult, fit
 from alliance.mixed.variance_shares import (
     VarianceIntervals,
     VarianceShare,
     share_estimates,
+    standard_deviations,
 )
-from alliance.study.config import FACTOR_NAMES, RATERS, ModelConfig
+from alliance.study.config import (
+    DEFAULT_CENTERING,
+    FACTOR_NAMES,
+    RANDOM_EFFECTS,
+    RATERS,
+    ModelConfig,
+)
 from alliance.study.factors import TherapistFactors
 from alliance.study.load import StudyData
 from alliance.study.scoring import ScoredStudy
@@ -62,7 +91,8 @@ TIME_CODINGS: dict[str, tuple[str, Callable[[np.ndarray], np.ndarray]]] = {
     "linear": ("time = session / 10", lambda session: session / 10.0),
     "sessions": ("time = session", lambda session: session * 1.0),
 }
-NULL_FORMULA = "alliance ~ time + (time | therapist/patient)"
+#: The unconditional growth model with the full random structure (the time-coding comparison).
+NULL_FORMULA = f"alliance ~ time + {RANDOM_EFFECTS['full']}"
 
 
 @dataclass(frozen=True)
@@ -76,12 +106,18 @@ class AnalysisData:
     predictors
         The therapist factors, then the covariates.
     centres
-        Value subtracted from each predictor (its grand mean).
+        Value subtracted from each predictor (its grand mean, or 0 when not centred); not
+        given for the within-therapist parts of group-mean centred covariates.
     excluded
         ``{step, rows, reason}`` for administrations without a factor score or covariate.
     patient_predictors
-        The predictors measured on patients (centred over patients); the others are measured
-        on therapists (centred over therapists).
+        The predictors measured on patients (centred over patients, or within therapists);
+        the others are measured on therapists (centred over therapists).
+    centerings
+        Each predictor's centering: ``"grand mean"``, ``"group mean"`` (a within-therapist
+        part) or ``"none"``; predictors not listed are grand-mean centred.
+    decomposed
+        The within and between parts of a group-mean centred covariate -> its name.
     """
 
     frame: pd.DataFrame
@@ -89,6 +125,8 @@ class AnalysisData:
     centres: dict[str, float]
     excluded: tuple[dict[str, Any], ...]
     patient_predictors: tuple[str, ...] = ()
+    centerings: Mapping[str, str] = field(default_factory=dict)
+    decomposed: Mapping[str, str] = field(default_factory=dict)
 
     def rater_frame(self, rater: str, coding: str) -> pd.DataFrame:
         """One rater's rows with ``time`` under ``coding``."""
@@ -111,12 +149,22 @@ def analysis_data(
     factors: TherapistFactors,
     therapist_covariates: tuple[str, ...] = (),
     patient_covariates: tuple[str, ...] = (),
+    centering: Mapping[str, str] | None = None,
 ) -> AnalysisData:
     """Attach factor scores and covariates to the scored administrations and centre them.
 
     Administrations whose therapist has no factor score (skipped QPL items) or that miss a
-    covariate are excluded and counted.
+    covariate are excluded and counted. ``centering``: predictor -> ``"grand-mean"``,
+    ``"none"`` or, for patient covariates, ``"group-mean"`` (module docstring); predictors not
+    named are grand-mean centred.
+
+    Raises
+    ------
+    DataError
+        A group-mean centred covariate does not vary within any therapist (its within part
+        would be 0 throughout).
     """
+    chosen = dict(centering or {})
     frame = scored.alliance.merge(
         factors.scores.reset_index(), on="therapist", how="left", validate="many_to_one"
     )
@@ -149,20 +197,65 @@ def analysis_data(
             })
         frame = frame.loc[~incomplete]
     frame = frame.reset_index(drop=True)
+    therapists = frame.drop_duplicates("therapist")
+    patients = frame.drop_duplicates("patient")
     centres: dict[str, float] = {}
-    for name in (*FACTOR_NAMES, *therapist_covariates):
-        centres[name] = float(frame.drop_duplicates("therapist")[name].mean())
-    for name in patient_covariates:
-        centres[name] = float(frame.drop_duplicates("patient")[name].mean())
-    for name, centre in centres.items():
-        frame[name] = frame[name] - centre
+    centerings: dict[str, str] = {}
+    decomposed: dict[str, str] = {}
+    predictors: list[str] = []
+    patient_predictors: list[str] = []
+    for name in (*FACTOR_NAMES, *therapist_covariates, *patient_covariates):
+        how = chosen.get(name, DEFAULT_CENTERING)
+        on_patients = name in patient_covariates
+        if how == "group-mean":
+            if not on_patients:
+                raise SpecificationError(
+                    f"[models] centering.{name} is 'group-mean', but {name} is measured on "
+                    "therapists; use 'grand-mean' or 'none'.")
+            within, between = _within_between(frame, patients, name)
+            frame[within.name], frame[between.name] = within, between
+            centres[str(between.name)] = float(
+                patients.groupby("therapist")[name].mean().mean())
+            centerings.update({str(within.name): "group mean", str(between.name): "grand mean"})
+            decomposed.update({str(within.name): name, str(between.name): name})
+            predictors += [str(within.name), str(between.name)]
+            patient_predictors.append(str(within.name))
+            continue
+        units = patients if on_patients else therapists
+        centres[name] = float(units[name].mean()) if how == "grand-mean" else 0.0
+        centerings[name] = "grand mean" if how == "grand-mean" else "none"
+        frame[name] = frame[name] - centres[name]
+        predictors.append(name)
+        if on_patients:
+            patient_predictors.append(name)
     return AnalysisData(
         frame=frame,
-        predictors=(*FACTOR_NAMES, *covariates),
+        predictors=tuple(predictors),
         centres=centres,
         excluded=tuple(excluded),
-        patient_predictors=tuple(patient_covariates),
+        patient_predictors=tuple(patient_predictors),
+        centerings=centerings,
+        decomposed=decomposed,
     )
+
+
+def _within_between(frame: pd.DataFrame, patients: pd.DataFrame,
+                    name: str) -> tuple[pd.Series, pd.Series]:
+    """``<name>_within`` and ``<name>_between`` of every row of ``frame`` (module docstring);
+    ``patients`` holds one row per patient analysed."""
+    means = patients.groupby("therapist")[name].mean()
+    row_means = frame["therapist"].map(means).to_numpy(dtype=float)
+    within = frame[name].to_numpy(dtype=float) - row_means
+    if np.ptp(patients[name].to_numpy(dtype=float) - patients["therapist"].map(means)) == 0:
+        raise DataError(
+            f"the patient covariate {name!r} has the same value for every patient of each "
+            "therapist analysed, so its within-therapist part is 0 throughout; group-mean "
+            f"centering cannot separate its effects: set [models] centering.{name} to "
+            "'grand-mean' or 'none'."
+        )
+    return (pd.Series(within, name=f"{name}_within", index=frame.index),
+            pd.Series(row_means - float(means.mean()), name=f"{name}_between",
+                      index=frame.index))
 
 
 def null_shares(result: MixedResult) -> tuple[VarianceShare, ...]:
@@ -175,6 +268,13 @@ def null_shares(result: MixedResult) -> tuple[VarianceShare, ...]:
         VarianceShare("patient_intercept", (t0, p0), (t0, p0, "sigma")),
         VarianceShare("therapist_slope_share", (t1,), (t1, p1)),
     )
+
+
+def defined_shares(result: MixedResult) -> list[VarianceShare]:
+    """The shares of :func:`null_shares` whose SDs are all in the fitted structure (module
+    docstring: the others are undefined)."""
+    fitted = set(standard_deviations(result).index)
+    return [share for share in null_shares(result) if set(share.denominator) <= fitted]
 
 
 @dataclass(frozen=True)
@@ -192,16 +292,18 @@ class NullModel:
 
     def icc(self) -> dict[str, float]:
         """Variance shares of the module docstring (powerlmm's definitions)."""
-        return {str(name): float(value)
-                for name, value in share_estimates(self.fit, null_shares(self.fit)).items()}
+        estimates = share_estimates(self.fit, defined_shares(self.fit))
+        return {share.name: float(estimates.get(share.name, np.nan))
+                for share in null_shares(self.fit)}
 
     def with_intervals(self, n_boot: int, seed: int, level: float,
                        method: str = "auto") -> NullModel:
         """A copy with intervals of the variances and the shares: parametric bootstrap, or the
         large-sample delta method for large designs, as ``method`` and
-        :func:`alliance.mixed.variance_shares.interval_method` choose."""
+        :func:`alliance.mixed.variance_shares.interval_method` choose. Shares whose
+        components the fitted structure lacks (module docstring) get no interval."""
         return replace(self, intervals=self.fit.variance_intervals(
-            list(null_shares(self.fit)), level=level, n_boot=n_boot, seed=seed, method=method))
+            defined_shares(self.fit), level=level, n_boot=n_boot, seed=seed, method=method))
 
     def reliability(self) -> dict[str, float]:
         """Mean ``1 - v_j / tau`` of each random coefficient (module docstring)."""
@@ -274,17 +376,24 @@ def compare_time_codings(analysis: AnalysisData, config: ModelConfig) -> TimeCod
     return TimeCodingComparison(fits=fits, chosen=chosen)
 
 
+def null_formula(random_terms: str = RANDOM_EFFECTS["full"]) -> str:
+    """``alliance ~ time + <random_terms>``, the unconditional growth model."""
+    return f"alliance ~ time + {random_terms}"
+
+
 def fit_null(analysis: AnalysisData, rater: str, coding: str, config: ModelConfig) -> NullModel:
-    """The REML null model of ``rater`` under ``coding``."""
-    result = fit(NULL_FORMULA, analysis.rater_frame(rater, coding), df_method=config.df_method,
+    """The REML null model of ``rater`` under ``coding``, with the configured random effects."""
+    formula = null_formula(config.random_terms)
+    result = fit(formula, analysis.rater_frame(rater, coding), df_method=config.df_method,
                  robust=config.robust_type,
                  confidence=config.confidence)
-    return NullModel(rater=rater, formula=NULL_FORMULA, fit=result)
+    return NullModel(rater=rater, formula=formula, fit=result)
 
 
-def growth_formula(predictors: tuple[str, ...]) -> str:
-    """``alliance ~ time * (x1 + x2 + ...) + (time | therapist/patient)``."""
-    return f"alliance ~ time * ({' + '.join(predictors)}) + (time | therapist/patient)"
+def growth_formula(predictors: tuple[str, ...],
+                   random_terms: str = RANDOM_EFFECTS["full"]) -> str:
+    """``alliance ~ time * (x1 + x2 + ...) + <random_terms>``."""
+    return f"alliance ~ time * ({' + '.join(predictors)}) + {random_terms}"
 
 
 @dataclass(frozen=True)
@@ -307,8 +416,9 @@ class GrowthModel:
 def fit_growth(
     analysis: AnalysisData, rater: str, coding: str, config: ModelConfig
 ) -> GrowthModel:
-    """The REML growth model of ``rater`` under ``coding``."""
-    formula = growth_formula(analysis.predictors)
+    """The REML growth model of ``rater`` under ``coding``, with the configured random
+    effects."""
+    formula = growth_formula(analysis.predictors, config.random_terms)
     result = fit(formula, analysis.rater_frame(rater, coding), df_method=config.df_method,
                  robust=config.robust_type,
                  confidence=config.confidence)

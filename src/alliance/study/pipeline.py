@@ -109,7 +109,7 @@ def run_study(config: StudyConfig, progress: Progress | None = None) -> StudyRes
         factors = therapist_factors(data.reference, data.therapists, data.qpl, config.factors,
                                     config.seed, data.sources["reference"])
         analysis = analysis_data(data, scored, factors, config.therapist_covariates,
-                                 config.patient_covariates)
+                                 config.patient_covariates, config.models.centering)
         require_estimable(data, analysis)
     with step(3):
         comparison = compare_time_codings(analysis, config.models)
@@ -123,7 +123,8 @@ def run_study(config: StudyConfig, progress: Progress | None = None) -> StudyRes
         growth = {rater: fit_growth(analysis, rater, coding, config.models) for rater in RATERS}
     with step(6):
         model_comparison = {rater: compare_models(analysis, rater, coding, null[rater],
-                                                  growth[rater]) for rater in RATERS}
+                                                  growth[rater], config.models.random_effects)
+                            for rater in RATERS}
     with step(7):
         joint = fit_joint(analysis, coding, config.models)
     with step(8):

@@ -117,11 +117,16 @@ class StudyResults:
                 for instrument, measures in used]
 
     def _predictors(self) -> list[dict[str, Any]]:
-        """Each predictor of the growth models: its level and the grand mean subtracted."""
-        patient = set(self.analysis.patient_predictors)
+        """Each predictor of the growth models: its level, centring (``"grand mean"``,
+        ``"group mean"`` or ``"none"``), the value subtracted (None for a within-therapist
+        part) and the covariate it is the within or between part of (or None)."""
+        analysis = self.analysis
+        patient = set(analysis.patient_predictors)
         return [{"name": name, "level": "patient" if name in patient else "therapist",
-                 "centring": "grand mean", "centre": self.analysis.centres[name]}
-                for name in self.analysis.predictors]
+                 "centring": analysis.centerings.get(name, "grand mean"),
+                 "centre": analysis.centres.get(name),
+                 "decomposes": analysis.decomposed.get(name)}
+                for name in analysis.predictors]
 
     def _variance_components(self) -> pd.DataFrame:
         """Every model's random effects; the null models' variances with their intervals
