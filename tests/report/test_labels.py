@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from alliance.report.labels import group_count_label, group_label, humanize, term_label
+from alliance.report.labels import (
+    group_count_label,
+    group_label,
+    humanize,
+    term_label,
+    time_definition_label,
+)
 from alliance.report.results import model_label
 
 
@@ -35,3 +41,12 @@ def test_groups() -> None:
     assert group_count_label("patient:therapist", 227) == "227\u00a0patients"
     assert group_count_label("therapist", 1) == "1\u00a0therapist"
     assert humanize("personal_satisfactions") == "Personal Satisfactions"
+
+
+def test_the_time_label_names_the_formula_and_the_origin() -> None:
+    assert time_definition_label("log", "time = ln(session / 3)", "first-assessment") == (
+        "log time (growth per unit of log session), time = ln(session / 3), time 0 at the first "
+        "assessment"
+    )
+    assert time_definition_label("linear", None, None) == "linear time (growth per time unit)"
+    assert time_definition_label(None, None, None) == "time coding not recorded"

@@ -56,7 +56,16 @@ def test_rebased_keeps_every_file(tmp_path: Path) -> None:
          "you mean 'session_column'"),
         (lambda d: d.pop("therapists"), "the section therapists is missing"),
         (lambda d: d["models"].update(time_coding="quadratic"), "models.time_coding is "
-         "'quadratic'; choose one of 'auto', 'log', 'linear', 'sessions'"),
+         "'quadratic'; choose one of 'auto', 'log', 'linear'."),
+        (lambda d: d["models"].update(time_coding="sessions"), "models.time_coding is "
+         "'sessions'; 'sessions' was 'linear' rescaled (one unit per session); write 'linear' "
+         "and, for slopes per session, a time unit of 1"),
+        (lambda d: d["models"].update(time_codings=["log", "sessions"]), "models.time_codings "
+         "names 'sessions'; 'sessions' was 'linear' rescaled"),
+        (lambda d: d["models"].update(origin="baseline"), "models.origin is 'baseline'; choose "
+         "one of 'first-assessment', 'session-1'"),
+        (lambda d: d["models"].update(time_unit=0), "models.time_unit must be a number of "
+         "sessions above 0, not 0"),
         (lambda d: d["therapists"].update(covariates=["time"]), "name 'time' is used by the "
          "pipeline itself"),
         (lambda d: d["factors"].pop("burden_items"), "satisfaction_items and burden_items must be "
@@ -107,6 +116,17 @@ def test_a_fixed_time_coding_is_among_those_compared() -> None:
     data = example()
     data["models"].update(time_coding="linear", time_codings=["log"])
     assert build(data).models.time_codings == ("log", "linear")
+
+
+def test_time_origin_and_unit_default_to_the_first_assessment_and_tens_of_sessions() -> None:
+    data = example()
+    for key in ("origin", "time_unit", "time_codings"):
+        data["models"].pop(key, None)
+    models = build(data).models
+    assert (models.origin, models.time_unit) == ("first-assessment", 10.0)
+    assert models.time_codings == ("log", "linear")
+    data["models"].update(origin="session-1", time_unit=1)
+    assert (build(data).models.origin, build(data).models.time_unit) == ("session-1", 1.0)
 
 
 def test_the_documented_example_reads() -> None:

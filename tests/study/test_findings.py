@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from alliance.simulate.time_codings import TimeAxis
 from alliance.study import StudyResults
 from alliance.study.findings import effect_sentence, number, p_text, percent, share_text
 
@@ -17,14 +18,16 @@ def test_number_and_p_formatting() -> None:
 
 def test_effect_sentences_say_direction_and_uncertainty() -> None:
     row = {"estimate": -0.0951, "ci_low": -0.129, "ci_high": -0.062, "p": 1e-6}
-    sentence = effect_sentence("patient", "personal_burdens", "growth", row, "log", 0.95)
+    sentence = effect_sentence("patient", "personal_burdens", "growth", row, "log", 0.95,
+                               TimeAxis("first-assessment", 3.0, 10.0))
     assert sentence == (
         "Personal Burdens predicted slower growth of the patient-rated alliance (b = -0.095 per "
         "SD of the factor per unit of ln(session), 95% CI -0.129 to -0.062, p < .001)."
     )
     row = {"estimate": 0.02, "ci_low": -0.08, "ci_high": 0.12, "p": 0.7}
-    sentence = effect_sentence("therapist", "personal_burdens", "level", row, "linear", 0.9)
-    assert sentence.startswith("Personal Burdens did not predict the level at session 0 of the "
+    sentence = effect_sentence("therapist", "personal_burdens", "level", row, "linear", 0.9,
+                               TimeAxis("session-1", 3.0, 1.0))
+    assert sentence.startswith("Personal Burdens did not predict the level at session 1 of the "
                                "therapist-rated alliance distinguishably from 0 (b = 0.020 per "
                                "SD of the factor, 90% CI")
 

@@ -10,23 +10,27 @@ import pytest
 
 from alliance.errors import BoundaryWarning
 from alliance.mixed import fit
-from alliance.simulate import TIME_SCALES
+from alliance.simulate.time_codings import TimeAxis
 from alliance.study import FACTOR_NAMES, StudyResults, load_config, run_study
 from alliance.study.config import ModelConfig
 from alliance.study.models import (
-    TIME_CODINGS,
     coefficient_reliability,
     compare_time_codings,
-    time_of,
 )
 
 
-def test_time_codings_are_those_of_the_simulation() -> None:
-    assert {name: definition for name, (definition, _) in TIME_CODINGS.items()} == TIME_SCALES
-    sessions = np.array([1.0, 3.0, 20.0])
-    np.testing.assert_allclose(time_of(sessions, "log"), np.log(sessions))
-    np.testing.assert_allclose(time_of(sessions, "linear"), sessions / 10)
-    np.testing.assert_allclose(time_of(sessions, "sessions"), sessions)
+def test_the_model_frames_code_time_by_the_registry(small_results: StudyResults) -> None:
+    analysis = small_results.analysis
+    first = float(analysis.frame["session"].min())
+    assert analysis.time_axis == TimeAxis("first-assessment", first, 10.0)
+    frame = analysis.rater_frame("patient", "log")
+    np.testing.assert_allclose(frame["time"], np.log(frame["session"] / first))
+    frame = analysis.timed("session-1", 10.0).joint_frame("linear")
+    np.testing.assert_allclose(frame["time"], (frame["session"] - 1) / 10)
+    comparison = small_results.time_coding
+    assert comparison.axis == analysis.time_axis
+    assert comparison.axis.definition("log") == f"time = ln(session / {first:g})"
+    assert small_results.meta["time_definition"] == comparison.axis.definition(comparison.chosen)
 
 
 def test_reliability_equals_hlm_formula_for_random_intercepts() -> None:

@@ -104,7 +104,8 @@ df_method = "containment"
 
 
 def test_recovery_is_on_the_truths_time_scale(study_copy: Path) -> None:
-    """With a fixed linear time coding, recovery refits the models on the truth's log scale."""
+    """With a fixed linear time coding, recovery refits the models on the truth's log scale,
+    with the truth's origin (session 1)."""
     text = study_copy.read_text(encoding="utf-8")
     study_copy.write_text(text.replace('time_coding = "auto"', 'time_coding = "linear"'),
                           encoding="utf-8")
@@ -114,8 +115,12 @@ def test_recovery_is_on_the_truths_time_scale(study_copy: Path) -> None:
     recovery = results.recovery
     assert recovery is not None
     row = recovery.set_index(["model", "parameter"]).loc[("growth (patient)", "time")]
-    refit = fit_growth(results.analysis, "patient", "log", config.models).fit.fixed_effects
+    truth_time = results.analysis.timed("session-1", 10.0)
+    refit = fit_growth(truth_time, "patient", "log", config.models).fit.fixed_effects
     assert row["estimate"] == refit.set_index("term").loc["time", "estimate"]
+    intercept = recovery.set_index(["model", "parameter"]).loc[("growth (patient)",
+                                                                "(Intercept)")]
+    assert intercept["estimate"] == refit.set_index("term").loc["(Intercept)", "estimate"]
     assert row["estimate"] != results.growth["patient"].fit.fixed_effects.set_index(
         "term").loc["time", "estimate"]
 

@@ -14,7 +14,7 @@ from alliance.study.output import results_payload
 
 SCHEMA = {
     "meta": {"alliance_version", "created", "seed", "simulated", "config", "python", "packages",
-             "time_coding", "raters", "warnings"},
+             "time_coding", "time_definition", "raters", "warnings"},
     "data_summary": {"n_reference_therapists", "n_therapists", "n_patients",
                      "n_administrations", "sessions", "excluded"},
     "scoring": {"wai", "qpl"},

@@ -26,8 +26,9 @@ from alliance.mixed.fit import DF_METHODS as ENGINE_DF_METHODS
 from alliance.power import _read as read
 from alliance.power.caseload import DISTRIBUTIONS, Caseload
 from alliance.power.effects import Effect, Predictor, make_effect, parse_term
-from alliance.power.schedule import TIME_CODINGS, Schedule, Treatment
+from alliance.power.schedule import Schedule, Treatment
 from alliance.power.variance import RATIO_KEYS, VarianceComponents
+from alliance.simulate.time_codings import DEFAULT_ORIGIN, ORIGINS, coding_named
 
 #: The power-only df method: no df at all, the Wald z test (the large-sample test the analytic
 #: power assumes). The replicates are then fitted with the engine's default df method, whose
@@ -249,7 +250,8 @@ class PowerDesign:
         )
         schedule_data = read.table(read.required(data, "schedule", "", "[schedule] waves = "
                                                  "[3, 12, 20, 40]"), "schedule")
-        read.known_keys(schedule_data, ("waves", "time", "time_unit", "dropout"), "[schedule]")
+        read.known_keys(schedule_data, ("waves", "time", "time_unit", "origin", "dropout"),
+                        "[schedule]")
         waves = read.numbers(read.required(schedule_data, "waves", "schedule", "[3, 12, 20, 40]"),
                              "schedule.waves")
         dropout_value = schedule_data.get("dropout", 0.0)
@@ -259,9 +261,11 @@ class PowerDesign:
             dropout = (read.number(dropout_value, "schedule.dropout"),) * max(len(waves) - 1, 0)
         schedule = Schedule(
             waves,
-            read.text(schedule_data.get("time", "log"), "schedule.time", tuple(TIME_CODINGS)),
+            coding_named(str(schedule_data.get("time", "log")), "schedule.time").name,
             read.number(schedule_data.get("time_unit", 1.0), "schedule.time_unit"),
             dropout,
+            read.text(schedule_data.get("origin", DEFAULT_ORIGIN), "schedule.origin",
+                      tuple(ORIGINS)),
         )
         treatment = None
         if "treatment" in data:

@@ -11,13 +11,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from alliance.errors import SpecificationError
-
-#: Time codings: name -> definition (0 at the first wave, so that the intercept, the level
-#: effects and powerlmm's ``pre`` ICCs refer to the first wave).
-TIME_CODINGS = {
-    "log": "time = ln(session / first wave)",
-    "linear": "time = (session - first wave) / time_unit",
-}
+from alliance.simulate.time_codings import (
+    DEFAULT_ORIGIN,
+    TIME_CODINGS,
+    TimeAxis,
+    check_origin,
+    coding_named,
+)
 
 
 @dataclass(frozen=True)
@@ -29,9 +29,13 @@ class Schedule:
     waves : tuple of float
         Session numbers (1 = first session), strictly increasing, at least two.
     time : {"log", "linear"}
-        Time coding (:data:`TIME_CODINGS`).
+        Time coding (:data:`alliance.simulate.time_codings.TIME_CODINGS`).
     time_unit : float
         Sessions per unit of time for ``linear`` (1 = slopes per session).
+    origin : {"first-assessment", "session-1"}
+        Where time is 0 (:data:`alliance.simulate.time_codings.ORIGINS`): at the first wave
+        (the default, so that the intercept, the level effects and powerlmm's ``pre`` ICCs
+        refer to the first wave) or at session 1.
     dropout : tuple of float
         Monotone dropout: ``dropout[k]`` is the probability that a patient still measured at
         wave ``k`` (0-based) is not measured at wave ``k + 1`` or later (a hazard per wave;
@@ -42,6 +46,7 @@ class Schedule:
     time: str = "log"
     time_unit: float = 1.0
     dropout: tuple[float, ...] = ()
+    origin: str = DEFAULT_ORIGIN
 
     def __post_init__(self) -> None:
         waves = tuple(float(w) for w in self.waves)
@@ -61,10 +66,8 @@ class Schedule:
                 f"schedule.waves is {list(waves)!r}, but its values must increase strictly; "
                 "sort them and remove duplicates."
             )
-        if self.time not in TIME_CODINGS:
-            raise SpecificationError(
-                f"schedule.time is {self.time!r}; choose one of {', '.join(TIME_CODINGS)}."
-            )
+        coding_named(self.time, "schedule.time")
+        check_origin(self.origin, "schedule.origin")
         if not np.isfinite(self.time_unit) or self.time_unit <= 0:
             raise SpecificationError(
                 f"schedule.time_unit is {self.time_unit!r}, but it must be greater than 0 "
@@ -85,12 +88,19 @@ class Schedule:
         object.__setattr__(self, "dropout", dropout)
 
     @property
+    def axis(self) -> TimeAxis:
+        """The origin (the first wave is the first assessment) and unit of time."""
+        return TimeAxis(origin=self.origin, first_assessment=self.waves[0], unit=self.time_unit)
+
+    @property
     def times(self) -> np.ndarray:
-        """Coded time of each wave (0 at the first)."""
-        waves = np.asarray(self.waves)
-        if self.time == "log":
-            return np.log(waves / waves[0])
-        return (waves - waves[0]) / self.time_unit
+        """Coded time of each wave (0 at the origin)."""
+        return self.axis.time(np.asarray(self.waves), self.time)
+
+    @property
+    def definition(self) -> str:
+        """How time is coded, e.g. ``time = ln(session / 3)``."""
+        return self.axis.definition(self.time)
 
     @property
     def n_waves(self) -> int:
@@ -109,8 +119,9 @@ class Schedule:
         return 1 + np.cumprod(stays, axis=1).sum(axis=1).astype(np.int64)
 
     def to_dict(self) -> dict[str, object]:
-        out: dict[str, object] = {"waves": list(self.waves), "time": self.time}
-        if self.time == "linear":
+        out: dict[str, object] = {"waves": list(self.waves), "time": self.time,
+                                  "origin": self.origin}
+        if TIME_CODINGS[self.time].linear:
             out["time_unit"] = self.time_unit
         out["dropout"] = list(self.dropout)
         return out

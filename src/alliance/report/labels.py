@@ -9,9 +9,12 @@ from alliance.report.apa import integer
 RATER_LABELS = {"patient": "Patient-rated", "therapist": "Therapist-rated"}
 
 TIME_CODINGS = {
-    "log": "time = ln(session), 0 at session 1 (growth per unit of log session)",
-    "linear": "time = session / 10 (growth per ten sessions)",
-    "sessions": "time = session number (growth per session)",
+    "log": "log time (growth per unit of log session)",
+    "linear": "linear time (growth per time unit)",
+}
+TIME_ORIGINS = {
+    "first-assessment": "time 0 at the first assessment",
+    "session-1": "time 0 at session 1",
 }
 
 _SPECIAL_TERMS = {"(Intercept)": "Intercept", "time": "Time"}
@@ -74,3 +77,15 @@ def time_coding_label(coding: str | None) -> str:
     if coding is None:
         return "time coding not recorded"
     return TIME_CODINGS.get(coding, f"time coded as '{coding}'")
+
+
+def time_definition_label(coding: str | None, definition: str | None,
+                          origin: str | None) -> str:
+    """The coding with its formula and origin, e.g. ``log time (...), time = ln(session / 3),
+    time 0 at the first assessment``; the coding alone when the formula is not recorded."""
+    parts = [time_coding_label(coding)]
+    if definition:
+        parts.append(str(definition))
+    if origin in TIME_ORIGINS:
+        parts.append(TIME_ORIGINS[str(origin)])
+    return ", ".join(parts)

@@ -15,7 +15,7 @@ from typing import Any
 from markupsafe import Markup, escape
 
 from alliance.report import apa
-from alliance.report.labels import humanize, rater_label, time_coding_label
+from alliance.report.labels import humanize, rater_label, time_definition_label
 from alliance.report.notices import model_name
 from alliance.report.results import factor_names, lookup, model_fits
 from alliance.report.scale_tables import naming_note
@@ -252,8 +252,11 @@ def analysis_paragraph(results: Mapping[str, Any]) -> str:
             + naming_note(efa.get("naming"))
         )
     parts.append(
-        f"Time: {time_coding_label(lookup(results, 'meta', 'time_coding'))}; the coding was "
-        "chosen by comparing maximum-likelihood fits of the unconditional growth model."
+        "Time: " + time_definition_label(lookup(results, "meta", "time_coding"),
+                                         lookup(results, "meta", "time_definition"),
+                                         lookup(results, "meta", "config", "models", "origin"))
+        + "; the coding was chosen by comparing maximum-likelihood fits of the unconditional "
+        "growth model."
     )
     fits = [entry["fit"] for _, _, entry in model_fits(results)
             if isinstance(entry, Mapping) and isinstance(entry.get("fit"), Mapping)]

@@ -8,7 +8,6 @@ from alliance.simulate.design import StudyDesign
 from alliance.simulate.design_alliance import (
     RANDOM_TERMS,
     RATERS,
-    TIME_SCALES,
     AllianceModel,
     RandomEffects,
     RaterModel,
@@ -28,7 +27,6 @@ __all__ = [
     "RANDOM_TERMS",
     "RATERS",
     "STREAMS",
-    "TIME_SCALES",
     "AllianceModel",
     "CovariateDesign",
     "MissingDesign",

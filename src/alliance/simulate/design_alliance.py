@@ -8,7 +8,8 @@ latent alliance (on the metric of the WAI item mean score when the WAI item inte
                + sum_x (level_r[x] + growth_r[x] t) x_ij         (therapist factors, covariates)
                + u0_rj + u1_rj t + v0_ri + v1_ri t + e_ris
 
-with ``t`` the time of session ``s`` (:data:`TIME_SCALES`), ``x`` the therapist's true factor
+with ``t`` the time of session ``s`` (``time_scale``: a coding of
+:mod:`alliance.simulate.time_codings`, 0 at session 1, linear time in tens of sessions), ``x`` the therapist's true factor
 scores (standard normal metric) and the covariates as deviations from their population means,
 ``(u0_p, u1_p, u0_t, u1_t)_j ~ N(0, between_therapists)``, ``(v0_p, v1_p, v0_t, v1_t)_i ~
 N(0, between_patients)`` and occasion residuals ``(e_p, e_t) ~ N(0, [[sp^2, rho sp st], [rho
@@ -22,15 +23,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from alliance.errors import SpecificationError
 from alliance.io import value_checks as check
+from alliance.simulate.time_codings import (
+    SIMULATION_ORIGIN,
+    TENS_OF_SESSIONS,
+    TimeAxis,
+    coding_named,
+)
 
-#: Time scales: name -> how time is computed from the session number.
-TIME_SCALES = {
-    "log": "time = ln(session)",
-    "linear": "time = session / 10",
-    "sessions": "time = session",
-}
+#: How the simulation codes time: 0 at session 1, linear time in tens of sessions.
+TIME_AXIS = TimeAxis(origin=SIMULATION_ORIGIN, unit=TENS_OF_SESSIONS)
 
 #: The two raters, in the order of the random-effect terms.
 RATERS = ("patient", "therapist")
@@ -121,11 +123,7 @@ class AllianceModel:
     between_patients: RandomEffects
 
     def __post_init__(self) -> None:
-        if self.time_scale not in TIME_SCALES:
-            raise SpecificationError(
-                f"time_scale is {self.time_scale!r}; choose one of "
-                f"{', '.join(repr(name) for name in TIME_SCALES)}."
-            )
+        coding_named(self.time_scale, "time_scale")
         check.correlation(self.residual_correlation, "residual_correlation")
 
     @property
@@ -136,13 +134,8 @@ class AllianceModel:
     @property
     def time_definition(self) -> str:
         """How time is computed from the session number, e.g. ``time = ln(session)``."""
-        return TIME_SCALES[self.time_scale]
+        return TIME_AXIS.definition(self.time_scale)
 
     def time_of(self, sessions: np.ndarray) -> np.ndarray:
-        """Time of each session on this model's time scale."""
-        sessions = np.asarray(sessions, dtype=float)
-        if self.time_scale == "log":
-            return np.log(sessions)
-        if self.time_scale == "linear":
-            return sessions / 10.0
-        return sessions
+        """Time of each session on this model's time scale (:data:`TIME_AXIS`)."""
+        return TIME_AXIS.time(sessions, self.time_scale)

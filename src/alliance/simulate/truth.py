@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from alliance.simulate.design import COVARIATES, StudyDesign
-from alliance.simulate.design_alliance import RANDOM_TERMS, RATERS
+from alliance.simulate.design_alliance import RANDOM_TERMS, RATERS, TIME_AXIS
 from alliance.simulate.mean_score import expected_mean_score, mean_score_effects
 
 METRIC_NOTE = (
@@ -151,7 +151,7 @@ def build_truth(
 ) -> dict[str, Any]:
     """Every parameter and every true value of one simulated study, JSON-ready.
 
-    Keys: ``seed``; ``parameters`` (``design.to_dict()``); ``time`` (scale and definition);
+    Keys: ``seed``; ``parameters`` (``design.to_dict()``); ``time`` (scale, definition, origin and unit of linear time);
     ``metric`` (a note on metrics) and ``approximate`` (keys without an exact true value);
     ``model_terms``; ``fixed_effects`` (per rater, the terms of ``alliance ~ time *
     (factors)``, exact on the mean-score metric) and ``latent_fixed_effects``;
@@ -170,7 +170,8 @@ def build_truth(
     return {
         "seed": seed,
         "parameters": design.to_dict(),
-        "time": {"scale": alliance.time_scale, "definition": alliance.time_definition},
+        "time": {"scale": alliance.time_scale, "definition": alliance.time_definition,
+                 "origin": TIME_AXIS.origin, "unit": TIME_AXIS.unit},
         "metric": METRIC_NOTE,
         "approximate": list(APPROXIMATE),
         "model_terms": list(terms),

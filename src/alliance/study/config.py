@@ -15,13 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from alliance.simulate._toml import dumps as toml_dumps
+from alliance.simulate.time_codings import DEFAULT_ORIGIN, TENS_OF_SESSIONS
+from alliance.simulate.time_codings import TIME_CODINGS as CODINGS
 
 #: The two raters of the alliance, in the order used throughout the results.
 RATERS = ("patient", "therapist")
 #: Names of the two therapist factors (DESIGN.md).
 FACTOR_NAMES = ("personal_satisfactions", "personal_burdens")
-#: Time codings compared (see :mod:`alliance.study.models`).
-TIME_CODINGS = ("log", "linear", "sessions")
+#: Time codings compared (:mod:`alliance.simulate.time_codings`).
+TIME_CODINGS = tuple(CODINGS)
 #: Named random-effects structures of ``[models] random_effects`` -> their lme4 random terms
 #: (see :mod:`alliance.study.models`); any other value is an explicit lme4 random term.
 RANDOM_EFFECTS = {
@@ -144,6 +146,10 @@ class ModelConfig:
     ``patient`` (checked by the reader). ``centering``: predictor name -> one of
     :data:`CENTERINGS`; predictors not named are centred by :data:`DEFAULT_CENTERING`.
 
+    ``time_coding``: ``"auto"`` or one of :data:`TIME_CODINGS`; ``origin``: where time is 0,
+    ``"first-assessment"`` (the default) or ``"session-1"``; ``time_unit``: sessions per
+    unit of linear time (:mod:`alliance.simulate.time_codings`).
+
     ``df_method``: one of the engine's :data:`alliance.mixed.fit.DF_METHODS`:
     ``"satterthwaite"``, ``"containment"``, ``"residual"`` or ``"kenward-roger"`` (adjusted SEs
     and df); ``robust``: ``"cr2"`` for CR2 cluster-robust SEs by therapist with Bell-McCaffrey
@@ -158,6 +164,8 @@ class ModelConfig:
 
     time_coding: str = "auto"
     time_codings: tuple[str, ...] = TIME_CODINGS
+    origin: str = DEFAULT_ORIGIN
+    time_unit: float = TENS_OF_SESSIONS
     df_method: str = "satterthwaite"
     confidence: float = 0.95
     robust: str = "none"

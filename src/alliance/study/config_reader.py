@@ -18,6 +18,12 @@ from typing import Any
 
 from alliance.errors import SpecificationError
 from alliance.io import read_toml
+from alliance.simulate.time_codings import (
+    DEFAULT_ORIGIN,
+    ORIGINS,
+    REMOVED_CODINGS,
+    TENS_OF_SESSIONS,
+)
 from alliance.study.config import (
     CENTERINGS,
     FACTOR_NAMES,
@@ -364,15 +370,23 @@ def _models(data: Any, source: str, therapist_level: tuple[str, ...] = FACTOR_NA
     from alliance.mixed.variance_shares import INTERVAL_METHODS
 
     models = _Reader(data, "models", source)
-    models.check_keys({"time_coding", "time_codings", "df_method", "robust", "confidence",
+    models.check_keys({"time_coding", "time_codings", "origin", "time_unit",
+                       "df_method", "robust", "confidence",
                        "bootstrap_samples", "variance_intervals", "random_effects",
                        "centering"})
     codings = models.names("time_codings") or TIME_CODINGS
     for coding in codings:
         if coding not in TIME_CODINGS:
-            models.fail("time_codings", f"names {coding!r}",
-                        f"choose among {', '.join(map(repr, TIME_CODINGS))}")
-    coding = models.choice("time_coding", "auto", ("auto", *TIME_CODINGS))
+            models.fail("time_codings", f"names {coding!r}", _coding_remedy(coding))
+    coding = models.text("time_coding", "auto")
+    if coding != "auto" and coding not in TIME_CODINGS:
+        models.fail("time_coding", f"is {coding!r}", _coding_remedy(coding, "'auto', "))
+    time_unit = models.data.get("time_unit", TENS_OF_SESSIONS)
+    if isinstance(time_unit, bool) or not isinstance(time_unit, int | float) or not (
+        0 < time_unit < float("inf")
+    ):
+        models.fail("time_unit", f"must be a number of sessions above 0, not {time_unit!r}",
+                    "write e.g. 10 (slopes per ten sessions) or 1 (per session)")
     if coding != "auto" and coding not in codings:
         codings = (*codings, coding)
     confidence = models.data.get("confidence", 0.95)
@@ -389,6 +403,8 @@ def _models(data: Any, source: str, therapist_level: tuple[str, ...] = FACTOR_NA
     return ModelConfig(
         time_coding=coding,
         time_codings=codings,
+        origin=models.choice("origin", DEFAULT_ORIGIN, tuple(ORIGINS)),
+        time_unit=float(time_unit),
         df_method=df_method,
         robust=robust,
         confidence=float(confidence),
@@ -503,6 +519,12 @@ def _check_buildable(models: _Reader, terms: str) -> None:
                         f"({formula}): {error}", "simplify the random terms")
 
 
+
+
+def _coding_remedy(name: str, also: str = "") -> str:
+    """How to replace a time coding that is not offered (a removed one says by what)."""
+    return REMOVED_CODINGS.get(
+        name, f"choose one of {also}{', '.join(map(repr, TIME_CODINGS))}")
 
 
 def _report(data: Any, source: str) -> bool:

@@ -32,7 +32,7 @@ from scipy import stats
 
 from alliance.mixed import MixedResult
 from alliance.study.config import FACTOR_NAMES, RATERS
-from alliance.study.models import AnalysisData, GrowthModel, NullModel, time_of
+from alliance.study.models import AnalysisData, GrowthModel, NullModel
 
 #: Points of the implied trajectories between the first and the last observed session.
 TRAJECTORY_POINTS = 50
@@ -74,7 +74,7 @@ def implied_trajectories(
     """The fixed part of each rater's growth model at factor levels -1, 0 and +1 SD."""
     sessions = analysis.frame["session"].to_numpy()
     grid = np.unique(np.round(np.linspace(sessions.min(), sessions.max(), TRAJECTORY_POINTS)))
-    time = time_of(grid, coding)
+    time = analysis.time_axis.time(grid, coding)
     rows = []
     for rater in RATERS:
         estimate = growth[rater].fit.fixed_effects.set_index("term")["estimate"]

@@ -12,15 +12,14 @@ from typing import Any
 
 import pandas as pd
 
+from alliance.simulate.time_codings import TimeAxis
 from alliance.study.config import FACTOR_NAMES, RATERS
 from alliance.study.factors import TherapistFactors
 from alliance.study.joint import JointModel
-from alliance.study.models import TIME_CODINGS, GrowthModel, NullModel, TimeCodingComparison
+from alliance.study.models import GrowthModel, NullModel, TimeCodingComparison
 
 LABELS = {"personal_satisfactions": "Personal Satisfactions",
           "personal_burdens": "Personal Burdens"}
-ORIGIN = {"log": "session 1", "linear": "session 0", "sessions": "session 0"}
-TIME_UNIT = {"log": "unit of ln(session)", "linear": "10 sessions", "sessions": "session"}
 
 
 def number(value: float, digits: int = 2) -> str:
@@ -97,7 +96,19 @@ def share_text(share: float, row: Mapping[str, Any] | None, level: float) -> str
     return f"{percent(share)} ({interval})"
 
 
-def variance_sentence(model: NullModel, coding: str) -> str:
+def origin_text(axis: TimeAxis) -> str:
+    """Where time is 0, e.g. ``session 3``."""
+    return f"session {axis.origin_session:g}"
+
+
+def unit_text(coding: str, axis: TimeAxis) -> str:
+    """One unit of time, e.g. ``unit of ln(session)`` or ``10 sessions``."""
+    if coding == "log":
+        return "unit of ln(session)"
+    return "session" if axis.unit == 1 else f"{axis.unit:g} sessions"
+
+
+def variance_sentence(model: NullModel, axis: TimeAxis) -> str:
     """The therapists' shares of the variance of one rater's null model, with their intervals."""
     icc = model.icc()
     intervals = model.intervals
@@ -112,7 +123,7 @@ def variance_sentence(model: NullModel, coding: str) -> str:
 
     sentence = (
         f"In the {model.rater}-rated alliance, therapists accounted for "
-        f"{share('therapist_intercept')} of the variance at {ORIGIN[coding]} and for "
+        f"{share('therapist_intercept')} of the variance at {origin_text(axis)} and for "
         f"{share('therapist_slope_share')} of the variance in growth between patients; "
         f"patients and their therapists together for {share('patient_intercept')} of "
         "the variance at that time"
@@ -137,18 +148,18 @@ def time_sentence(comparison: TimeCodingComparison, fixed: bool) -> str:
                        if coding != chosen)
     how = "as configured" if fixed else "the coding with the smallest AIC"
     compared = f" (summed AIC {number(totals[chosen], 1)}; {others})" if others else ""
-    return f"Time was coded as {TIME_CODINGS[chosen][0]}, {how}{compared}."
+    return f"Time was coded as {comparison.axis.definition(chosen)}, {how}{compared}."
 
 
 def effect_sentence(rater: str, factor: str, outcome: str, row: Mapping[str, float],
-                    coding: str, confidence: float) -> str:
+                    coding: str, confidence: float, axis: TimeAxis) -> str:
     """One factor's effect on the level or growth of one rater's alliance."""
-    unit = (f"per SD of the factor per {TIME_UNIT[coding]}" if outcome == "growth"
+    unit = (f"per SD of the factor per {unit_text(coding, axis)}" if outcome == "growth"
             else "per SD of the factor")
     numbers = (f"b = {number(row['estimate'], 3)} {unit}, {round(100 * confidence)}% CI "
                f"{number(row['ci_low'], 3)} to {number(row['ci_high'], 3)}, {p_text(row['p'])}")
     name = LABELS[factor]
-    what = "growth" if outcome == "growth" else f"level at {ORIGIN[coding]}"
+    what = "growth" if outcome == "growth" else f"level at {origin_text(axis)}"
     if row["ci_low"] > 0 or row["ci_high"] < 0:
         if outcome == "growth":
             direction = "faster" if row["estimate"] > 0 else "slower"
@@ -196,7 +207,7 @@ def findings(
     """All findings, in the order the report presents them."""
     coding = comparison.chosen
     sentences = [data_sentence(summary), factor_sentence(factors)]
-    sentences += [variance_sentence(null[rater], coding) for rater in RATERS]
+    sentences += [variance_sentence(null[rater], comparison.axis) for rater in RATERS]
     sentences.append(time_sentence(comparison, time_fixed))
     for outcome, prefix in (("growth", "time:"), ("level", "")):
         for rater in RATERS:
@@ -204,7 +215,8 @@ def findings(
                     for row in growth[rater].fit.to_dict()["fixed_effects"]}
             for factor in FACTOR_NAMES:
                 sentences.append(effect_sentence(rater, factor, outcome,
-                                                 rows[f"{prefix}{factor}"], coding, confidence))
+                                                 rows[f"{prefix}{factor}"], coding, confidence,
+                                                 comparison.axis))
     for row in joint.to_dict()["difference_tests"]:
         sentences.append(difference_sentence(row, confidence))
     if recovery is not None and len(recovery):

@@ -1,12 +1,16 @@
 """Steps 3 and 4: the analysis data, time codings, null models and growth models per rater.
 
-Time codings (the same definitions as :data:`alliance.simulate.TIME_SCALES`): ``log``,
-``time = ln(session)`` (0 at session 1); ``linear``, ``time = session / 10`` (tens of
-sessions); ``sessions``, ``time = session``. They are compared by maximum likelihood: the
+Time codings (the registry :mod:`alliance.simulate.time_codings`): ``log``,
+``time = ln(session / s0)``, and ``linear``, ``time = (session - s0) / time_unit`` (tens of
+sessions by default), with ``s0`` the session at which time is 0: the first assessment in the
+analysis data (``[models] origin = "first-assessment"``, the default) or session 1
+(``"session-1"``); :attr:`AnalysisData.time_axis`. They are compared by maximum likelihood: the
 unconditional growth model ``alliance ~ time + (time | therapist/patient)`` of each rater is
 fitted with ML under each coding; the codings have equally many parameters, so the coding
 with the smallest AIC summed over both raters (equivalently the smallest deviance) is chosen
-unless the configuration fixes one.
+unless the configuration fixes one. With correlated random intercepts and slopes, the origin
+and the unit do not change these fits' likelihood (a reparameterisation); they change what
+the intercept, the level effects and the intercept variances refer to.
 
 Null models (REML, chosen coding), per rater: the unconditional growth model above. Its
 variance shares follow powerlmm (Magnusson, ``get_ICC_pre_clusters``, ``get_ICC_pre_subjects``,
@@ -59,7 +63,7 @@ Centering (``[models] centering``, :func:`analysis_data`), per predictor:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -74,6 +78,7 @@ from alliance.mixed.variance_shares import (
     share_estimates,
     standard_deviations,
 )
+from alliance.simulate.time_codings import DEFAULT_ORIGIN, TENS_OF_SESSIONS, TimeAxis
 from alliance.study.config import (
     DEFAULT_CENTERING,
     FACTOR_NAMES,
@@ -85,12 +90,6 @@ from alliance.study.factors import TherapistFactors
 from alliance.study.load import StudyData
 from alliance.study.scoring import ScoredStudy
 
-#: Time coding name -> (definition, function of the session number).
-TIME_CODINGS: dict[str, tuple[str, Callable[[np.ndarray], np.ndarray]]] = {
-    "log": ("time = ln(session)", np.log),
-    "linear": ("time = session / 10", lambda session: session / 10.0),
-    "sessions": ("time = session", lambda session: session * 1.0),
-}
 #: The unconditional growth model with the full random structure (the time-coding comparison).
 NULL_FORMULA = f"alliance ~ time + {RANDOM_EFFECTS['full']}"
 
@@ -128,19 +127,28 @@ class AnalysisData:
     centerings: Mapping[str, str] = field(default_factory=dict)
     decomposed: Mapping[str, str] = field(default_factory=dict)
 
+    #: Where time is 0 and sessions per unit of linear time (:attr:`time_axis`).
+    origin: str = DEFAULT_ORIGIN
+    time_unit: float = TENS_OF_SESSIONS
+
+    @property
+    def time_axis(self) -> TimeAxis:
+        """The origin and unit of time; the first assessment is the earliest session analysed."""
+        return TimeAxis(self.origin, float(self.frame["session"].min()), self.time_unit)
+
+    def timed(self, origin: str, time_unit: float) -> AnalysisData:
+        """A copy whose time is 0 at ``origin``, linear time in units of ``time_unit``."""
+        return replace(self, origin=origin, time_unit=time_unit)
+
     def rater_frame(self, rater: str, coding: str) -> pd.DataFrame:
         """One rater's rows with ``time`` under ``coding``."""
         frame = self.frame.loc[self.frame["rater"] == rater].reset_index(drop=True)
-        return frame.assign(time=time_of(frame["session"].to_numpy(), coding))
+        return frame.assign(time=self.time_axis.time(frame["session"].to_numpy(), coding))
 
     def joint_frame(self, coding: str) -> pd.DataFrame:
         """Both raters' rows with ``time`` under ``coding``."""
-        return self.frame.assign(time=time_of(self.frame["session"].to_numpy(), coding))
-
-
-def time_of(sessions: np.ndarray, coding: str) -> np.ndarray:
-    """The time of each session under ``coding`` (see the module docstring)."""
-    return np.asarray(TIME_CODINGS[coding][1](np.asarray(sessions, dtype=float)), dtype=float)
+        return self.frame.assign(time=self.time_axis.time(self.frame["session"].to_numpy(),
+                                                          coding))
 
 
 def analysis_data(
@@ -343,6 +351,8 @@ class TimeCodingComparison:
 
     fits: dict[tuple[str, str], MixedResult]
     chosen: str
+    #: The origin and unit of time the codings were fitted with.
+    axis: TimeAxis
 
     def to_frame(self) -> pd.DataFrame:
         """One row per rater and coding: deviance, AIC, BIC, chosen."""
@@ -373,7 +383,7 @@ def compare_time_codings(analysis: AnalysisData, config: ModelConfig) -> TimeCod
     else:
         totals = {c: sum(fits[(r, c)].aic for r in RATERS) for c in config.time_codings}
         chosen = min(totals, key=lambda coding: totals[coding])
-    return TimeCodingComparison(fits=fits, chosen=chosen)
+    return TimeCodingComparison(fits=fits, chosen=chosen, axis=analysis.time_axis)
 
 
 def null_formula(random_terms: str = RANDOM_EFFECTS["full"]) -> str:

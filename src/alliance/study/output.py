@@ -41,7 +41,6 @@ import numpy as np
 import pandas as pd
 
 from alliance.study.config import FACTOR_NAMES
-from alliance.study.models import time_of
 from alliance.study.results import StudyResults
 
 RESULTS_FILE = "results.json"
@@ -139,14 +138,15 @@ def analysis_export(results: StudyResults) -> pd.DataFrame:
     frame = results.analysis.frame
     sessions = frame["session"].to_numpy(dtype=float)
     codings = list(dict.fromkeys(coding for _, coding in results.time_coding.fits))
+    axis = results.analysis.time_axis
     patients = pseudonyms(frame["patient"], PATIENT_PREFIX, int(results.meta["seed"]))
     out = pd.DataFrame({
         "therapist": frame["therapist"].astype(str).map(_therapist_names(results)),
         "patient": frame["patient"].astype(str).map(patients),
         "rater": frame["rater"].astype(str),
         "session": frame["session"],
-        "time": time_of(sessions, str(results.meta["time_coding"])),
-        **{f"time_{coding}": time_of(sessions, coding) for coding in codings},
+        "time": axis.time(sessions, str(results.meta["time_coding"])),
+        **{f"time_{coding}": axis.time(sessions, coding) for coding in codings},
         "alliance": frame["alliance"],
         **{name: frame[name] for name in results.analysis.predictors},
     })

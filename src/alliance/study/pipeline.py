@@ -26,6 +26,7 @@ import numpy as np
 
 import alliance
 from alliance.errors import BoundaryWarning
+from alliance.simulate.time_codings import SIMULATION_ORIGIN, TENS_OF_SESSIONS
 from alliance.study.comparison import compare_models
 from alliance.study.config import RATERS, StudyConfig
 from alliance.study.estimable import require_estimable
@@ -110,6 +111,7 @@ def run_study(config: StudyConfig, progress: Progress | None = None) -> StudyRes
                                     config.seed, data.sources["reference"])
         analysis = analysis_data(data, scored, factors, config.therapist_covariates,
                                  config.patient_covariates, config.models.centering)
+        analysis = analysis.timed(config.models.origin, config.models.time_unit)
         require_estimable(data, analysis)
     with step(3):
         comparison = compare_time_codings(analysis, config.models)
@@ -130,14 +132,19 @@ def run_study(config: StudyConfig, progress: Progress | None = None) -> StudyRes
     with step(8):
         recovery = None
         if data.truth is not None:
-            scale = str(data.truth["time"]["scale"])
-            if scale == coding:
+            # the models of the truth's time: its coding, origin and unit
+            time = data.truth["time"]
+            scale = str(time["scale"])
+            truth_analysis = analysis.timed(str(time.get("origin", SIMULATION_ORIGIN)),
+                                            float(time.get("unit", TENS_OF_SESSIONS)))
+            if scale == coding and truth_analysis.time_axis == analysis.time_axis:
                 recovery = recovery_table(data.truth, growth, joint)
             else:
                 recovery = recovery_table(
                     data.truth,
-                    {rater: fit_growth(analysis, rater, scale, config.models) for rater in RATERS},
-                    fit_joint(analysis, scale, config.models),
+                    {rater: fit_growth(truth_analysis, rater, scale, config.models)
+                     for rater in RATERS},
+                    fit_joint(truth_analysis, scale, config.models),
                 )
     with step(9):
         summary = data_summary(data, scored, analysis)
@@ -154,7 +161,8 @@ def run_study(config: StudyConfig, progress: Progress | None = None) -> StudyRes
     report("Done", total, total)
     caught.extend(w for w in _model_warnings(null, growth, joint) if w not in caught)
     return StudyResults(
-        meta=_meta(config, coding, data.truth is not None, caught),
+        meta={**_meta(config, coding, data.truth is not None, caught),
+              "time_definition": comparison.axis.definition(coding)},
         data_summary=summary,
         scoring=scored,
         factors=factors,
