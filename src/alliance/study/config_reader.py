@@ -519,8 +519,6 @@ def _check_buildable(models: _Reader, terms: str) -> None:
                         f"({formula}): {error}", "simplify the random terms")
 
 
-
-
 def _coding_remedy(name: str, also: str = "") -> str:
     """How to replace a time coding that is not offered (a removed one says by what)."""
     return REMOVED_CODINGS.get(

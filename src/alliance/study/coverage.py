@@ -21,6 +21,7 @@ import pandas as pd
 from scipy import stats
 
 from alliance.simulate import SimulatedStudy, write_study
+from alliance.simulate.time_codings import SIMULATION_ORIGIN, TENS_OF_SESSIONS
 from alliance.study.config import FACTOR_NAMES, RATERS
 from alliance.study.config_reader import example_config
 from alliance.study.factors import therapist_factors
@@ -72,8 +73,13 @@ def factor_effect_intervals(
                            parallel_iterations=parallel_iterations)
         factors = therapist_factors(data.reference, data.therapists, data.qpl, settings,
                                     config.seed, "reference")
+        # the truth's time axis (its origin and unit), so that the level effects are the
+        # truth's: time 0 at session 1 in the simulation, not at the first assessment
+        time = study.truth["time"]
         analysis = analysis_data(data, scored, factors, config.therapist_covariates,
-                                 config.patient_covariates)
+                                 config.patient_covariates).timed(
+            str(time.get("origin", SIMULATION_ORIGIN)),
+            float(time.get("unit", TENS_OF_SESSIONS)))
         for rater in RATERS:
             table = fit_growth(analysis, rater, coding, config.models).fit.fixed_effects
             table = table.set_index("term")
