@@ -29,8 +29,9 @@ def growth_estimates(folder: Path, seed: int) -> pd.DataFrame:
     scored = score_study(data)
     factors = therapist_factors(data.reference, data.therapists, data.qpl, config.factors,
                                 config.seed, "reference")
+    time = study.truth["time"]  # the truth's origin and unit: its level effects are there
     analysis = analysis_data(data, scored, factors, config.therapist_covariates,
-                             config.patient_covariates)
+                             config.patient_covariates).timed(time["origin"], time["unit"])
     frames = []
     for rater in ("patient", "therapist"):
         table = fit_growth(analysis, rater, "log", config.models).fit.fixed_effects
