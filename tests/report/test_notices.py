@@ -66,3 +66,20 @@ def test_notices_are_grouped_by_kind(example_results: dict[str, Any]) -> None:
         "Excluded data", "Recorded during the analysis", "Model fits"
     ]
     assert all(group.notices for group in groups)  # empty groups are left out
+
+
+def test_a_boundary_fit_names_the_random_effects_key_once(results: dict[str, Any]) -> None:
+    from alliance.report.notices import SIMPLER_STRUCTURE, model_notices
+
+    fits = [entry["fit"] for entry in results["models"]["growth"].values()]
+    for fit in fits:
+        fit["singular"] = True
+    notices = model_notices(results)
+    assert notices.count(SIMPLER_STRUCTURE) == 1
+    assert "[models] random_effects" in SIMPLER_STRUCTURE
+    for group in ("null", "growth"):
+        for entry in results["models"][group].values():
+            entry["fit"]["singular"] = False
+    if isinstance(results["models"].get("joint"), dict) and results["models"]["joint"].get("fit"):
+        results["models"]["joint"]["fit"]["singular"] = False
+    assert SIMPLER_STRUCTURE not in model_notices(results)

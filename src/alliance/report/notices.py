@@ -37,9 +37,18 @@ def exclusion_notices(results: Mapping[str, Any]) -> list[str]:
     return notices
 
 
+#: The remedy for boundary fits, named by its configuration key.
+SIMPLER_STRUCTURE = (
+    "A boundary fit's variance shares and intervals are uncertain; a simpler random-effects "
+    'structure may fit without it: [models] random_effects = "uncorrelated" or "intercepts" '
+    "in the study configuration."
+)
+
+
 def model_notices(results: Mapping[str, Any]) -> list[str]:
     """Failed, non-converged and singular fits, and every warning a fit recorded."""
     notices = []
+    any_singular = False
     for name, rater, entry in model_fits(results):
         label = model_name(name, rater)
         failure = model_failure(entry)
@@ -47,6 +56,7 @@ def model_notices(results: Mapping[str, Any]) -> list[str]:
             notices.append(f"{label}: {failure}.")
             continue
         fit = entry["fit"]
+        any_singular = any_singular or bool(fit.get("singular"))
         if fit.get("converged") is False:
             message = lookup(fit, "fit_info", "message") or "no message"
             notices.append(f"{label} did not converge ({message}).")
@@ -54,6 +64,8 @@ def model_notices(results: Mapping[str, Any]) -> list[str]:
                        else f"{label}: {warning}" for warning in fit.get("warnings") or [])
         if fit.get("singular") and not any("singular" in str(w) for w in fit.get("warnings") or []):
             notices.append(f"{label}: boundary (singular) fit.")
+    if any_singular:
+        notices.append(SIMPLER_STRUCTURE)
     for entry in lookup(results, "models", "time_coding") or []:
         if entry.get("converged") is False:
             notices.append(
