@@ -254,7 +254,10 @@ def _within_between(frame: pd.DataFrame, patients: pd.DataFrame,
     means = patients.groupby("therapist")[name].mean()
     row_means = frame["therapist"].map(means).to_numpy(dtype=float)
     within = frame[name].to_numpy(dtype=float) - row_means
-    if np.ptp(patients[name].to_numpy(dtype=float) - patients["therapist"].map(means)) == 0:
+    values = patients[name].to_numpy(dtype=float)
+    deviations = values - patients["therapist"].map(means).to_numpy(dtype=float)
+    # a therapist's mean of equal values differs from them by rounding only
+    if np.abs(deviations).max() <= 1e-12 * max(1.0, float(np.abs(values).max())):
         raise DataError(
             f"the patient covariate {name!r} has the same value for every patient of each "
             "therapist analysed, so its within-therapist part is 0 throughout; group-mean "
