@@ -8,6 +8,7 @@ consecutive pair; the variance-component p values there are the 50:50 chi-square
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -116,3 +117,27 @@ def test_compare_models_requires_the_unconditional_model(small_results) -> None:
     with pytest.raises(SpecificationError, match="unconditional growth model must be"):
         compare_models(small_results.analysis, "patient", small_results.meta["time_coding"],
                        null, small_results.growth["patient"])
+
+
+@pytest.mark.parametrize("structure", ["intercepts", "uncorrelated"])
+def test_other_random_structures_run_and_say_what_was_compared(study_copy, structure):
+    from alliance.study import load_config, run_study
+
+    text = study_copy.read_text(encoding="utf-8")
+    kept = [line for line in text.splitlines() if not line.startswith("random_effects =")]
+    study_copy.write_text("\n".join(kept).replace(
+        "[models]\n", f'[models]\nrandom_effects = "{structure}"\n', 1) + "\n", encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        results = run_study(load_config(study_copy))
+    growth = results.growth["patient"].fit.spec.formula.formula
+    joint = results.joint.fit.spec.formula.formula
+    if structure == "intercepts":
+        assert "(1 | therapist/patient)" in growth and "rater:time |" not in joint
+    else:
+        assert "(time || therapist/patient)" in growth and "||" in joint
+    comparison = results.model_comparison["patient"]
+    assert comparison.note.startswith("Models compared:")
+    assert len(comparison.tests) >= 1
+    for test in comparison.tests:
+        assert test["chi_square"] >= 0 and 0 <= test["p"] <= 1
