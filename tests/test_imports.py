@@ -23,7 +23,6 @@ RANK = {
 #: (importing module, imported module). Remove an entry when the debt is paid.
 KNOWN_DEBTS = {
     ("study/output.py", "alliance.report"),
-    ("study/config.py", "alliance.simulate._toml"),
 }
 
 

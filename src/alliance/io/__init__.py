@@ -1,7 +1,15 @@
-"""io layer: read data tables and settings files; check columns and values."""
+"""io layer: read data tables and settings files, write TOML; check columns and values."""
 
 from alliance.io.settings import read_toml
 from alliance.io.table import read_table
+from alliance.io.toml_writer import dumps as toml_dumps
 from alliance.io.validation import require_columns, require_integer_range, require_numeric
 
-__all__ = ["read_table", "read_toml", "require_columns", "require_integer_range", "require_numeric"]
+__all__ = [
+    "read_table",
+    "read_toml",
+    "require_columns",
+    "require_integer_range",
+    "require_numeric",
+    "toml_dumps",
+]

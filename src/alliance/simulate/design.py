@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from alliance.errors import SpecificationError
-from alliance.io import read_toml
-from alliance.simulate import _codec, _toml
+from alliance.io import read_toml, toml_dumps
+from alliance.simulate import _codec
 from alliance.simulate.design_alliance import AllianceModel
 from alliance.simulate.design_measures import MissingDesign, QplModel, WaiModel
 from alliance.simulate.design_sample import (
@@ -125,7 +125,7 @@ class StudyDesign:
 
     def to_toml(self) -> str:
         """Every parameter as TOML text that :meth:`from_toml` reads back to an equal design."""
-        return _toml.dumps(
+        return toml_dumps(
             self.to_dict(),
             header="Design of a simulated alliance study (alliance.simulate).\n"
             "The meaning of every value is explained in alliance/simulate/default_study.toml.",

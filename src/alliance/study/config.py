@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from alliance.simulate._toml import dumps as toml_dumps
+from alliance.io import toml_dumps
 from alliance.simulate.time_codings import DEFAULT_ORIGIN, TENS_OF_SESSIONS
 from alliance.simulate.time_codings import TIME_CODINGS as CODINGS
 

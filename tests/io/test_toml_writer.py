@@ -7,7 +7,7 @@ import tomllib
 
 import pytest
 
-from alliance.simulate._toml import dumps
+from alliance.io.toml_writer import dumps
 
 
 def test_round_trip_of_nested_tables_lists_and_special_values() -> None:

@@ -1,4 +1,7 @@
-"""Write a nested mapping of plain values as TOML (the subset a design needs).
+"""Write a nested mapping of plain values as TOML (the subset a design or a configuration needs).
+
+The one TOML writer of the package (simulation designs, study configurations); reading is
+:func:`alliance.io.settings.read_toml`.
 
 Supported values: strings, booleans, integers, floats (shortest round-trip repr), lists of
 these or of lists, and mappings, written as ``[tables]``. ``tomllib.loads(dumps(d)) == d``
