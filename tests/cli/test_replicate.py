@@ -11,9 +11,9 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from alliance.app import StudyRun
 from alliance.cli.app import app
 from alliance.cli.common import EXIT_SPECIFICATION_ERROR
-from alliance.study import StudyRun
 
 runner = CliRunner()
 
@@ -27,7 +27,7 @@ def invoke(*args: str) -> tuple[int, str]:
 def test_an_existing_folder_is_refused_before_anything_runs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("alliance.study.runs.simulate_study", None)  # would fail if called
+    monkeypatch.setattr("alliance.app.runs.simulate_study", None)  # would fail if called
     (tmp_path / "old.txt").write_text("keep", encoding="utf-8")
     code, output = invoke("replicate", "--out", str(tmp_path))
     assert code == EXIT_SPECIFICATION_ERROR
@@ -44,7 +44,7 @@ def test_options_reach_the_study(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         progress("Null models", 4, 9)
         raise typer.Exit(0)
 
-    monkeypatch.setattr("alliance.study.replicate", fake)
+    monkeypatch.setattr("alliance.app.replicate", fake)
     code, _ = invoke("replicate", "--out", str(tmp_path / "r"), "--seed", "7", "--overwrite")
     assert code == 0
     assert seen == {"out": tmp_path / "r", "seed": 7, "overwrite": True}
@@ -146,7 +146,7 @@ def test_runs_are_shown_with_their_findings(monkeypatch: pytest.MonkeyPatch, tmp
                                             ) -> None:
     results = SimpleNamespace(findings=("First finding.", "Second finding."))
     run = StudyRun(results=results, folder=tmp_path)  # type: ignore[arg-type]
-    monkeypatch.setattr("alliance.study.replicate", lambda *args: run)
+    monkeypatch.setattr("alliance.app.replicate", lambda *args: run)
     code, output = invoke("replicate", "--out", str(tmp_path))
     assert code == 0
     assert f"Report: {tmp_path / 'report.html'}" in output

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from alliance.app.runs import rebased
 from alliance.errors import SpecificationError
 from alliance.study import config_from_dict, example_config_text, load_config
-from alliance.study.runs import rebased
 
 
 def example() -> dict[str, Any]:

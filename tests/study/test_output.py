@@ -12,15 +12,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import alliance.report as report
+from alliance.app import analyze, outputs
+from alliance.app.outputs import write_outputs
 from alliance.errors import SpecificationError
 from alliance.io.output import MARKER_FILE, staged_folder
-from alliance.study import StudyResults, analyze
+from alliance.study import StudyResults
 from alliance.study.output import (
     analysis_export,
     pseudonyms,
     therapist_scores_export,
-    write_outputs,
 )
 
 
@@ -33,7 +33,7 @@ def digest(folder: Path) -> dict[str, str]:
 def reports(monkeypatch: pytest.MonkeyPatch) -> list[tuple[dict[str, Any], Path]]:
     """Calls of the report writer (replaced: the report layer is tested on its own)."""
     calls: list[tuple[dict[str, Any], Path]] = []
-    monkeypatch.setattr(report, "write_report", lambda results, folder: calls.append(
+    monkeypatch.setattr(outputs, "write_report", lambda results, folder: calls.append(
         (results, folder)))
     return calls
 

@@ -45,7 +45,7 @@ def analyze_command(
             param_hint="CONFIG",
         )
     with reported_errors("analyze", debug):
-        from alliance.study import analyze
+        from alliance.app import analyze
 
         run = with_progress(lambda progress: analyze(config, out, overwrite, progress))
         print_run(run)

@@ -12,7 +12,7 @@ from alliance.cli.common import DebugOption, reported_errors, stdout
 from alliance.defaults import SIMULATION_SEED, STUDY_OUT
 
 if TYPE_CHECKING:
-    from alliance.study import StudyRun
+    from alliance.app import StudyRun
 
 OutOption = typer.Option(
     "--out", "-o",
@@ -40,7 +40,7 @@ def replicate_command(
 ) -> None:
     """Replicate Nissen-Lie et al. (2013) on a simulated study with known truth."""
     with reported_errors("replicate", debug):
-        from alliance.study import replicate
+        from alliance.app import replicate
 
         run = with_progress(lambda progress: replicate(out, seed, overwrite, progress))
         print_run(run)

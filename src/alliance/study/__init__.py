@@ -1,7 +1,7 @@
 """The study of Nissen-Lie et al. (2013) as a pipeline: configuration and data in, results out.
 
 ``run_study(config)`` composes the layers below (instruments, scales, mixed) into
-:class:`StudyResults`; ``replicate`` and ``analyze`` run it into an output folder.
+:class:`StudyResults`; :mod:`alliance.app` runs it into an output folder with the report.
 """
 
 from alliance.study.config import FACTOR_NAMES, RATERS, StudyConfig
@@ -14,10 +14,8 @@ from alliance.study.config_reader import (
 from alliance.study.load import StudyData, load_study
 from alliance.study.pipeline import STEPS, Progress, run_study
 from alliance.study.results import StudyResults
-from alliance.study.runs import DEFAULT_OUT, StudyRun, analyze, replicate
 
 __all__ = [
-    "DEFAULT_OUT",
     "FACTOR_NAMES",
     "RATERS",
     "STEPS",
@@ -25,13 +23,10 @@ __all__ = [
     "StudyConfig",
     "StudyData",
     "StudyResults",
-    "StudyRun",
-    "analyze",
     "config_from_dict",
     "example_config",
     "example_config_text",
     "load_config",
     "load_study",
-    "replicate",
     "run_study",
 ]

@@ -1,4 +1,4 @@
-"""Write a study's output folder completely or not at all.
+"""The contents of a study's output folder (written by :mod:`alliance.app.outputs`).
 
 The folder is assembled by :func:`alliance.io.output.staged_folder`: under a temporary name
 beside the target, renamed when complete; on any error the temporary folder is removed and an
@@ -10,7 +10,7 @@ file. Contents::
     results.json        StudyResults.to_dict() (NaN written as null), and ``outputs``: every
                         file of the folder, relative to it (written last)
     report.html, report.docx, figures/
-                        alliance.report.write_report(results, folder)
+                        alliance.report.write_report(results, folder), by the app layer
     tables/*.csv        factor loadings, reliability, variance components, ICCs and
                         reliabilities, time codings, fixed effects, joint tests, recovery
     data/analysis.csv   one row per scored administration the models used, with the
@@ -60,41 +60,6 @@ def results_payload(results: StudyResults) -> dict[str, Any]:
     text = json.dumps(_finite(results.to_dict()), default=_plain)
     payload: dict[str, Any] = json.loads(text)
     return payload
-
-
-def write_outputs(results: StudyResults, folder: Path, config_text: str) -> None:
-    """Write everything into ``folder``, the report included.
-
-    results.json is written last, with ``outputs``: the sorted relative paths of every file
-    then in the folder (hidden files such as the marker left out) and of results.json itself.
-    """
-    payload = results_payload(results)
-    tables = folder / TABLES_FOLDER
-    tables.mkdir(exist_ok=True)
-    for name, frame in results.tables().items():
-        frame.to_csv(tables / f"{name}.csv", index=False)
-    data = folder / DATA_FOLDER
-    data.mkdir(exist_ok=True)
-    analysis_export(results).to_csv(data / ANALYSIS_FILE, index=False)
-    therapist_scores_export(results).to_csv(data / SCORES_FILE, index=False)
-    (folder / CONFIG_FILE).write_text(config_text, encoding="utf-8")
-    versions = {"alliance": payload["meta"]["alliance_version"],
-                "python": payload["meta"]["python"], **payload["meta"]["packages"]}
-    (folder / VERSIONS_FILE).write_text(json.dumps(versions, indent=2) + "\n", encoding="utf-8")
-    (folder / SEED_FILE).write_text(f"{payload['meta']['seed']}\n", encoding="utf-8")
-    import alliance.report as report
-
-    report.write_report(payload, folder)
-    outputs = sorted({*_listing(folder), RESULTS_FILE})
-    (folder / RESULTS_FILE).write_text(json.dumps({**payload, "outputs": outputs}, indent=2)
-                                       + "\n", encoding="utf-8")
-
-
-def _listing(folder: Path) -> list[str]:
-    """Relative POSIX paths of the files under ``folder``, hidden files and folders left out."""
-    return [path.relative_to(folder).as_posix() for path in folder.rglob("*")
-            if path.is_file() and not any(part.startswith(".")
-                                          for part in path.relative_to(folder).parts)]
 
 
 def pseudonyms(labels: pd.Series | np.ndarray, prefix: str, seed: int) -> dict[str, str]:

@@ -18,12 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
+from alliance.app.outputs import write_outputs
 from alliance.defaults import STUDY_OUT as DEFAULT_OUT
 from alliance.io.output import staged_folder
 from alliance.simulate import DEFAULT_SEED, StudyDesign, simulate_study, write_study
 from alliance.study.config import FACTOR_NAMES, StudyConfig, TableSource
 from alliance.study.config_reader import example_config, load_config
-from alliance.study.output import write_outputs
 from alliance.study.pipeline import Progress, run_study
 from alliance.study.results import StudyResults
 
