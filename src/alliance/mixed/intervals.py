@@ -236,6 +236,35 @@ def _on_boundary(parameters: CovarianceParameters, values: np.ndarray) -> np.nda
     return boundary
 
 
+def parameter_covariance(
+    result: MixedResult,
+) -> tuple[CovarianceParameters, np.ndarray, np.ndarray, np.ndarray]:
+    """The covariance parameters on the SD scale and their large-sample covariance.
+
+    ``C = 2 H^-1`` over the parameters off the boundary, ``H`` the Hessian of the fit's own
+    deviance (REML or ML) on the SD / correlation scale; rows and columns of parameters on the
+    boundary (SDs at zero and the correlations that involve them) are 0.
+
+    Returns
+    -------
+    tuple
+        The :class:`CovarianceParameters`, their values ``v``, ``C`` and the mask of the
+        parameters off the boundary.
+    """
+    parameters = CovarianceParameters(result)
+    values = parameters.from_fit(result.params, result.sigma)
+    free = ~_on_boundary(parameters, values)
+    hessian = _hessian(parameters.deviance, values, free, parameters.upper)
+    try:
+        inverse = np.linalg.inv(hessian)
+    except np.linalg.LinAlgError:
+        inverse = np.linalg.pinv(hessian)
+    covariance = np.zeros((parameters.size, parameters.size))
+    index = np.flatnonzero(free)
+    covariance[np.ix_(index, index)] = 2.0 * inverse
+    return parameters, values, covariance, free
+
+
 def wald_intervals(result: MixedResult, level: float = 0.95) -> pd.DataFrame:
     """Approximate Wald intervals for every parameter (see the module docstring).
 
@@ -251,16 +280,9 @@ def wald_intervals(result: MixedResult, level: float = 0.95) -> pd.DataFrame:
         :func:`variance_parameters`), then the fixed effects.
     """
     z = _quantile(level)
-    parameters = CovarianceParameters(result)
-    values = parameters.from_fit(result.params, result.sigma)
-    free = ~_on_boundary(parameters, values)
-    hessian = _hessian(parameters.deviance, values, free, parameters.upper)
-    try:
-        inverse = np.linalg.inv(hessian)
-    except np.linalg.LinAlgError:
-        inverse = np.linalg.pinv(hessian)
+    parameters, values, covariance, free = parameter_covariance(result)
     variance = np.full(parameters.size, np.nan)
-    variance[free] = 2.0 * np.diag(inverse)
+    variance[free] = np.diag(covariance)[free]
     std_error = np.sqrt(np.where(variance > 0, variance, np.nan))
     low, high = values - z * std_error, values + z * std_error
     kinds = np.array(parameters.kinds)

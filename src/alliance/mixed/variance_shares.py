@@ -88,7 +88,11 @@ from scipy import special
 
 from alliance.errors import SpecificationError
 from alliance.mixed.bootstrap import BootstrapResult, MapFunction, parametric_bootstrap
-from alliance.mixed.intervals import profile_intervals, variance_parameters
+from alliance.mixed.intervals import (
+    parameter_covariance,
+    profile_intervals,
+    variance_parameters,
+)
 from alliance.mixed.optimize import SINGULAR_TOLERANCE
 from alliance.mixed.result import MixedResult
 
@@ -490,8 +494,6 @@ def large_sample_intervals(
     SpecificationError
         When the fit is singular (use :func:`variance_intervals`, which handles the boundary).
     """
-    from alliance.mixed.intervals import CovarianceParameters, _hessian, _on_boundary
-
     _check_level(level)
     if result.singular:
         raise SpecificationError(
@@ -499,13 +501,7 @@ def large_sample_intervals(
             "bootstrap intervals, which are one-sided at the boundary)"
         )
     shares = _checked(result, default_shares(result) if shares is None else shares)
-    parameters = CovarianceParameters(result)
-    values = parameters.from_fit(result.params, result.sigma)
-    free = ~_on_boundary(parameters, values)
-    hessian = _hessian(parameters.deviance, values, free, parameters.upper)
-    covariance = np.zeros((parameters.size, parameters.size))
-    index = np.flatnonzero(free)
-    covariance[np.ix_(index, index)] = 2.0 * np.linalg.pinv(hessian)
+    parameters, _, covariance, _ = parameter_covariance(result)
     position = {name: k for k, name in enumerate(parameters.names)}
     estimates = standard_deviations(result)
     z = float(special.ndtri(0.5 + level / 2.0))
