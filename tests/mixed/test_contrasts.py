@@ -13,53 +13,22 @@ estimates differ by up to 2e-4, which is why it is checked at lme4's optimum onl
 from __future__ import annotations
 
 import json
-import warnings
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from lme4_cases import REFERENCE, at_lme4_optimum, load, quiet_fit
 
 from alliance.errors import SpecificationError
-from alliance.mixed import MixedResult, fit
+from alliance.mixed import MixedResult
 from alliance.mixed.contrasts import f_test_ddf
-from alliance.mixed.fit import assemble
 from alliance.mixed.inference import denominator_df
 
-REFERENCE = Path(__file__).resolve().parents[1] / "reference"
 CONTEST = json.loads((REFERENCE / "lmertest_contest.json").read_text())
 CASES = {case["case"]: case for case in CONTEST["cases"]}
 FITS = [(name, method) for name, case in CASES.items() for method in case["fits"]]
 ORTHODONT = REFERENCE / "data" / "orthodont.csv"
-
-
-def load(case: dict) -> pd.DataFrame:
-    data = pd.read_csv(REFERENCE / case["data"])
-    for column, levels in case["factor_levels"].items():
-        data[column] = pd.Categorical(data[column].astype(str), categories=levels)
-    return data
-
-
-def quiet_fit(formula: str, data: pd.DataFrame, **kwargs: object) -> MixedResult:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return fit(formula, data, **kwargs)  # type: ignore[arg-type]
-
-
-def at_lme4_optimum(result: MixedResult, theta: dict[str, float]) -> MixedResult:
-    """The result at lme4's theta (lme4 names an entry ``group.row.col``)."""
-    values = []
-    for level in result.objective.layout.levels:
-        names = level.column_names
-        for row, col in zip(level.rows, level.cols, strict=True):
-            key = (f"{level.name}.{names[col]}" if row == col
-                   else f"{level.name}.{names[row]}.{names[col]}")
-            values.append(theta[key])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return assemble(result.spec, result.objective, np.array(values), result.fit_info,
-                        result.df_method, result.confidence, 0.0)
 
 
 def fitted(name: str, method: str) -> tuple[dict, MixedResult]:

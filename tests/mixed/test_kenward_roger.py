@@ -15,50 +15,21 @@ from __future__ import annotations
 
 import json
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from lme4_cases import REFERENCE, at_lme4_optimum, load, quiet_fit
 
 from alliance.errors import BoundaryWarning, SpecificationError
 from alliance.mixed import MixedResult, fit
-from alliance.mixed.fit import assemble
 from alliance.mixed.inference import denominator_df
 from alliance.mixed.kenward_roger import kenward_roger
 
-REFERENCE = Path(__file__).resolve().parents[1] / "reference"
 CASES = {case["case"]: case for case in
          json.loads((REFERENCE / "kenward_roger.json").read_text())["cases"]}
 #: Cases where the adjustment moves the SEs by more than 0.2% and the df by more than 1%.
 ADJUSTED = ["pixel", "alliance_sim_corr", "exam_slope"]
-
-
-def load(case: dict) -> pd.DataFrame:
-    data = pd.read_csv(REFERENCE / case["data"])
-    for column, levels in case["factor_levels"].items():
-        data[column] = pd.Categorical(data[column].astype(str), categories=levels)
-    return data
-
-
-def quiet_fit(formula: str, data: pd.DataFrame, **kwargs: object) -> MixedResult:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return fit(formula, data, **kwargs)  # type: ignore[arg-type]
-
-
-def at_lme4_optimum(result: MixedResult, theta: dict[str, float]) -> MixedResult:
-    """The result re-assembled at lme4's theta (lme4 names an entry ``group.row.col``)."""
-    values = []
-    for level in result.objective.layout.levels:
-        names = level.column_names
-        for row, col in zip(level.rows, level.cols, strict=True):
-            values.append(theta[f"{level.name}.{names[col]}" if row == col
-                                else f"{level.name}.{names[row]}.{names[col]}"])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", BoundaryWarning)
-        return assemble(result.spec, result.objective, np.array(values), result.fit_info,
-                        result.df_method, result.confidence, 0.0)
 
 
 def order(result: MixedResult, case: dict) -> list[int]:
@@ -78,7 +49,7 @@ def restriction(result: MixedResult, terms: list[str]) -> np.ndarray:
 def test_pbkrtest_at_lme4s_optimum(name: str) -> None:
     case = CASES[name]
     result = quiet_fit(case["formula"], load(case))
-    at = at_lme4_optimum(result, case["theta"])
+    at = at_lme4_optimum(result, case["theta"], BoundaryWarning)
     assert at.sigma == pytest.approx(case["sigma"], rel=1e-9)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", BoundaryWarning)

@@ -11,49 +11,18 @@ from __future__ import annotations
 
 import json
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from lme4_cases import REFERENCE, at_lme4_optimum, load, quiet_fit
 
 from alliance.errors import BoundaryWarning
-from alliance.mixed import MixedResult, fit
-from alliance.mixed.fit import assemble
 from alliance.mixed.r_squared import nakagawa_r2, r_squared
 
-REFERENCE = Path(__file__).resolve().parents[1] / "reference"
 PERFORMANCE = json.loads((REFERENCE / "performance_r2.json").read_text())
 CASES = {case["case"]: case for case in PERFORMANCE["cases"]}
 FITS = [(name, method) for name, case in CASES.items() for method in case["fits"]]
-
-
-def load(case: dict) -> pd.DataFrame:
-    data = pd.read_csv(REFERENCE / case["data"])
-    for column, levels in case["factor_levels"].items():
-        data[column] = pd.Categorical(data[column].astype(str), categories=levels)
-    return data
-
-
-def quiet_fit(formula: str, data: pd.DataFrame, **kwargs: object) -> MixedResult:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return fit(formula, data, **kwargs)  # type: ignore[arg-type]
-
-
-def at_lme4_optimum(result: MixedResult, theta: dict[str, float]) -> MixedResult:
-    """The result at lme4's theta (lme4 names an entry ``group.row.col``)."""
-    values = []
-    for level in result.objective.layout.levels:
-        names = level.column_names
-        for row, col in zip(level.rows, level.cols, strict=True):
-            key = (f"{level.name}.{names[col]}" if row == col
-                   else f"{level.name}.{names[row]}.{names[col]}")
-            values.append(theta[key])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return assemble(result.spec, result.objective, np.array(values), result.fit_info,
-                        result.df_method, result.confidence, 0.0)
 
 
 def reference_numbers(fitted: dict) -> dict:
