@@ -11,10 +11,10 @@ import pytest
 from scipy.optimize import minimize_scalar
 
 from alliance.mixed import fit
+from alliance.mixed.bfgs import FIRST_STEP
 from alliance.mixed.boundary import probe_inside, settle_on_boundary, zero_columns
-from alliance.mixed.optimize import search
+from alliance.mixed.minimiser import run_bfgs
 from alliance.mixed.parameters import ParameterLayout
-from alliance.mixed.search import FIRST_STEP
 
 DATA = Path(__file__).resolve().parents[1] / "reference" / "data"
 
@@ -94,7 +94,7 @@ def test_the_first_step_cannot_reach_the_boundary_from_lme4s_start():
     start = objective.layout.start()
     gradient = objective.value_and_gradient(start)[1]
     assert abs(gradient[0]) > 1.0  # a raw gradient step would overshoot to 0 or beyond
-    one_step = search(objective, start, max_iterations=1, gtol=0.0, ftol=0.0)
+    one_step = run_bfgs(objective, start, max_iterations=1, gtol=0.0, ftol=0.0)
     assert np.all(np.abs(one_step.x - start) <= FIRST_STEP + 1e-15)
     assert one_step.x[0] >= 1.0 - FIRST_STEP
 

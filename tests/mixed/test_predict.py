@@ -117,12 +117,12 @@ def test_designs_without_a_formulaic_record_are_rebuilt_from_their_text():
     case, data = load("oxboys")
     result = quiet_fit(case["formula"], data)
     spec = result.spec
-    assert spec.fixed_design is not None
+    assert spec.fixed_recipe is not None
     bare = dataclasses.replace(
         spec,
-        fixed_design=dataclasses.replace(spec.fixed_design, model_spec=None),
-        random_designs=tuple((group, dataclasses.replace(design, model_spec=None))
-                             for group, design in spec.random_designs),
+        fixed_recipe=dataclasses.replace(spec.fixed_recipe, model_spec=None),
+        random_recipes=tuple((group, dataclasses.replace(design, model_spec=None))
+                             for group, design in spec.random_recipes),
     )
     rebuilt = dataclasses.replace(result, spec=bare)
     np.testing.assert_allclose(predict(rebuilt, data), result.fitted, rtol=1e-12)

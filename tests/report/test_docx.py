@@ -10,8 +10,8 @@ import pytest
 from docx.oxml.ns import qn
 
 from alliance.report import build_tables
+from alliance.report.apa_table import Table
 from alliance.report.docx import tables_document
-from alliance.report.table import Table
 
 
 @pytest.fixture(scope="module")

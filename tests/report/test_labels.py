@@ -11,7 +11,7 @@ from alliance.report.labels import (
     term_label,
     time_definition_label,
 )
-from alliance.report.results import model_label
+from alliance.report.results_reader import model_label
 
 
 @pytest.mark.parametrize(

@@ -25,7 +25,7 @@ from alliance.study.output import (
     results_payload,
     therapist_scores_export,
 )
-from alliance.study.results import StudyResults
+from alliance.study.study_results import StudyResults
 
 
 def write_outputs(results: StudyResults, folder: Path, config_text: str) -> None:

@@ -25,7 +25,7 @@ from alliance.simulate import DEFAULT_SEED, StudyDesign, simulate_study, write_s
 from alliance.study.config import FACTOR_NAMES, StudyConfig, TableSource
 from alliance.study.config_reader import example_config, load_config
 from alliance.study.pipeline import Progress, run_study
-from alliance.study.results import StudyResults
+from alliance.study.study_results import StudyResults
 
 DATA_FOLDER = "data"
 

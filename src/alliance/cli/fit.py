@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 import warnings
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -51,17 +50,6 @@ grouping factors are not supported. Exit codes: 0 fitted, 3 data error, 4 specif
 """
 
 
-class DfMethod(StrEnum):
-    satterthwaite = "satterthwaite"
-    containment = "containment"
-    residual = "residual"
-    kenward_roger = "kenward-roger"
-
-
-class Robust(StrEnum):
-    cr2 = "cr2"
-
-
 def register(app: typer.Typer) -> None:
     """Add the ``fit`` subcommand to ``app``."""
     app.command("fit", help=HELP)(fit_command)
@@ -89,18 +77,20 @@ def fit_command(
         bool, typer.Option("--ml", help="Maximum likelihood instead of REML (the default).")
     ] = False,
     df: Annotated[
-        DfMethod,
+        str,
         typer.Option(
             "--df",
+            metavar="METHOD",
             help="Denominator df of the fixed-effect t tests: satterthwaite (as lmerTest), "
             "containment (as HLM), residual (n - p) or kenward-roger (as pbkrtest: adjusted "
             "SEs and df; REML only).",
         ),
-    ] = DfMethod.satterthwaite,
+    ] = "satterthwaite",
     robust: Annotated[
-        Robust | None,
+        str | None,
         typer.Option(
             "--robust",
+            metavar="TYPE",
             help="Cluster-robust SEs: cr2 (as clubSandwich) with Satterthwaite "
             "(Bell-McCaffrey) df, clustered by the outermost grouping factor or --cluster.",
             show_default=False,
@@ -136,8 +126,7 @@ def fit_command(
         from alliance.mixed.fit import check_inference_options
         from alliance.mixed.marginal import column_clustering
 
-        robust_type = None if robust is None else robust.value
-        check_inference_options(df.value, reml=not ml, robust=robust_type, cluster=cluster)
+        check_inference_options(df, reml=not ml, robust=robust, cluster=cluster)
 
         if json_path is not None:
             check_file_output(json_path, [data], "--json")
@@ -153,8 +142,8 @@ def fit_command(
                 spec = build_spec(formula, frame, residual_groups=residual_groups)
                 clustering = None if cluster is None else column_clustering(spec, frame, cluster)
                 with compiling_notice():
-                    result = fit_spec(spec, reml=not ml, df_method=df.value, began=began,
-                                      robust=robust_type, clustering=clustering)
+                    result = fit_spec(spec, reml=not ml, df_method=df, began=began,
+                                      robust=robust, clustering=clustering)
             except DataError as error:
                 raise DataError(f"{source}: {error}") from error
             # the fixed-effects table's own warnings (Kenward-Roger at a boundary fit) are

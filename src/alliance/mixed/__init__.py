@@ -31,10 +31,10 @@ if TYPE_CHECKING:
         variance_parameters,
         wald_intervals,
     )
+    from alliance.mixed.minimiser import FitInfo, minimise
     from alliance.mixed.objective import ProfiledDeviance
-    from alliance.mixed.optimize import FitInfo, minimise
     from alliance.mixed.result import MixedResult
-    from alliance.mixed.spec import ModelSpec, build_spec
+    from alliance.mixed.spec import MixedModelSpec, build_spec
     from alliance.mixed.statistics import compute_statistics
 
 #: Public name -> the module that defines it.
@@ -49,10 +49,10 @@ _HOMES = {
     "variance_parameters": "intervals",
     "wald_intervals": "intervals",
     "ProfiledDeviance": "objective",
-    "FitInfo": "optimize",
-    "minimise": "optimize",
+    "FitInfo": "minimiser",
+    "minimise": "minimiser",
     "MixedResult": "result",
-    "ModelSpec": "spec",
+    "MixedModelSpec": "spec",
     "build_spec": "spec",
     "compute_statistics": "statistics",
 }
@@ -61,7 +61,7 @@ __all__ = [
     "BootstrapResult",
     "FitInfo",
     "MixedResult",
-    "ModelSpec",
+    "MixedModelSpec",
     "ProfiledDeviance",
     "RSquared",
     "build_spec",

@@ -28,7 +28,7 @@ from alliance.mixed.compare import interior_start
 from alliance.mixed.fit import fit_spec
 from alliance.mixed.intervals import variance_parameters
 from alliance.mixed.result import MixedResult
-from alliance.mixed.spec import ModelSpec
+from alliance.mixed.spec import MixedModelSpec
 
 BOOTSTRAP_COLUMNS = ["parameter", "estimate", "mean", "std_error", "ci_low", "ci_high"]
 
@@ -54,7 +54,7 @@ MapFunction = Callable[
 class _Model:
     """What a replicate needs to simulate and refit; small enough to send to a worker process."""
 
-    spec: ModelSpec
+    spec: MixedModelSpec
     reml: bool
     params: np.ndarray
     mean: np.ndarray

@@ -17,7 +17,7 @@ fast, so every end point with a zero column is examined on purpose:
    optima is kept.
 
 Sizes are in the search's scaled coordinates (``scale * theta``, see
-:mod:`alliance.mixed.search`), so that a relative SD of 0.1 means the same for a slope on
+:mod:`alliance.mixed.bfgs`), so that a relative SD of 0.1 means the same for a slope on
 ``time`` in sessions as in thousandths of sessions.
 
 The result is lme4's optimum also for random-intercept models (issue: ``(1 | school)`` on

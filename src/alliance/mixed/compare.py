@@ -27,7 +27,7 @@ from scipy import special
 
 from alliance.errors import SpecificationError
 from alliance.mixed.fit import fit_spec
-from alliance.mixed.optimize import SINGULAR_TOLERANCE
+from alliance.mixed.minimiser import SINGULAR_TOLERANCE
 from alliance.mixed.parameters import ParameterLayout
 from alliance.mixed.result import MixedResult
 

@@ -17,7 +17,7 @@ import numpy as np
 from scipy.linalg import block_diag
 
 from alliance.mixed.objective import Evaluation
-from alliance.mixed.spec import ModelSpec
+from alliance.mixed.spec import MixedModelSpec
 from alliance.mixed.statistics import Statistics
 
 
@@ -30,7 +30,7 @@ class ConditionalEffects:
 
 
 def conditional_effects(
-    spec: ModelSpec, statistics: Statistics, evaluation: Evaluation, sigma2: float
+    spec: MixedModelSpec, statistics: Statistics, evaluation: Evaluation, sigma2: float
 ) -> ConditionalEffects:
     """Conditional modes and covariances of every level's random effects."""
     n_levels = len(spec.levels)
@@ -72,7 +72,7 @@ def conditional_effects(
     return ConditionalEffects(tuple(modes), covariances)
 
 
-def _ancestor_codes(spec: ModelSpec, index: int) -> dict[int, np.ndarray]:
+def _ancestor_codes(spec: MixedModelSpec, index: int) -> dict[int, np.ndarray]:
     """For each group of level ``index``, its group index at every outer level."""
     codes: dict[int, np.ndarray] = {}
     current = np.arange(spec.levels[index].n_groups)
@@ -84,7 +84,7 @@ def _ancestor_codes(spec: ModelSpec, index: int) -> dict[int, np.ndarray]:
     return codes
 
 
-def random_contribution(spec: ModelSpec, modes: tuple[np.ndarray, ...]) -> np.ndarray:
+def random_contribution(spec: MixedModelSpec, modes: tuple[np.ndarray, ...]) -> np.ndarray:
     """``sum_l Z_l b_l`` for every observation of the model."""
     total = np.zeros(spec.n_obs)
     for level, b in zip(spec.levels, modes, strict=True):

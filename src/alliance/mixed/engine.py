@@ -1,7 +1,7 @@
 """The one compiled entry point of the engine: search, or evaluate the deviance or its parts.
 
 Every Python caller goes through :func:`run` with a :class:`Request`: the optimizer
-(:mod:`alliance.mixed.optimize`) asks for a search, the objective
+(:mod:`alliance.mixed.minimiser`) asks for a search, the objective
 (:mod:`alliance.mixed.objective`) for the deviance and its gradient, for an elimination (the
 result's estimates and conditional modes) or for the gradient of the deviance's parts
 (Satterthwaite's df, profiles). The passes are compiled once, as callees of this function;
@@ -18,11 +18,11 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from alliance.mixed.bfgs import bfgs
 from alliance.mixed.deviance import deviance_gradient
 from alliance.mixed.kernels import backward_pass, forward_pass
-from alliance.mixed.search import bfgs
 
-#: ``Request.mode``: minimise from ``params`` (:func:`alliance.mixed.search.bfgs`).
+#: ``Request.mode``: minimise from ``params`` (:func:`alliance.mixed.bfgs.bfgs`).
 SEARCH = 0
 #: ... the deviance and its exact gradient at ``params``.
 DEVIANCE_GRADIENT = 1

@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 
 from alliance.errors import BoundaryWarning, ConvergenceWarning, SpecificationError
+from alliance.mixed.minimiser import SINGULAR_TOLERANCE, FitInfo, minimise
 from alliance.mixed.objective import ProfiledDeviance
-from alliance.mixed.optimize import SINGULAR_TOLERANCE, FitInfo, minimise
 from alliance.mixed.parameters import ParameterLayout
 from alliance.mixed.result import MixedResult
-from alliance.mixed.spec import ModelSpec, build_spec
+from alliance.mixed.spec import MixedModelSpec, build_spec
 from alliance.mixed.statistics import compute_statistics
 
 if TYPE_CHECKING:
@@ -127,7 +127,7 @@ def fit(
 
 
 def fit_spec(
-    spec: ModelSpec,
+    spec: MixedModelSpec,
     *,
     reml: bool = True,
     df_method: str = "satterthwaite",
@@ -137,7 +137,7 @@ def fit_spec(
     robust: str | None = None,
     clustering: Clustering | None = None,
 ) -> MixedResult:
-    """Fit an already validated :class:`ModelSpec` (used by refits and the bootstrap).
+    """Fit an already validated :class:`MixedModelSpec` (used by refits and the bootstrap).
 
     ``robust`` and ``clustering`` (from :func:`alliance.mixed.marginal.column_clustering`;
     the outermost groups when None) as in :func:`fit`.
@@ -151,7 +151,7 @@ def fit_spec(
 
 
 def assemble(
-    spec: ModelSpec,
+    spec: MixedModelSpec,
     objective: ProfiledDeviance,
     params: np.ndarray,
     info: FitInfo,

@@ -15,7 +15,7 @@ Handing the parts on: ``fixed`` and each ``expression`` are kept as R text. Func
 in them (``I(day^2)``, ``log(x + 1)``, where R's ``^`` is a power) are evaluated by
 :mod:`alliance.mixed.transforms` into placeholder columns named back as R prints them
 (``I(day^2)``, lme4's name); the terms are then expanded and ordered as R's ``terms()`` does
-by :mod:`alliance.mixed.terms` before :mod:`alliance.mixed.design` builds the columns.
+by :mod:`alliance.mixed.terms` before :mod:`alliance.mixed.model_matrix` builds the columns.
 """
 
 from __future__ import annotations

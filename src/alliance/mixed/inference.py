@@ -32,7 +32,7 @@ import pandas as pd
 from scipy import special
 
 from alliance.mixed.objective import Evaluation, ProfiledDeviance
-from alliance.mixed.spec import ModelSpec
+from alliance.mixed.spec import MixedModelSpec
 
 if TYPE_CHECKING:
     from alliance.mixed.result import MixedResult
@@ -221,7 +221,7 @@ def _constant_within(values: np.ndarray, codes: np.ndarray, n_groups: int) -> bo
     return bool(np.all(high - low <= 1e-10 * np.max(np.abs(values), initial=0.0)))
 
 
-def _unit_level(values: np.ndarray, spec: ModelSpec, rows: np.ndarray | None = None) -> int:
+def _unit_level(values: np.ndarray, spec: MixedModelSpec, rows: np.ndarray | None = None) -> int:
     """1 if ``values`` vary within the innermost groups, else 1 + the outermost grouping level
     (``spec.levels``, innermost first) within whose groups they are constant. ``values``
     belong to the observations ``rows`` (all when None)."""
@@ -233,7 +233,7 @@ def _unit_level(values: np.ndarray, spec: ModelSpec, rows: np.ndarray | None = N
     return level
 
 
-def _factor_levels(spec: ModelSpec) -> dict[str, int]:
+def _factor_levels(spec: MixedModelSpec) -> dict[str, int]:
     """The unit level of every factor of the fixed-effect terms (``time`` in ``time:x``).
 
     A factor that is not a column of its own (``rater:time`` without ``time``) is read as the
@@ -260,7 +260,7 @@ def _factor_levels(spec: ModelSpec) -> dict[str, int]:
     return levels
 
 
-def containment_level(spec: ModelSpec) -> tuple[list[int], list[frozenset[str]]]:
+def containment_level(spec: MixedModelSpec) -> tuple[list[int], list[frozenset[str]]]:
     """Where HLM estimates each fixed effect: its level and the coefficient it predicts.
 
     Units are numbered as HLM numbers them: 1 the observations, ``k >= 2`` the groups of
@@ -299,7 +299,7 @@ def containment_level(spec: ModelSpec) -> tuple[list[int], list[frozenset[str]]]
     return levels, coefficients
 
 
-def containment_df(spec: ModelSpec) -> np.ndarray:
+def containment_df(spec: MixedModelSpec) -> np.ndarray:
     """HLM's df of each fixed effect (Raudenbush & Bryk 2002; the HLM 6/7 programs).
 
     HLM writes a nested model as a level-1 regression whose coefficients are the outcomes of

@@ -39,8 +39,8 @@ from scipy import special
 
 from alliance.errors import SpecificationError
 from alliance.mixed.compare import INTERIOR_START, interior_start, refit_ml
+from alliance.mixed.minimiser import SINGULAR_TOLERANCE, minimise
 from alliance.mixed.objective import ProfiledDeviance
-from alliance.mixed.optimize import SINGULAR_TOLERANCE, minimise
 from alliance.mixed.result import MixedResult
 from alliance.mixed.statistics import compute_statistics
 

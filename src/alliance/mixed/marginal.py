@@ -36,7 +36,7 @@ from scipy import linalg
 from alliance.errors import SpecificationError, UnknownColumnError
 from alliance.io.validation import close_matches
 from alliance.mixed.levels import unique_inverse
-from alliance.mixed.spec import ModelSpec
+from alliance.mixed.spec import MixedModelSpec
 
 if TYPE_CHECKING:
     from alliance.mixed.result import MixedResult
@@ -59,13 +59,13 @@ class Clustering:
         return len(self.labels)
 
 
-def top_level_clustering(spec: ModelSpec) -> Clustering:
+def top_level_clustering(spec: MixedModelSpec) -> Clustering:
     """The groups of the outermost grouping level (clubSandwich's ``get_outer_group``)."""
     top = spec.levels[-1]
     return Clustering(top.name, top.codes, top.labels)
 
 
-def column_clustering(spec: ModelSpec, data: pd.DataFrame, column: str) -> Clustering:
+def column_clustering(spec: MixedModelSpec, data: pd.DataFrame, column: str) -> Clustering:
     """Clusters given by ``data[column]`` on the rows the model uses.
 
     Raises
@@ -136,7 +136,7 @@ class MarginalModel:
 
     Attributes
     ----------
-    spec : ModelSpec
+    spec : MixedModelSpec
         The model's arrays.
     clustering : Clustering
         The independent clusters (the outermost groups unless a coarser clustering is given).
@@ -151,7 +151,7 @@ class MarginalModel:
         A readable name of each ``tau_i``.
     """
 
-    spec: ModelSpec
+    spec: MixedModelSpec
     clustering: Clustering
     covariances: tuple[np.ndarray, ...]
     residual_variances: np.ndarray

@@ -125,7 +125,7 @@ class ProfiledDeviance:
         ``z_i`` (``Z Lambda``); its scale is the root mean square of ``z_i`` over the rows
         (1 for an intercept). The residual log-SD ratios have scale 1. The search in the
         coordinates ``scale * params`` does not depend on the units of a random slope's
-        predictor (see :mod:`alliance.mixed.search`).
+        predictor (see :mod:`alliance.mixed.bfgs`).
         """
         scale = np.ones(self.layout.size)
         n_obs = self.statistics.n_obs

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from alliance.mixed.spec import ModelSpec
+from alliance.mixed.spec import MixedModelSpec
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ class ParameterLayout:
     strata_labels: tuple[str, ...]
 
     @classmethod
-    def from_spec(cls, spec: ModelSpec) -> ParameterLayout:
+    def from_spec(cls, spec: MixedModelSpec) -> ParameterLayout:
         levels = []
         position = 0
         for level in spec.levels:

@@ -23,8 +23,8 @@ import pandas as pd
 from formulaic import model_matrix
 
 from alliance.errors import DataError, SpecificationError
-from alliance.mixed.design import required_variables
-from alliance.mixed.spec import Design
+from alliance.mixed.model_matrix import required_variables
+from alliance.mixed.spec import MatrixRecipe
 from alliance.mixed.transforms import call_variables, evaluate_call, lme4_column_name
 
 if TYPE_CHECKING:
@@ -45,11 +45,11 @@ def _require(data: pd.DataFrame, names: AbstractSet[str], where: str) -> None:
             )
 
 
-def _check_levels(design: Design, data: pd.DataFrame) -> None:
+def _check_levels(recipe: MatrixRecipe, data: pd.DataFrame) -> None:
     """Every categorical value of the new data must be one the model was fitted with."""
-    if design.model_spec is None:
+    if recipe.model_spec is None:
         return
-    for key, (kind, state) in design.model_spec.encoder_state.items():
+    for key, (kind, state) in recipe.model_spec.encoder_state.items():
         categories = state.get("categories") if isinstance(state, dict) else None
         if str(getattr(kind, "value", kind)) != "categorical" or categories is None:
             continue
@@ -70,29 +70,29 @@ def _check_levels(design: Design, data: pd.DataFrame) -> None:
             )
 
 
-def _materialise(design: Design, frame: pd.DataFrame) -> pd.DataFrame:
+def _materialise(recipe: MatrixRecipe, frame: pd.DataFrame) -> pd.DataFrame:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        if design.model_spec is not None:
-            return design.model_spec.get_model_matrix(frame, na_action="ignore")
-        return model_matrix(design.text, frame, na_action="ignore",
-                            ensure_full_rank=design.full_rank)
+        if recipe.model_spec is not None:
+            return recipe.model_spec.get_model_matrix(frame, na_action="ignore")
+        return model_matrix(recipe.text, frame, na_action="ignore",
+                            ensure_full_rank=recipe.full_rank)
 
 
-def _design_matrix(design: Design, data: pd.DataFrame, where: str) -> tuple[np.ndarray, np.ndarray]:
-    """The design matrix of the new rows and a mask of rows with a missing input."""
-    called = {name for expression in design.calls.values() for name in call_variables(expression)}
-    plain = required_variables(design.text) - set(design.calls)
+def _model_matrix(recipe: MatrixRecipe, data: pd.DataFrame, where: str) -> tuple[np.ndarray, np.ndarray]:
+    """The recipe matrix of the new rows and a mask of rows with a missing input."""
+    called = {name for expression in recipe.calls.values() for name in call_variables(expression)}
+    plain = required_variables(recipe.text) - set(recipe.calls)
     _require(data, plain | called, where)
-    _check_levels(design, data)
+    _check_levels(recipe, data)
     inputs = {name: data[name].to_numpy() for name in called}
-    columns = {name: evaluate_call(expression, inputs) for name, expression in design.calls.items()}
-    matrix = _materialise(design, data.assign(**columns))
-    names = tuple(lme4_column_name(str(name), design.calls) for name in matrix.columns)
-    if names != design.names:
+    columns = {name: evaluate_call(expression, inputs) for name, expression in recipe.calls.items()}
+    matrix = _materialise(recipe, data.assign(**columns))
+    names = tuple(lme4_column_name(str(name), recipe.calls) for name in matrix.columns)
+    if names != recipe.names:
         raise DataError(
             f"the new data give the {where} columns {list(names)} where the model has "
-            f"{list(design.names)}; check that {sorted(plain)} have the types they had in the "
+            f"{list(recipe.names)}; check that {sorted(plain)} have the types they had in the "
             "data of the fit (numbers, not text)"
         )
     values = np.asarray(matrix, dtype=float)
@@ -144,18 +144,18 @@ def predict(
     if not isinstance(newdata, pd.DataFrame):
         raise DataError(f"newdata must be a pandas DataFrame, not {type(newdata).__name__}")
     spec = result.spec
-    if spec.fixed_design is None:
+    if spec.fixed_recipe is None:
         raise SpecificationError(
-            "this model specification keeps no design to apply to new data; build it with "
+            "this model specification keeps no recipe to apply to new data; build it with "
             "build_spec (or fit) from a formula and a DataFrame"
         )
-    x, missing = _design_matrix(spec.fixed_design, newdata, "fixed effects")
+    x, missing = _model_matrix(spec.fixed_recipe, newdata, "fixed effects")
     prediction = x @ result.beta
     if include_random:
         for level, modes in zip(spec.levels, result.conditional.modes, strict=True):
-            designs = [design for group, design in spec.random_designs if group == level.name]
-            parts = [_design_matrix(design, newdata, f"random effects of {level.name}")
-                     for design in designs]
+            recipes = [recipe for group, recipe in spec.random_recipes if group == level.name]
+            parts = [_model_matrix(recipe, newdata, f"random effects of {level.name}")
+                     for recipe in recipes]
             z = np.column_stack([part[0] for part in parts])
             grouping = level.name.split(":")
             _require(newdata, set(grouping), "grouping factor")

@@ -21,11 +21,11 @@ from alliance.mixed.conditional import (
 )
 from alliance.mixed.display import summary_html, summary_text
 from alliance.mixed.inference import fixed_effects_table
+from alliance.mixed.minimiser import FitInfo
 from alliance.mixed.objective import Evaluation, ProfiledDeviance
-from alliance.mixed.optimize import FitInfo
 from alliance.mixed.predict import predict
 from alliance.mixed.r_squared import RSquared, r_squared
-from alliance.mixed.spec import ModelSpec
+from alliance.mixed.spec import MixedModelSpec
 
 if TYPE_CHECKING:
     from alliance.mixed.contrasts import Contrasts
@@ -54,7 +54,7 @@ class MixedResult:
 
     Attributes
     ----------
-    spec : ModelSpec
+    spec : MixedModelSpec
         The validated model (formula, arrays, grouping levels).
     method : str
         ``"REML"`` or ``"ML"``.
@@ -93,7 +93,7 @@ class MixedResult:
     deviance (a likelihood-ratio test, a power simulation) does not pay for them.
     """
 
-    spec: ModelSpec
+    spec: MixedModelSpec
     method: str
     params: np.ndarray
     beta: np.ndarray
@@ -364,7 +364,7 @@ class MixedResult:
         return self.fixed_effects
 
     def to_dict(self) -> dict[str, Any]:
-        """The result as the ``alliance fit --json`` contract (DESIGN.md)."""
+        """The result as the ``alliance fit --json`` contract (docs/results-schema.md)."""
         random_rows = []
         records = self.random_effects.to_dict(orient="records")
         for row in records:

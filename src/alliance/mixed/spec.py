@@ -23,12 +23,6 @@ from scipy.linalg import lapack
 
 from alliance.errors import DataError, SpecificationError, UnknownColumnError
 from alliance.io.validation import close_matches
-from alliance.mixed.design import (
-    DataColumns,
-    design_matrix,
-    plain_variables,
-    required_variables,
-)
 from alliance.mixed.formula import ParsedFormula, RandomTerm, parse_formula
 from alliance.mixed.levels import (
     GroupingDraft,
@@ -38,14 +32,20 @@ from alliance.mixed.levels import (
     group_codes,
     nest_levels,
 )
+from alliance.mixed.model_matrix import (
+    DataColumns,
+    build_model_matrix,
+    plain_variables,
+    required_variables,
+)
 from alliance.mixed.terms import in_r_order
 from alliance.mixed.transforms import TransformedFormula, replace_calls
 from alliance.mixed.values import check_finite, predictor_values, response_values
 
 
 @dataclass(frozen=True)
-class Design:
-    """What rebuilds a design matrix on new data (used by prediction).
+class MatrixRecipe:
+    """What rebuilds a model matrix on new data (used by prediction).
 
     ``text`` is the formula side as materialised (calls replaced by placeholder columns, terms
     written out in R's order), ``calls`` maps each placeholder to the call as R prints it
@@ -63,7 +63,7 @@ class Design:
 
 
 @dataclass(frozen=True)
-class ModelSpec:
+class MixedModelSpec:
     """Validated arrays of a nested linear mixed model.
 
     The model is ``y = X beta + sum_l Z_l b_l + e`` with ``b_l ~ N(0, sigma^2 Lambda_l Lambda_l')``
@@ -83,8 +83,8 @@ class ModelSpec:
     row_index: np.ndarray
     n_dropped: int
     dropped_rows: tuple[object, ...] = field(repr=False)
-    fixed_design: Design | None = field(default=None, repr=False, compare=False)
-    random_designs: tuple[tuple[str, Design], ...] = field(
+    fixed_recipe: MatrixRecipe | None = field(default=None, repr=False, compare=False)
+    random_recipes: tuple[tuple[str, MatrixRecipe], ...] = field(
         default=(), repr=False, compare=False
     )
 
@@ -222,10 +222,10 @@ def _grouping_factors(
 
 def _random_design(
     data: DataColumns, transformed: TransformedFormula
-) -> tuple[np.ndarray, tuple[str, ...], Design]:
-    matrix, names, record = design_matrix(transformed, data)
-    design = Design(transformed.text, transformed.names, False, names, record)
-    return matrix, names, design
+) -> tuple[np.ndarray, tuple[str, ...], MatrixRecipe]:
+    matrix, names, record = build_model_matrix(transformed, data)
+    recipe = MatrixRecipe(transformed.text, transformed.names, False, names, record)
+    return matrix, names, recipe
 
 
 def _rows_with_nan(matrix: np.ndarray) -> np.ndarray:
@@ -241,7 +241,7 @@ def build_spec(
     data: pd.DataFrame,
     *,
     residual_groups: str | None = None,
-) -> ModelSpec:
+) -> MixedModelSpec:
     """Validate ``data`` against ``formula`` and build the model's arrays.
 
     Parameters
@@ -280,7 +280,7 @@ def build_spec(
         raise SpecificationError(f"the formula '{formula}' cannot be used: {reason}") from error
 
 
-def _build_spec(parsed: ParsedFormula, data: pd.DataFrame, residual_groups: str | None) -> ModelSpec:
+def _build_spec(parsed: ParsedFormula, data: pd.DataFrame, residual_groups: str | None) -> MixedModelSpec:
     columns = DataColumns(data)
     counter = [0]
     fixed = in_r_order(replace_calls(parsed.fixed, columns, counter))
@@ -302,7 +302,7 @@ def _build_spec(parsed: ParsedFormula, data: pd.DataFrame, residual_groups: str 
     columns = _numeric_predictors(columns, set().union(
         *(_variables(part, plain=True) for part in (fixed, *randoms.values()))
     ))
-    x_all, fixed_names, fixed_record = design_matrix(fixed, columns, full_rank=True)
+    x_all, fixed_names, fixed_record = build_model_matrix(fixed, columns, full_rank=True)
     by_expression = {
         expression: _random_design(columns, transformed)
         for expression, transformed in randoms.items()
@@ -353,7 +353,7 @@ def _build_spec(parsed: ParsedFormula, data: pd.DataFrame, residual_groups: str 
             codes, uniques = pd.factorize(column.astype("string"), sort=True)
             strata_labels = tuple(str(value) for value in uniques)
         strata = np.asarray(codes, dtype=np.int64)
-    return ModelSpec(
+    return MixedModelSpec(
         formula=parsed,
         response=parsed.response,
         y=y,
@@ -366,10 +366,10 @@ def _build_spec(parsed: ParsedFormula, data: pd.DataFrame, residual_groups: str 
         row_index=np.asarray(data.index)[keep],
         n_dropped=n_dropped,
         dropped_rows=dropped,
-        fixed_design=Design(fixed.text, fixed.names, True, fixed_names, fixed_record),
-        random_designs=tuple(
-            (term.group_name, design)
-            for term, (_, _, design) in zip(parsed.random, random_parts, strict=True)
+        fixed_recipe=MatrixRecipe(fixed.text, fixed.names, True, fixed_names, fixed_record),
+        random_recipes=tuple(
+            (term.group_name, recipe)
+            for term, (_, _, recipe) in zip(parsed.random, random_parts, strict=True)
         ),
     )
 

@@ -20,7 +20,7 @@ from functools import cached_property
 import numpy as np
 
 from alliance.mixed.kernels import accumulate_level, accumulate_top
-from alliance.mixed.spec import ModelSpec
+from alliance.mixed.spec import MixedModelSpec
 
 
 @dataclass(frozen=True)
@@ -128,7 +128,7 @@ def _distinct_columns(aug: np.ndarray, columns: np.ndarray, keep_from: int) -> n
     return representative
 
 
-def compute_statistics(spec: ModelSpec) -> Statistics:
+def compute_statistics(spec: MixedModelSpec) -> Statistics:
     """One pass over the observations: the per-group cross-products of ``[Z, X, y]``."""
     blocks = [*(level.z for level in spec.levels), spec.x, spec.y[:, None]]
     # column-major: filling it copies whole columns, a row-major one copies row by row

@@ -93,7 +93,7 @@ from alliance.mixed.intervals import (
     profile_intervals,
     variance_parameters,
 )
-from alliance.mixed.optimize import SINGULAR_TOLERANCE
+from alliance.mixed.minimiser import SINGULAR_TOLERANCE
 from alliance.mixed.result import MixedResult
 
 INTERVAL_COLUMNS = ["quantity", "estimate", "ci_low", "ci_high", "boundary", "n_used", "note"]

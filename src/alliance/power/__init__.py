@@ -19,8 +19,8 @@ from alliance.power.design import DF_METHODS, PowerDesign
 from alliance.power.effects import Effect, Predictor
 from alliance.power.generate import Layout, draw_layout, draw_response
 from alliance.power.model import ModelBuilder, model_formula
+from alliance.power.power_result import PowerResult
 from alliance.power.replicate import REPLICATE_COLUMNS, Task, replicate_rng, run_task
-from alliance.power.results import PowerResult
 from alliance.power.schedule import Schedule, Treatment
 from alliance.power.store import ReplicateStore
 from alliance.power.summary import SUMMARY_COLUMNS, wilson_interval

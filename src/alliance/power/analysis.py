@@ -25,8 +25,8 @@ from alliance.power.budget import Budget
 from alliance.power.design import PowerDesign
 from alliance.power.execute import DEFAULT_BATCH_SIZE, default_workers, plan_tasks, run_tasks
 from alliance.power.model import ModelBuilder
+from alliance.power.power_result import PowerResult
 from alliance.power.replicate import FIT_FAILURES, REPLICATE_COLUMNS, fit_and_test
-from alliance.power.results import PowerResult
 from alliance.power.store import ReplicateStore
 from alliance.power.summary import sort_replicates, summarise
 

@@ -1,4 +1,4 @@
-"""The analysis model of a design, and its :class:`~alliance.mixed.ModelSpec` for each replicate.
+"""The analysis model of a design, and its :class:`~alliance.mixed.MixedModelSpec` for each replicate.
 
 The model fitted to every simulated study is the generating model (as powerlmm and simr fit
 it)::
@@ -9,7 +9,7 @@ where a random term whose true SD is 0 is left out (``(1 | g)`` or ``(0 + time |
 only the slope or only the intercept varies; no term when neither does), as powerlmm builds its
 lme4 formula from the non-zero parameters.
 
-Building a ModelSpec with :func:`alliance.mixed.build_spec` (formula parsing, formulaic model
+Building a MixedModelSpec with :func:`alliance.mixed.build_spec` (formula parsing, formulaic model
 matrices, validation) costs about 15 ms, more than half a fit; the design fixes the formula, so
 :class:`ModelBuilder` validates it once on a template study with ``build_spec`` and then
 assembles the arrays of every replicate directly (model matrix as products of the named
@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from alliance.errors import SpecificationError
-from alliance.mixed import ModelSpec, build_spec
+from alliance.mixed import MixedModelSpec, build_spec
 from alliance.mixed.parameters import ParameterLayout
 from alliance.power.design import PowerDesign
 from alliance.power.generate import Layout, draw_layout, draw_response
@@ -102,8 +102,8 @@ class ModelBuilder:
             )
         self.start = true_parameters(design, self.template, self.roles)
 
-    def spec(self, layout: Layout, y: np.ndarray) -> ModelSpec:
-        """The ModelSpec of a replicate, equal to ``build_spec(formula, layout_frame(...))``."""
+    def spec(self, layout: Layout, y: np.ndarray) -> MixedModelSpec:
+        """The MixedModelSpec of a replicate, equal to ``build_spec(formula, layout_frame(...))``."""
         columns = {"time": layout.time}
         for column, name in enumerate(self.design.predictor_names):
             columns[name] = layout.predictors[layout.therapist, column]
@@ -141,7 +141,7 @@ class ModelBuilder:
 
 
 def true_parameters(
-    design: PowerDesign, spec: ModelSpec, roles: tuple[str, ...]
+    design: PowerDesign, spec: MixedModelSpec, roles: tuple[str, ...]
 ) -> np.ndarray:
     """lme4's ``theta`` at the generating values: the Cholesky factors of ``G / sigma^2``.
 

@@ -27,7 +27,7 @@ import pandas as pd
 from scipy import special
 
 from alliance.errors import BoundaryWarning, ConvergenceWarning
-from alliance.mixed import ModelSpec, fit_spec
+from alliance.mixed import MixedModelSpec, fit_spec
 from alliance.mixed.inference import denominator_df
 from alliance.power.design import LARGE_SAMPLE_DF_METHOD, PowerDesign
 from alliance.power.generate import draw_layout, draw_response
@@ -77,7 +77,7 @@ class EffectTests:
 
 
 def fit_and_test(
-    spec: ModelSpec, columns: list[int], df_method: str, alpha: float,
+    spec: MixedModelSpec, columns: list[int], df_method: str, alpha: float,
     start: np.ndarray | None = None,
 ) -> EffectTests:
     """Fit ``spec`` by REML from ``start`` and test the effects at ``columns`` at ``alpha``."""

@@ -5,10 +5,10 @@ The report is a pure function of the results dictionary (docs/results-schema.md)
 ``render_from_json(path, folder)`` re-renders a saved ``results.json``.
 """
 
+from alliance.report.apa_table import Table
 from alliance.report.figures import ReportFigure, build_figures
 from alliance.report.html import render_html
-from alliance.report.table import Table
-from alliance.report.tables import build_tables
+from alliance.report.table_catalog import build_tables
 from alliance.report.write import render_from_json, write_report
 
 __all__ = [

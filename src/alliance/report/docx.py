@@ -1,6 +1,6 @@
 """The report's APA tables as a Word document (python-docx), where manuscripts are written.
 
-The same :class:`~alliance.report.table.Table` objects as the HTML report, with the same
+The same :class:`~alliance.report.apa_table.Table` objects as the HTML report, with the same
 numbers, in the layout of the APA Publication Manual (7th ed., section 7.8-7.21): the table
 number in bold, the title below it in italic title case, horizontal rules only (above and
 below the column headings, below a spanning heading, and below the last row; no vertical
@@ -26,8 +26,8 @@ from docx.table import Table as WordTable
 from docx.table import _Cell
 from docx.text.paragraph import Paragraph
 
-from alliance.report.results import lookup
-from alliance.report.table import Table
+from alliance.report.apa_table import Table
+from alliance.report.results_reader import lookup
 
 FONT = "Times New Roman"
 BODY_SIZE = Pt(12)
@@ -51,7 +51,7 @@ def tables_document(results: Mapping[str, Any], tables: Sequence[Table]) -> Word
         The results dictionary (docs/results-schema.md): its title, date and seed head the
         document.
     tables
-        The report's tables (:func:`alliance.report.tables.build_tables`), in order.
+        The report's tables (:func:`alliance.report.table_catalog.build_tables`), in order.
     """
     document = Document()
     _set_defaults(document)

@@ -27,7 +27,7 @@ from matplotlib.figure import Figure
 
 from alliance.report.apa import integer
 from alliance.report.labels import humanize, rater_label, time_coding_label
-from alliance.report.results import MALFORMED, factor_names, lookup, raters
+from alliance.report.results_reader import MALFORMED, factor_names, lookup, raters
 
 RATER_COLOURS = {"patient": "#0072B2", "therapist": "#D55E00"}
 OTHER_COLOURS = ("#009E73", "#CC79A7", "#E69F00", "#56B4E9")

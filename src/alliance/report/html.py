@@ -15,6 +15,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from alliance.report.apa_table import Table
 from alliance.report.figures import ReportFigure
 from alliance.report.labels import humanize, rater_label
 from alliance.report.methods import (
@@ -26,8 +27,7 @@ from alliance.report.methods import (
     predictor_levels,
 )
 from alliance.report.notices import group_notices
-from alliance.report.results import factor_names, lookup
-from alliance.report.table import Table
+from alliance.report.results_reader import factor_names, lookup
 
 TEMPLATE = "report.html.j2"
 DEFAULT_TITLE = "Therapist Factors and the Working Alliance"

@@ -17,7 +17,7 @@ from markupsafe import Markup, escape
 from alliance.report import apa
 from alliance.report.labels import humanize, rater_label, time_definition_label
 from alliance.report.notices import model_name
-from alliance.report.results import factor_names, lookup, model_fits
+from alliance.report.results_reader import factor_names, lookup, model_fits
 from alliance.report.scale_tables import naming_note
 from alliance.report.score_scales import factor_scale
 

@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from alliance.report import apa
+from alliance.report.apa_table import CI, Table, unavailable
 from alliance.report.labels import (
     group_count_label,
     group_label,
@@ -17,7 +18,7 @@ from alliance.report.labels import (
     rater_label,
     term_label,
 )
-from alliance.report.results import (
+from alliance.report.results_reader import (
     MODEL_NAMES,
     lookup,
     model_failure,
@@ -26,7 +27,6 @@ from alliance.report.results import (
     raters,
 )
 from alliance.report.score_scales import ALLIANCE_SCALE, factor_scale
-from alliance.report.table import CI, Table, unavailable
 
 
 def variance_table(results: Mapping[str, Any]) -> Table:

@@ -14,7 +14,7 @@ from typing import Any
 
 from alliance.report import apa
 from alliance.report.labels import humanize, rater_label
-from alliance.report.results import MODEL_NAMES, lookup, model_failure, model_fits
+from alliance.report.results_reader import MODEL_NAMES, lookup, model_failure, model_fits
 
 
 def model_name(name: str, rater: str) -> str:

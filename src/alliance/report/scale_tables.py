@@ -8,10 +8,10 @@ from typing import Any
 import pandas as pd
 
 from alliance.report import apa
+from alliance.report.apa_table import CI, Table, unavailable
 from alliance.report.labels import humanize
-from alliance.report.results import factor_names, lookup
+from alliance.report.results_reader import factor_names, lookup
 from alliance.report.score_scales import factor_scale, raw_reference_sds
-from alliance.report.table import CI, Table, unavailable
 
 LOADING_CUTOFF = 0.30
 

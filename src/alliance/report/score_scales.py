@@ -15,7 +15,7 @@ from typing import Any
 
 from alliance.report import apa
 from alliance.report.labels import humanize
-from alliance.report.results import lookup
+from alliance.report.results_reader import lookup
 
 ALLIANCE_SCALE = (
     "Alliance = mean item score of each rater's Working Alliance Inventory form, on the form's "

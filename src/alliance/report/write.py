@@ -12,7 +12,7 @@ from alliance.errors import DataError
 from alliance.report.docx import tables_document
 from alliance.report.figures import build_figures, figure_bytes
 from alliance.report.html import render_html
-from alliance.report.tables import build_tables
+from alliance.report.table_catalog import build_tables
 
 FIGURE_FOLDER = "figures"
 REPORT_FILE = "report.html"

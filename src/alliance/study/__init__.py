@@ -13,7 +13,7 @@ from alliance.study.config_reader import (
 )
 from alliance.study.load import StudyData, load_study
 from alliance.study.pipeline import STEPS, Progress, run_study
-from alliance.study.results import StudyResults
+from alliance.study.study_results import StudyResults
 
 __all__ = [
     "FACTOR_NAMES",

@@ -20,7 +20,7 @@ from alliance.simulate.time_codings import TIME_CODINGS as CODINGS
 
 #: The two raters of the alliance, in the order used throughout the results.
 RATERS = ("patient", "therapist")
-#: Names of the two therapist factors (DESIGN.md).
+#: Names of the two therapist factors (docs/architecture.md, "Where each concept lives").
 FACTOR_NAMES = ("personal_satisfactions", "personal_burdens")
 #: Time codings compared (:mod:`alliance.simulate.time_codings`).
 TIME_CODINGS = tuple(CODINGS)

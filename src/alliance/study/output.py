@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from alliance.study.config import FACTOR_NAMES
-from alliance.study.results import StudyResults
+from alliance.study.study_results import StudyResults
 
 RESULTS_FILE = "results.json"
 TABLES_FOLDER = "tables"

@@ -52,8 +52,8 @@ from alliance.study.models import (
     fit_null,
 )
 from alliance.study.recovery import recovery_table
-from alliance.study.results import StudyResults
 from alliance.study.scoring import ScoredStudy, score_study
+from alliance.study.study_results import StudyResults
 from alliance.study.truth_check import check_truth_matches
 
 #: ``progress(description, completed, total)``: called before each step and once at the end.

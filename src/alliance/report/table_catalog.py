@@ -1,6 +1,6 @@
 """The report's tables, each built from the results dictionary alone (docs/results-schema.md).
 
-Every builder returns a :class:`~alliance.report.table.Table`; a section that is absent (a model
+Every builder returns a :class:`~alliance.report.apa_table.Table`; a section that is absent (a model
 that failed, recovery for real data) gives an unavailable table with the reason, never an error.
 Values stay at full precision; :mod:`alliance.report.apa` formats them when rendered.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from alliance.report.apa_table import Table, unavailable
 from alliance.report.labels import humanize
 from alliance.report.model_tables import (
     fixed_effects_table,
@@ -21,9 +22,8 @@ from alliance.report.model_tables import (
     time_coding_table,
     variance_table,
 )
-from alliance.report.results import MALFORMED
+from alliance.report.results_reader import MALFORMED
 from alliance.report.scale_tables import loadings_table, reliability_table, therapist_factor_table
-from alliance.report.table import Table, unavailable
 
 #: The tables of the report, in order of appearance.
 BUILDERS: tuple[Callable[[Mapping[str, Any]], Table], ...] = (

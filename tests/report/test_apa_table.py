@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from alliance.report.table import Table
+from alliance.report.apa_table import Table
 
 
 def make_table() -> Table:

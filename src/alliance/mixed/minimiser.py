@@ -1,6 +1,6 @@
 """Stage 4 of a fit: minimise the profiled deviance; record how the optimum was reached.
 
-A quasi-Newton method (BFGS, compiled: :mod:`alliance.mixed.search`) driven by the exact
+A quasi-Newton method (BFGS, compiled: :mod:`alliance.mixed.bfgs`) driven by the exact
 adjoint gradient. The deviance is searched without lme4's bounds
 ``theta_diag >= 0``: it is an even, smooth function of each column of a relative factor, so
 the bound only adds a trap (at ``theta_diag = 0`` its derivative vanishes, and a search that
@@ -20,10 +20,10 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from alliance.mixed.bfgs import MESSAGES, START_NOT_POSITIVE_DEFINITE
 from alliance.mixed.boundary import MAX_ROUNDS, probe_inside, settle_on_boundary
 from alliance.mixed.engine import SEARCH
 from alliance.mixed.objective import ProfiledDeviance
-from alliance.mixed.search import MESSAGES, START_NOT_POSITIVE_DEFINITE
 
 #: lme4's ``isSingular`` tolerance on the diagonal of the relative covariance factors.
 SINGULAR_TOLERANCE = 1e-4
@@ -101,7 +101,7 @@ def projected_gradient(params: np.ndarray, gradient: np.ndarray, lower: np.ndarr
 
 @dataclass(frozen=True)
 class SearchOutcome:
-    """End point of :func:`search`."""
+    """End point of :func:`run_bfgs`."""
 
     x: np.ndarray
     value: float
@@ -112,7 +112,7 @@ class SearchOutcome:
     reached_optimum: bool
 
 
-def search(
+def run_bfgs(
     objective: ProfiledDeviance,
     x0: np.ndarray,
     *,
@@ -122,7 +122,7 @@ def search(
     inverse_hessian: np.ndarray | None = None,
     decrement_tol: float = 1e-8,
 ) -> SearchOutcome:
-    """Run the compiled BFGS search (:func:`alliance.mixed.search.bfgs`, through the entry
+    """Run the compiled BFGS search (:func:`alliance.mixed.bfgs.bfgs`, through the entry
     point :func:`alliance.mixed.engine.run`) on ``objective``."""
     outcome = objective.run(
         SEARCH, x0, scale=objective.parameter_scale, inverse_hessian=inverse_hessian,
@@ -152,7 +152,7 @@ def _warm_start(
     chosen = np.unique(np.linspace(0, n_outer - 1, WARM_START_GROUPS).round().astype(np.int64))
     small = ProfiledDeviance(objective.statistics.subset(chosen), objective.layout,
                              objective.reml)
-    outcome = search(
+    outcome = run_bfgs(
         small, x0, max_iterations=int(options["max_iterations"]),
         gtol=float(options["gtol"]), ftol=1e-10,
     )
@@ -217,7 +217,7 @@ def minimise(
     initial_x, initial_hessian, warm_evaluations = (
         _warm_start(objective, x0, options) if start is None else (x0, None, 0)
     )
-    outcome = search(
+    outcome = run_bfgs(
         objective, initial_x, max_iterations=max_iterations,
         gtol=float(options["gtol"]), ftol=float(options["ftol"]),
         inverse_hessian=initial_hessian,
@@ -285,7 +285,7 @@ def _leave_boundary(
         if probe is None:
             break
         restarts += 1
-        continued = search(
+        continued = run_bfgs(
             objective, probe.x, max_iterations=int(options["max_iterations"]),
             gtol=float(options["gtol"]), ftol=float(options["ftol"]),
         )

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from alliance.mixed import fit
-from alliance.mixed.optimize import default_start
+from alliance.mixed.minimiser import default_start
 
 DATA = Path(__file__).resolve().parents[1] / "reference" / "data"
 GROWTH = "wai ~ time * (burdens + satisfactions) + (time | therapist/patient)"

@@ -10,7 +10,7 @@ import pytest
 
 from alliance.mixed import ProfiledDeviance, fit
 from alliance.mixed.deviance import profiled_deviance
-from alliance.mixed.optimize import search
+from alliance.mixed.minimiser import run_bfgs
 
 DATA = Path(__file__).resolve().parents[1] / "reference" / "data"
 
@@ -64,7 +64,7 @@ def test_profiled_deviance_is_the_reml_formula_with_strata():
 
 def test_search_reaches_lme4s_optimum_and_counts_its_evaluations():
     objective = fitted_objective(SLEEPSTUDY)
-    outcome = search(objective, objective.layout.start(), max_iterations=1000, gtol=1e-6,
+    outcome = run_bfgs(objective, objective.layout.start(), max_iterations=1000, gtol=1e-6,
                      ftol=1e-14)
     assert outcome.reached_optimum
     assert outcome.iterations > 0
@@ -78,10 +78,10 @@ def test_search_reaches_lme4s_optimum_and_counts_its_evaluations():
 
 def test_a_search_seeded_at_the_optimum_stops_at_once():
     objective = fitted_objective(SLEEPSTUDY)
-    first = search(objective, objective.layout.start(), max_iterations=1000, gtol=1e-6,
+    first = run_bfgs(objective, objective.layout.start(), max_iterations=1000, gtol=1e-6,
                    ftol=1e-14)
     used = objective.n_evaluations
-    again = search(objective, first.x, max_iterations=1000, gtol=1e-6, ftol=1e-14,
+    again = run_bfgs(objective, first.x, max_iterations=1000, gtol=1e-6, ftol=1e-14,
                    inverse_hessian=first.inverse_hessian)
     assert again.reached_optimum
     assert objective.n_evaluations - used <= 2
@@ -90,7 +90,7 @@ def test_a_search_seeded_at_the_optimum_stops_at_once():
 
 def test_the_iteration_limit_is_reported():
     objective = fitted_objective(SLEEPSTUDY)
-    outcome = search(objective, objective.layout.start(), max_iterations=2, gtol=1e-6,
+    outcome = run_bfgs(objective, objective.layout.start(), max_iterations=2, gtol=1e-6,
                      ftol=1e-14)
     assert outcome.iterations == 2
     assert outcome.message == "maximum number of iterations reached"

@@ -1,4 +1,4 @@
-"""Design matrices of formula parts, with a fast path for purely numeric terms.
+"""Model matrices of formula parts, with a fast path for purely numeric terms.
 
 formulaic parses every formula part (term expansion and ordering as R). When every factor of
 every term is a plain numeric column, the columns are built here as products of the data
@@ -193,7 +193,7 @@ def _fast_design(
     return matrix, labels
 
 
-def design_matrix(
+def build_model_matrix(
     formula: TransformedFormula,
     data: DataColumns,
     *,

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from alliance.report import apa
+from alliance.report.apa_table import Table
 from alliance.report.methods import analysis_paragraph
 from alliance.report.model_tables import (
     MIXTURE_MARK,
@@ -23,8 +24,7 @@ from alliance.report.model_tables import (
 )
 from alliance.report.scale_tables import loadings_table, therapist_factor_table
 from alliance.report.score_scales import ALLIANCE_SCALE, FACTOR_SCALES, factor_scale
-from alliance.report.table import Table
-from alliance.report.tables import build_tables
+from alliance.report.table_catalog import build_tables
 
 KEYS = ["loadings", "reliability", "therapist-factors", "variance-components", "icc",
         "time-coding", "model-comparison", "fixed-effects", "joint", "recovery", "models"]
