@@ -10,7 +10,7 @@ SOURCE = Path(__file__).resolve().parents[1] / "src" / "alliance"
 
 #: The layer order of docs/architecture.md; packages of equal rank are peers.
 RANK = {
-    "errors": 0, "defaults": 0, "__init__": 0,
+    "errors": 0, "defaults": 0, "apa": 0, "__init__": 0,
     "io": 1,
     "instruments": 2, "scales": 2, "mixed": 2,
     "simulate": 3,

@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from alliance.report import apa
+from alliance import apa
 from alliance.report.apa_table import Table
 from alliance.report.methods import analysis_paragraph
 from alliance.report.model_tables import (

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import re
 
+from alliance.apa import MINUS, percent
 from alliance.simulate.time_codings import TimeAxis
 from alliance.study import StudyResults
-from alliance.study.findings import effect_sentence, number, p_text, percent, share_text
+from alliance.study.findings import effect_sentence, share_text
 
 
-def test_number_and_p_formatting() -> None:
-    assert number(-0.0004, 3) == "0.000"
-    assert number(-0.0951, 3) == "-0.095"
-    assert p_text(0.0004) == "p < .001"
-    assert p_text(0.0341) == "p = .034"
+def test_findings_format_numbers_as_the_report_tables_do() -> None:
+    row = {"estimate": -0.0951, "ci_low": -0.1502, "ci_high": -0.0004, "p": 0.0341}
+    sentence = effect_sentence("patient", "personal_burdens", "level", row, "log", 0.95,
+                               TimeAxis("first-assessment", 3.0, 10.0))
+    assert f"b = {MINUS}0.095" in sentence and "to 0.000, p = .034" in sentence
 
 
 def test_effect_sentences_say_direction_and_uncertainty() -> None:
@@ -21,8 +22,9 @@ def test_effect_sentences_say_direction_and_uncertainty() -> None:
     sentence = effect_sentence("patient", "personal_burdens", "growth", row, "log", 0.95,
                                TimeAxis("first-assessment", 3.0, 10.0))
     assert sentence == (
-        "Personal Burdens predicted slower growth of the patient-rated alliance (b = -0.095 per "
-        "SD of the factor per unit of ln(session), 95% CI -0.129 to -0.062, p < .001)."
+        f"Personal Burdens predicted slower growth of the patient-rated alliance (b = {MINUS}0.095 "
+        f"per SD of the factor per unit of ln(session), 95% CI {MINUS}0.129 to {MINUS}0.062, "
+        "p < .001)."
     )
     row = {"estimate": 0.02, "ci_low": -0.08, "ci_high": 0.12, "p": 0.7}
     sentence = effect_sentence("therapist", "personal_burdens", "level", row, "linear", 0.9,

@@ -3,7 +3,7 @@
 :func:`number`, :func:`p_value` and :func:`statistic` are the one place where the numbers of a
 fit summary are rounded for display: :func:`summary_text`, :func:`summary_html` and the
 ``alliance fit`` command (:mod:`alliance.cli.fit`) all use them. Report tables and sentences
-follow APA style instead (:mod:`alliance.report.apa`).
+follow APA style instead (:mod:`alliance.apa`).
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from alliance.report import apa
+from alliance import apa
 
 SPAN_SEPARATOR = "|"
 #: Spanning heading of confidence-interval columns (``f"{CI}|LL"``, ``f"{CI}|UL"``).
@@ -65,7 +65,7 @@ class Table:
         The values at full precision, one column per printed column (headings as column
         names); ``None`` when the table is unavailable.
     formats
-        Column -> one of :data:`alliance.report.apa.FORMATS` (default ``text``).
+        Column -> one of :data:`alliance.apa.FORMATS` (default ``text``).
     note
         The table note (``Note.`` is prepended when rendered).
     group

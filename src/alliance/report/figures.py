@@ -25,7 +25,7 @@ from matplotlib import patheffects
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from alliance.report.apa import integer
+from alliance.apa import integer
 from alliance.report.labels import humanize, rater_label, time_coding_label
 from alliance.report.results_reader import MALFORMED, factor_names, lookup, raters
 

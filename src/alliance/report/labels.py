@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from alliance.report.apa import integer
+from alliance.apa import integer
 
 RATER_LABELS = {"patient": "Patient-rated", "therapist": "Therapist-rated"}
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from alliance.report import apa
+from alliance import apa
 from alliance.report.labels import humanize, rater_label, time_definition_label
 from alliance.report.notices import model_name
 from alliance.report.results_reader import factor_names, lookup, model_fits

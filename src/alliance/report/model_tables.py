@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from alliance.report import apa
+from alliance import apa
 from alliance.report.apa_table import CI, Table, unavailable
 from alliance.report.labels import (
     group_count_label,

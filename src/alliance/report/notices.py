@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from alliance.report import apa
+from alliance import apa
 from alliance.report.labels import humanize, rater_label
 from alliance.report.results_reader import MODEL_NAMES, lookup, model_failure, model_fits
 

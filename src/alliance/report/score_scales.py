@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from alliance.report import apa
+from alliance import apa
 from alliance.report.labels import humanize
 from alliance.report.results_reader import lookup
 

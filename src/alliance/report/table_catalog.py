@@ -2,7 +2,7 @@
 
 Every builder returns a :class:`~alliance.report.apa_table.Table`; a section that is absent (a model
 that failed, recovery for real data) gives an unavailable table with the reason, never an error.
-Values stay at full precision; :mod:`alliance.report.apa` formats them when rendered.
+Values stay at full precision; :mod:`alliance.apa` formats them when rendered.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 An effect is called a finding when its confidence interval excludes 0; otherwise the sentence
 says that it was not distinguishable from 0 and still gives the numbers. Numbers are rounded
-here, for reading only; results.json keeps them at full precision elsewhere.
+here, for reading only, in APA style by :mod:`alliance.apa` (the report's tables use the same
+rules); results.json keeps them at full precision elsewhere.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from alliance import apa
 from alliance.simulate.time_codings import TimeAxis
 from alliance.study.config import FACTOR_NAMES, RATERS
 from alliance.study.factors import TherapistFactors
@@ -22,36 +24,20 @@ LABELS = {"personal_satisfactions": "Personal Satisfactions",
           "personal_burdens": "Personal Burdens"}
 
 
-def number(value: float, digits: int = 2) -> str:
-    """``value`` rounded, with a minus sign and no negative zero."""
-    text = f"{value:.{digits}f}"
-    return text[1:] if text.startswith("-") and float(text) == 0 else text
-
-
-def p_text(p: float) -> str:
-    """APA style: ``p < .001`` or ``p = .034``."""
-    if p < 0.001:
-        return "p < .001"
-    return "p = " + f"{p:.3f}".lstrip("0")
-
-
-def percent(share: float) -> str:
-    return f"{100 * share:.1f}%"
-
-
 def data_sentence(summary: Mapping[str, Any]) -> str:
     counts = summary["n_administrations"]
     sessions = summary["sessions"]
     excluded = summary["excluded"]
     text = (
-        f"The models used {counts['patient']} patient-rated and {counts['therapist']} "
-        f"therapist-rated WAI administrations from {summary['n_patients']} patients of "
-        f"{summary['n_therapists']} therapists (sessions {number(min(sessions), 0)} to "
-        f"{number(max(sessions), 0)})"
+        f"The models used {apa.integer(counts['patient'])} patient-rated and "
+        f"{apa.integer(counts['therapist'])} "
+        f"therapist-rated WAI administrations from {apa.integer(summary['n_patients'])} patients of "
+        f"{apa.integer(summary['n_therapists'])} therapists (sessions {apa.integer(min(sessions))} to "
+        f"{apa.integer(max(sessions))})"
     )
     if not excluded:
         return text + "; no administration was excluded."
-    parts = "; ".join(f"{entry['rows']} {entry['reason']}" for entry in excluded)
+    parts = "; ".join(f"{apa.integer(entry['rows'])} {entry['reason']}" for entry in excluded)
     return text + f"; excluded: {parts}."
 
 
@@ -59,13 +45,13 @@ def factor_sentence(factors: TherapistFactors) -> str:
     result = factors.efa
     suggested = result.parallel.suggested_factors if result.parallel is not None else None
     alphas = [rel.alpha if rel is not None else None for rel in factors.reliability.values()]
-    alpha_text = " and ".join("n/a" if a is None else number(a) for a in alphas)
+    alpha_text = " and ".join("n/a" if a is None else apa.bounded(a) for a in alphas)
     opening = (
         f"Parallel analysis of the {len(result.items)} QPL items in {result.n_obs} reference "
         f"therapists suggested {suggested} factor{'s' if suggested != 1 else ''}; two"
         if suggested is not None else f"In {result.n_obs} reference therapists, two"
     )
-    congruence = " and ".join(number(c) for c in factors.naming.congruence)
+    congruence = " and ".join(apa.bounded(c) for c in factors.naming.congruence)
     scores = (
         "Factor scores were Croon-corrected for their error, so effects are per SD of the "
         "factor." if factors.correction == "croon" else
@@ -75,7 +61,7 @@ def factor_sentence(factors: TherapistFactors) -> str:
     return (
         f"{opening} factors ({result.method}, {result.rotation} rotation) were named Personal "
         f"Satisfactions and Personal Burdens from {factors.naming.target.source} (Tucker "
-        f"congruence {congruence}; factor correlation r = {number(factors.phi[0, 1])}; "
+        f"congruence {congruence}; factor correlation r = {apa.bounded(factors.phi[0, 1])}; "
         f"Cronbach's alpha {alpha_text}). {scores}"
     )
 
@@ -86,14 +72,14 @@ def share_text(share: float, row: Mapping[str, Any] | None, level: float) -> str
     if pd.isna(share):
         return "an undefined share (no such variance at either level)"
     if row is None:
-        return percent(share)
+        return apa.percent(share)
     if row["ci_low"] is None or row["ci_high"] is None:
-        return f"{percent(share)} (no interval: no bootstrap sample gave this share)"
-    interval = f"{round(100 * level)}% CI {percent(row['ci_low'])}\u2013{percent(row['ci_high'])}"
+        return f"{apa.percent(share)} (no interval: no bootstrap sample gave this share)"
+    interval = f"{round(100 * level)}% CI {apa.percent(row['ci_low'])}\u2013{apa.percent(row['ci_high'])}"
     if row.get("boundary") in ("lower", "upper"):
         where = "next to" if "next to the boundary" in str(row.get("note")) else "on"
         interval += f", one-sided: the estimate is {where} the boundary"
-    return f"{percent(share)} ({interval})"
+    return f"{apa.percent(share)} ({interval})"
 
 
 def origin_text(axis: TimeAxis) -> str:
@@ -144,10 +130,10 @@ def time_sentence(comparison: TimeCodingComparison, fixed: bool) -> str:
     frame = comparison.to_frame()
     totals = frame.groupby("coding")["aic"].sum().sort_values()
     chosen = comparison.chosen
-    others = ", ".join(f"{coding} {number(aic, 1)}" for coding, aic in totals.items()
+    others = ", ".join(f"{coding} {apa.number(aic, 1)}" for coding, aic in totals.items()
                        if coding != chosen)
     how = "as configured" if fixed else "the coding with the smallest AIC"
-    compared = f" (summed AIC {number(totals[chosen], 1)}; {others})" if others else ""
+    compared = f" (summed AIC {apa.number(totals[chosen], 1)}; {others})" if others else ""
     return f"Time was coded as {comparison.axis.definition(chosen)}, {how}{compared}."
 
 
@@ -156,8 +142,9 @@ def effect_sentence(rater: str, factor: str, outcome: str, row: Mapping[str, flo
     """One factor's effect on the level or growth of one rater's alliance."""
     unit = (f"per SD of the factor per {unit_text(coding, axis)}" if outcome == "growth"
             else "per SD of the factor")
-    numbers = (f"b = {number(row['estimate'], 3)} {unit}, {round(100 * confidence)}% CI "
-               f"{number(row['ci_low'], 3)} to {number(row['ci_high'], 3)}, {p_text(row['p'])}")
+    numbers = (f"b = {apa.number(row['estimate'], 3)} {unit}, {round(100 * confidence)}% CI "
+               f"{apa.number(row['ci_low'], 3)} to {apa.number(row['ci_high'], 3)}, "
+               f"{apa.p_phrase(row['p'])}")
     name = LABELS[factor]
     what = "growth" if outcome == "growth" else f"level at {origin_text(axis)}"
     if row["ci_low"] > 0 or row["ci_high"] < 0:
@@ -174,8 +161,9 @@ def difference_sentence(row: Mapping[str, Any], confidence: float) -> str:
     effect = str(row["effect"])
     outcome = "growth" if effect.startswith("time:") else "level"
     name = LABELS[effect.removeprefix("time:")]
-    numbers = (f"difference = {number(row['difference'], 3)}, t({number(row['df'], 1)}) = "
-               f"{number(row['statistic'])}, {p_text(row['p'])}")
+    numbers = (f"difference = {apa.number(row['difference'], 3)}, "
+               f"t({apa.degrees_of_freedom(row['df'])}) = "
+               f"{apa.number(row['statistic'])}, {apa.p_phrase(row['p'])}")
     if row["p"] < 1 - confidence:
         return (f"The effect of {name} on alliance {outcome} differed between patient and "
                 f"therapist ratings ({numbers}).")
@@ -189,7 +177,7 @@ def recovery_sentence(recovery: pd.DataFrame, confidence: float) -> str:
     return (
         f"On these simulated data, {covered} of {len(fixed)} true fixed effects lay inside their "
         f"{round(100 * confidence)}% confidence intervals (expected about "
-        f"{number(confidence * len(fixed), 0)})."
+        f"{apa.integer(confidence * len(fixed))})."
     )
 
 

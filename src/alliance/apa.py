@@ -69,6 +69,14 @@ def integer(value: object) -> str:
     return _signed(f"{round(value):,d}")
 
 
+def percent(value: object, decimals: int = 1) -> str:
+    """A proportion as a percentage: ``0.1223 -> '12.2%'``."""
+    value = _float(value)
+    if value is None:
+        return MISSING
+    return number(100.0 * value, decimals) + "%"
+
+
 def bounded(value: object, decimals: int = 2) -> str:
     """A value bounded by 1 in absolute value, without leading zero: ``-0.254 -> '−.25'``."""
     text = number(value, decimals)
@@ -102,13 +110,14 @@ def p_phrase(value: object) -> str:
 
 
 def degrees_of_freedom(value: object) -> str:
-    """Whole df as integers, fractional (Satterthwaite) df to one decimal."""
+    """Whole df as integers, fractional (Satterthwaite) df to one decimal; no thousands
+    separator (APA 7th ed., 6.38: degrees of freedom are an exception): ``1893.7 -> '1893.7'``."""
     value = _float(value)
     if value is None:
         return MISSING
-    if value.is_integer():
-        return integer(value)
-    return number(value, 1)
+    if math.isinf(value):
+        return "\u221e"
+    return _signed(f"{value:.0f}" if value.is_integer() else f"{value:.1f}")
 
 
 def yes_no(value: object) -> str:

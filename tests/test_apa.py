@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from alliance.report import apa
+from alliance import apa
 
 MINUS = "\u2212"
 
@@ -46,6 +46,10 @@ def test_numbers(value: float, decimals: int, expected: str) -> None:
 def test_degrees_of_freedom_whole_or_one_decimal() -> None:
     assert apa.degrees_of_freedom(89.0) == "89"
     assert apa.degrees_of_freedom(55.0812) == "55.1"
+    # APA 7th ed. 6.38: no thousands separator in degrees of freedom
+    assert apa.degrees_of_freedom(1893.74) == "1893.7"
+    assert apa.degrees_of_freedom(12000.0) == "12000"
+    assert apa.percent(0.1223) == "12.2%"
     assert apa.integer(4828) == "4,828"
 
 
