@@ -79,3 +79,14 @@ def test_every_layer_codes_time_by_the_registry() -> None:
     example = PowerDesign.reference().schedule
     assert (example.origin, example.definition) == ("first-assessment", "time = ln(session / 3)")
     np.testing.assert_allclose(example.times, np.log(SESSIONS / 3))
+
+
+@pytest.mark.parametrize("coding", sorted(TIME_CODINGS))
+def test_affine_map_turns_one_axis_into_another(coding: str) -> None:
+    sessions = np.array([1.0, 3.0, 7.5, 12.0, 40.0])
+    first = TimeAxis("first-assessment", 3.0, 10.0)
+    second = TimeAxis("session-1", 3.0, 4.0)
+    shift, scale = first.affine_map(second, coding)
+    np.testing.assert_allclose(second.time(sessions, coding),
+                               shift + scale * first.time(sessions, coding), rtol=0, atol=1e-12)
+    assert first.affine_map(first, coding) == (0.0, 1.0)

@@ -139,6 +139,20 @@ class TimeAxis:
         """Time of each session under ``coding``."""
         return coding_named(coding, "time coding").time(sessions, self.origin_session, self.unit)
 
+    def affine_map(self, other: TimeAxis, coding: str) -> tuple[float, float]:
+        """``(a, b)`` with ``t_other = a + b t_self`` for every session, under ``coding``.
+
+        ``log``: ``ln(s / s0') = ln(s / s0) + ln(s0 / s0')``, so ``a = ln(s0 / s0')``, ``b = 1``
+        (the unit does not enter). ``linear``: ``(s - s0') / u' = (u t + s0 - s0') / u'``, so
+        ``a = (s0 - s0') / u'`` and ``b = u / u'``. A growth model in one axis is a
+        reparameterisation of the model in the other (see the module docstring).
+        """
+        name = coding_named(coding, "time coding").name
+        if name == "log":
+            return float(np.log(self.origin_session / other.origin_session)), 1.0
+        return ((self.origin_session - other.origin_session) / other.unit,
+                self.unit / other.unit)
+
     def definition(self, coding: str) -> str:
         """E.g. ``time = ln(session / 3)``."""
         return coding_named(coding, "time coding").definition(self.origin_session, self.unit)

@@ -51,7 +51,7 @@ from alliance.study.models import (
     fit_growth,
     fit_null,
 )
-from alliance.study.recovery import recovery_table
+from alliance.study.recovery import estimates, recovery_table, truth_axis_estimates
 from alliance.study.scoring import ScoredStudy, score_study
 from alliance.study.study_results import StudyResults
 from alliance.study.truth_check import check_truth_matches
@@ -137,15 +137,19 @@ def run_study(config: StudyConfig, progress: Progress | None = None) -> StudyRes
             scale = str(time["scale"])
             truth_analysis = analysis.timed(str(time.get("origin", SIMULATION_ORIGIN)),
                                             float(time.get("unit", TENS_OF_SESSIONS)))
-            if scale == coding and truth_analysis.time_axis == analysis.time_axis:
-                recovery = recovery_table(data.truth, growth, joint)
-            else:
-                recovery = recovery_table(
-                    data.truth,
-                    {rater: fit_growth(truth_analysis, rater, scale, config.models)
-                     for rater in RATERS},
-                    fit_joint(truth_analysis, scale, config.models),
-                )
+            fits = {**{rater: growth[rater].fit for rater in RATERS}, "joint": joint.fit}
+            found = None
+            if scale == coding:
+                shift, factor = analysis.time_axis.affine_map(truth_analysis.time_axis, coding)
+                found = truth_axis_estimates(fits, shift, factor)
+            if found is None:
+                # another coding, or models that are no reparameterisation: fit them again
+                refits = {**{rater: fit_growth(truth_analysis, rater, scale, config.models).fit
+                             for rater in RATERS},
+                          "joint": fit_joint(truth_analysis, scale, config.models).fit}
+                found = {name: estimates(fit) for name, fit in refits.items()}
+            recovery = recovery_table(data.truth, {rater: found[rater] for rater in RATERS},
+                                      found["joint"])
     with step(9):
         summary = data_summary(data, scored, analysis)
         sentences = findings(summary, factors, null, comparison, config.models.time_coding != "auto",

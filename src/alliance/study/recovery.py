@@ -17,11 +17,23 @@ when the factor scores are Croon-corrected (``factors.correction = "croon"``, th
 the naive scores (``"none"``) are per SD of the estimated scores and attenuate the effects.
 The intercept and slope refer to predictors at their population means, whereas the models
 centre them at the sample means. The models compared are those of the truth's time scale.
+
+When the analysis codes time as the truth does but from another origin or in another unit,
+its models are a reparameterisation of the truth's (:meth:`TimeAxis.affine_map`: ``t_truth = a
++ b t``): the fixed effects of the truth's axis are linear combinations of the fitted ones
+(``beta_x - (a / b) beta_{time:x}`` for a term ``x`` and ``beta_{time:x} / b`` for its time
+interaction) and the random-effect covariance matrices become ``M Sigma M'`` with the same map
+``M``. :func:`retimed_estimates` reads them off the fitted models, with intervals from the
+contrasts' own Satterthwaite df (:meth:`MixedResult.contrast`; the df are invariant under the
+reparameterisation), instead of fitting the models again. Where the models are not such a
+reparameterisation (uncorrelated random intercepts and slopes, a time interaction without its
+main term, other df methods, cluster-robust SEs) it returns None and the caller refits.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -29,15 +41,102 @@ import pandas as pd
 
 from alliance.mixed import MixedResult
 from alliance.study.config import RATERS
-from alliance.study.joint import JointModel, joint_term
-from alliance.study.models import GrowthModel
+from alliance.study.joint import joint_term
 
 RECOVERY_COLUMNS = ("model", "parameter", "true", "exact", "estimate", "ci_low", "ci_high",
                     "covered")
+#: The time variable of the growth models' formulas.
+TIME = "time"
+
+
+@dataclass(frozen=True)
+class Estimates:
+    """What the recovery table reads of one fitted model, on the truth's time axis.
+
+    ``fixed`` has the columns ``term``, ``estimate``, ``ci_low``, ``ci_high``; ``covariances``
+    the random-effect covariance matrix of each level (by level name, innermost first);
+    ``residual_sd_ratios`` the residual SD of each stratum relative to the first.
+    """
+
+    fixed: pd.DataFrame
+    covariances: dict[str, pd.DataFrame]
+    residual_variance: float
+    residual_sd_ratios: dict[str, float]
+
+
+def estimates(result: MixedResult) -> Estimates:
+    """The estimates of ``result`` as fitted."""
+    return Estimates(result.fixed_effects[["term", "estimate", "ci_low", "ci_high"]],
+                     result.covariance_matrices(), result.residual_variance,
+                     result.residual_sd_ratios)
+
+
+def _factors(name: str) -> frozenset[str]:
+    return frozenset() if name == "(Intercept)" else frozenset(name.split(":"))
+
+
+def _retiming(names: list[str], shift: float, scale: float) -> np.ndarray | None:
+    """``M`` with ``coefficients_truth = M coefficients`` for columns ``names`` (see the module
+    docstring), or None when a time column lacks its column without time."""
+    index = {_factors(name): i for i, name in enumerate(names)}
+    matrix = np.eye(len(names))
+    for factors, i in index.items():
+        if TIME not in factors:
+            continue
+        partner = index.get(factors - {TIME})
+        if partner is None:
+            return None
+        matrix[i, i] = 1.0 / scale
+        matrix[partner, i] = -shift / scale
+    return matrix
+
+
+def retimed_estimates(result: MixedResult, shift: float, scale: float) -> Estimates | None:
+    """The estimates ``result`` implies on the axis ``t_truth = shift + scale t``, or None when
+    they cannot be read off it (see the module docstring)."""
+    if result.df_method != "satterthwaite":
+        return None
+    names = list(result.spec.fixed_names)
+    fixed_map = _retiming(names, shift, scale)
+    if fixed_map is None:
+        return None
+    covariances = {}
+    for level, matrix in zip(result.spec.levels, result.covariance_matrices().values(),
+                             strict=True):
+        block_of = {name: (index, block.correlated) for index, block in enumerate(level.blocks)
+                    for name in block.names}
+        columns = list(matrix.columns)
+        random_map = _retiming(columns, shift, scale)
+        if random_map is None:
+            return None
+        for i, j in zip(*np.nonzero(random_map - np.diag(np.diag(random_map))), strict=True):
+            first, second = block_of[columns[i]], block_of[columns[j]]
+            if first[0] != second[0] or not first[1]:
+                return None  # a reparameterisation would correlate what the model keeps apart
+        values = random_map @ matrix.to_numpy() @ random_map.T
+        covariances[level.name] = pd.DataFrame(values, index=columns, columns=columns)
+    tests = result.contrast(fixed_map)
+    fixed = pd.DataFrame({"term": names, "estimate": tests["estimate"].to_numpy(),
+                          "ci_low": tests["ci_low"].to_numpy(),
+                          "ci_high": tests["ci_high"].to_numpy()})
+    return Estimates(fixed, covariances, result.residual_variance, result.residual_sd_ratios)
+
+
+def truth_axis_estimates(
+    fits: Mapping[str, MixedResult], shift: float, scale: float
+) -> dict[str, Estimates] | None:
+    """The estimates of each fit on the axis ``t_truth = shift + scale t``; None when one of them
+    cannot be read off its fit (:func:`retimed_estimates`)."""
+    if shift == 0.0 and scale == 1.0:
+        return {name: estimates(fit) for name, fit in fits.items()}
+    found = {name: retimed_estimates(fit, shift, scale) for name, fit in fits.items()}
+    if any(value is None for value in found.values()):
+        return None
+    return {name: value for name, value in found.items() if value is not None}
 
 
 def recovery_table(
-    truth: Mapping[str, Any], growth: Mapping[str, GrowthModel], joint: JointModel
+    truth: Mapping[str, Any], growth: Mapping[str, Estimates], joint: Estimates
 ) -> pd.DataFrame:
     """One row per parameter with a known true value (see the module docstring)."""
     rows: list[dict[str, Any]] = []
@@ -48,18 +147,18 @@ def recovery_table(
     }
     for rater in RATERS:
         model = f"growth ({rater})"
-        result = growth[rater].fit
+        result = growth[rater]
         true_fixed = {**truth["fixed_effects"][rater], **truth["covariate_effects"][rater]}
         rows += _fixed_rows(model, result, {t: true_fixed[t] for t in true_fixed})
         index = [terms.index(f"{rater}_rated_intercept"), terms.index(f"{rater}_rated_time")]
-        for level in result.spec.levels:
-            who = "therapist" if level.name == "therapist" else "patient"
+        for level, matrix in result.covariances.items():
+            who = "therapist" if level == "therapist" else "patient"
             truth_matrix = between[who][np.ix_(index, index)]
-            rows += _covariance_rows(model, who, result, level.name, truth_matrix)
+            rows += _covariance_rows(model, who, matrix, truth_matrix)
         rows.append(_row(model, "var(Residual)", truth["residual_variance"][rater],
                          result.residual_variance))
 
-    result = joint.fit
+    result = joint
     true_fixed = {
         joint_term(rater, term): value
         for rater in RATERS
@@ -69,10 +168,9 @@ def recovery_table(
     rows += _fixed_rows("joint", result, true_fixed)
     order = [terms.index(f"{rater}_rated_{part}") for part in ("intercept", "time")
              for rater in RATERS]
-    for level in result.spec.levels:
-        who = "therapist" if level.name == "therapist" else "patient"
-        rows += _covariance_rows("joint", who, result, level.name,
-                                 between[who][np.ix_(order, order)])
+    for level, matrix in result.covariances.items():
+        who = "therapist" if level == "therapist" else "patient"
+        rows += _covariance_rows("joint", who, matrix, between[who][np.ix_(order, order)])
     ratios = result.residual_sd_ratios
     for rater in RATERS:
         rows.append(_row("joint", f"var(Residual:{rater})", truth["residual_variance"][rater],
@@ -80,9 +178,9 @@ def recovery_table(
     return pd.DataFrame(rows, columns=list(RECOVERY_COLUMNS))
 
 
-def _fixed_rows(model: str, result: MixedResult, true: Mapping[str, float]) -> list[dict]:
+def _fixed_rows(model: str, result: Estimates, true: Mapping[str, float]) -> list[dict]:
     rows = []
-    for term, estimate, low, high in result.fixed_effects[
+    for term, estimate, low, high in result.fixed[
         ["term", "estimate", "ci_low", "ci_high"]
     ].itertuples(index=False):
         if term in true:
@@ -94,10 +192,9 @@ def _fixed_rows(model: str, result: MixedResult, true: Mapping[str, float]) -> l
 
 
 def _covariance_rows(
-    model: str, who: str, result: MixedResult, level: str, truth: np.ndarray
+    model: str, who: str, matrix: pd.DataFrame, truth: np.ndarray
 ) -> list[dict[str, Any]]:
     """Variances and covariances of one level's random effects against the truth."""
-    matrix = result.covariance_matrices()[level]
     names = list(matrix.columns)
     values = matrix.to_numpy()
     rows = []
