@@ -91,4 +91,5 @@ def test_a_bad_config_is_a_specification_error(tmp_path: Path) -> None:
     config.write_text('title = "x"\n[wai]\nfile = "wai.csv"\n', encoding="utf-8")
     code, output = invoke(str(config), "--out", str(tmp_path / "out"))
     assert code == EXIT_SPECIFICATION_ERROR
-    assert f"{config}: the section reference is missing" in output
+    assert f"{config}: reference is missing; expected a table" in output
+    assert "alliance analyze --example-config" in output

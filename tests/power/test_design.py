@@ -127,7 +127,8 @@ def test_wave_after_fixed_treatment_length_is_refused(reference: PowerDesign) ->
         ({"effects": {"time:time": 0.1}}, "not a term this design can test"),
         ({"effects": {"patient": 0.1}}, "a name the model uses itself"),
         ({"cohens_d": {"personal_burdens:time": 0.1}}, "names the same effect"),
-        ({"samples": {}}, "unknown parameter"),
+        ({"samples": {}}, r"samples is not a known key \(did you mean 'sample'\?\); expected "
+                          r"one of alpha, df_method, sample,"),
         ({"df_method": "kenward_roger"}, "df_method"),
         ({"alpha": 1.5}, "alpha is 1.5"),
         ({"predictors": {"personal_burdens": {"distribution": "binary", "proportion": 0.001}},

@@ -67,6 +67,7 @@ def test_negative_raw_sd_and_mixed_forms_are_refused() -> None:
     with pytest.raises(SpecificationError, match="missing var_ratio"):
         VarianceComponents.from_dict({"icc_pre_subject": 0.5, "icc_pre_cluster": 0.1,
                                       "icc_slope": 0.1})
-    with pytest.raises(SpecificationError, match="unknown parameter"):
+    with pytest.raises(SpecificationError, match=r"variance\.icc_slop is not a known key "
+                                                 r"\(did you mean 'icc_slope'\?\)"):
         VarianceComponents.from_dict({**RATIOS, "icc_slop": 0.1})
     assert np.isfinite(VarianceComponents.from_ratios(**RATIOS).var_ratio)

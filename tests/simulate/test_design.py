@@ -195,7 +195,8 @@ BAD_DESIGNS = [
     ),
     pytest.param(
         {"sample": {"n_therapist": 70}},
-        ["[sample]", "n_therapist", "n_therapists", "spelling"],
+        ["sample.n_therapist is not a known key (did you mean 'n_therapists'?); expected one "
+         "of n_reference, n_therapists, n_patients,"],
         id="misspelt-key",
     ),
     pytest.param(

@@ -52,20 +52,22 @@ def test_rebased_keeps_every_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        (lambda d: d["wai"].update(sesion_column="s"), "wai.sesion_column is not a known key; did "
-         "you mean 'session_column'"),
-        (lambda d: d.pop("therapists"), "the section therapists is missing"),
+        (lambda d: d["wai"].update(sesion_column="s"), "wai.sesion_column is not a known key (did "
+         "you mean 'session_column'?); expected one of file, patient, patient_column, "
+         "rater_column, session_column, sheet, therapist, therapist_column."),
+        (lambda d: d.pop("therapists"), "therapists is missing; expected a table, e.g. "
+         "[therapists] as in `alliance analyze --example-config`"),
         (lambda d: d["models"].update(time_coding="quadratic"), "models.time_coding is "
-         "'quadratic'; choose one of 'auto', 'log', 'linear'."),
+         "'quadratic' (string); expected one of 'auto', 'log', 'linear'."),
         (lambda d: d["models"].update(time_coding="sessions"), "models.time_coding is "
-         "'sessions'; 'sessions' was 'linear' rescaled (one unit per session); write 'linear' "
+         "'sessions' (string); 'sessions' was 'linear' rescaled (one unit per session); write 'linear' "
          "and, for slopes per session, a time unit of 1"),
-        (lambda d: d["models"].update(time_codings=["log", "sessions"]), "models.time_codings "
-         "names 'sessions'; 'sessions' was 'linear' rescaled"),
-        (lambda d: d["models"].update(origin="baseline"), "models.origin is 'baseline'; choose "
-         "one of 'first-assessment', 'session-1'"),
-        (lambda d: d["models"].update(time_unit=0), "models.time_unit must be a number of "
-         "sessions above 0, not 0"),
+        (lambda d: d["models"].update(time_codings=["log", "sessions"]), "models.time_codings[1] "
+         "is 'sessions' (string); 'sessions' was 'linear' rescaled"),
+        (lambda d: d["models"].update(origin="baseline"), "models.origin is 'baseline' (string); "
+         "expected one of 'first-assessment', 'session-1'"),
+        (lambda d: d["models"].update(time_unit=0), "models.time_unit is 0 (integer); expected "
+         "a number above 0, e.g. 10 (slopes per ten sessions)"),
         (lambda d: d["therapists"].update(covariates=["time"]), "name 'time' is used by the "
          "pipeline itself"),
         (lambda d: d["factors"].pop("burden_items"), "satisfaction_items and burden_items must be "
@@ -73,14 +75,17 @@ def test_rebased_keeps_every_file(tmp_path: Path) -> None:
         (lambda d: d["factors"].update(target={"qpl1": [0.7, 0.0]}), "factors.target is given "
          "together with satisfaction_items and burden_items"),
         (lambda d: d["factors"].update(burden_items=[]), "must each list at least one item"),
-        (lambda d: d["factors"].update(min_congruence=85), "factors.min_congruence must be"),
+        (lambda d: d["factors"].update(min_congruence=85), "factors.min_congruence is 85 "
+         "(integer); expected a number above 0 and at most 1, written with a decimal point"),
         (lambda d: [d["wai"][rater].pop("rater_value") for rater in ("patient", "therapist")],
          "reads the patient and the therapist ratings from the same columns"),
-        (lambda d: d["wai"].pop("therapist"), "wai has no table wai.therapist"),
-        (lambda d: d.update(seed=-1), "seed must be a whole number of at least 0"),
-        (lambda d: d["models"].update(confidence=95), "models.confidence must be a number"),
+        (lambda d: d["wai"].pop("therapist"), "wai.therapist is missing; expected a table"),
+        (lambda d: d.update(seed=-1), "seed is -1 (integer); expected a whole "
+         "number of at least 0."),
+        (lambda d: d["models"].update(confidence=95), "models.confidence is 95 "
+         "(integer); expected a number of at least 0.5 and below 1"),
         (lambda d: d["models"].update(bootstrap_samples=50),
-         "models.bootstrap_samples must be a whole number of at least 200"),
+         "models.bootstrap_samples is 50 (integer); expected a whole number of at least 200."),
         (lambda d: d["models"].update(variance_intervals="jackknife"),
          "models.variance_intervals"),
     ],

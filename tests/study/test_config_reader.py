@@ -74,10 +74,12 @@ def test_bad_random_terms_are_named(terms: str, expected: str) -> None:
          "models.centering.personal_burdens is 'group-mean', but it is measured on therapists"),
         ({"experience": "group-mean"}, "models.centering.experience is 'group-mean'"),
         ({"severty": "none"}, "models.centering.severty is not a predictor of the growth "
-         "models; did you mean 'severity'"),
-        ({"severity": "within"}, "models.centering.severity is 'within'; choose one of "
-         "'grand-mean', 'group-mean', 'none'"),
-        ("grand-mean", "models.centering must be a table"),
+         "models (did you mean 'severity'?); expected one of personal_satisfactions, "
+         "personal_burdens, experience, severity."),
+        ({"severity": "within"}, "models.centering.severity is 'within' (string); "
+         "expected one of 'grand-mean', 'group-mean', 'none'."),
+        ("grand-mean", "models.centering is 'grand-mean' (string); expected a "
+         "table, e.g. centering = {"),
     ],
 )
 def test_bad_centerings_are_named(centering: Any, expected: str) -> None:

@@ -30,7 +30,8 @@ def test_the_config_takes_kenward_roger_and_cr2() -> None:
     with pytest.raises(SpecificationError, match="models.robust is 'cr2' with df_method "
                        "'containment'"):
         models(robust="cr2", df_method="containment")
-    with pytest.raises(SpecificationError, match="choose one of 'none', 'cr2'"):
+    with pytest.raises(SpecificationError, match=r"models\.robust is 'hc3' \(string\); expected one "
+                       r"of 'none', 'cr2'"):
         models(robust="hc3")
 
 

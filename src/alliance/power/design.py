@@ -21,9 +21,9 @@ from typing import Any
 import numpy as np
 
 from alliance.errors import SpecificationError
-from alliance.io import read_toml
+from alliance.io import Section, naming_file, read_toml
+from alliance.io import config_fields as fields
 from alliance.mixed.fit import DF_METHODS as ENGINE_DF_METHODS
-from alliance.power import _read as read
 from alliance.power.caseload import DISTRIBUTIONS, Caseload
 from alliance.power.effects import Effect, Predictor, make_effect, parse_term
 from alliance.power.schedule import Schedule, Treatment
@@ -232,64 +232,54 @@ class PowerDesign:
             On an unknown or misspelt parameter, a missing required value, a value of the
             wrong type or an invalid value; the message names the field (``sample.therapists``).
         """
-        read.known_keys(data, _TOP_KEYS, "the design")
-        sample = read.table(read.required(data, "sample", "", "[sample] therapists = 70"),
-                            "sample")
-        read.known_keys(sample, ("therapists", "patients_per_therapist", "caseload",
-                                 "dispersion"), "[sample]")
-        therapists = read.integer(read.required(sample, "therapists", "sample", "70"),
-                                  "sample.therapists")
-        mean = read.number(read.required(sample, "patients_per_therapist", "sample", "3.2"),
-                           "sample.patients_per_therapist")
-        default_caseload = "fixed" if mean.is_integer() else "poisson"
+        top = Section.of(data)
+        top.known_keys(_TOP_KEYS)
+        sample = top.section("sample", required=True, example="[sample] therapists = 70")
+        sample.known_keys(("therapists", "patients_per_therapist", "caseload", "dispersion"))
+        therapists = sample.integer("therapists", whole_floats=True, example="70")
+        mean = sample.number("patients_per_therapist", example="3.2")
         caseload = Caseload(
-            read.text(sample.get("caseload", default_caseload), "sample.caseload", DISTRIBUTIONS),
+            sample.choice("caseload", DISTRIBUTIONS, "fixed" if mean.is_integer() else "poisson"),
             mean,
-            read.number(sample["dispersion"], "sample.dispersion")
-            if "dispersion" in sample else None,
+            sample.number("dispersion", None),
         )
-        schedule_data = read.table(read.required(data, "schedule", "", "[schedule] waves = "
-                                                 "[3, 12, 20, 40]"), "schedule")
-        read.known_keys(schedule_data, ("waves", "time", "time_unit", "origin", "dropout"),
-                        "[schedule]")
-        waves = read.numbers(read.required(schedule_data, "waves", "schedule", "[3, 12, 20, 40]"),
-                             "schedule.waves")
+        schedule_data = top.section("schedule", required=True,
+                                    example="[schedule] waves = [3, 12, 20, 40]")
+        schedule_data.known_keys(("waves", "time", "time_unit", "origin", "dropout"))
+        waves = schedule_data.numbers("waves", example="[3, 12, 20, 40]")
         dropout_value = schedule_data.get("dropout", 0.0)
         if isinstance(dropout_value, list | tuple):
-            dropout = read.numbers(dropout_value, "schedule.dropout")
+            dropout = fields.numbers(dropout_value, "schedule.dropout")
         else:
-            dropout = (read.number(dropout_value, "schedule.dropout"),) * max(len(waves) - 1, 0)
+            dropout = (fields.number(dropout_value, "schedule.dropout"),) * max(len(waves) - 1, 0)
         schedule = Schedule(
             waves,
-            coding_named(str(schedule_data.get("time", "log")), "schedule.time").name,
-            read.number(schedule_data.get("time_unit", 1.0), "schedule.time_unit"),
+            coding_named(schedule_data.text("time", "log"), "schedule.time").name,
+            schedule_data.number("time_unit", 1.0),
             dropout,
-            read.text(schedule_data.get("origin", DEFAULT_ORIGIN), "schedule.origin",
-                      tuple(ORIGINS)),
+            schedule_data.choice("origin", tuple(ORIGINS), DEFAULT_ORIGIN),
         )
         treatment = None
-        if "treatment" in data:
-            t = read.table(data["treatment"], "treatment")
-            keys = ("median_sessions", "log_sd", "min_sessions", "max_sessions")
-            read.known_keys(t, keys, "[treatment]")
+        if "treatment" in top:
+            t = top.section("treatment")
+            t.known_keys(("median_sessions", "log_sd", "min_sessions", "max_sessions"))
             treatment = Treatment(
-                read.number(read.required(t, "median_sessions", "treatment", "28"),
-                            "treatment.median_sessions"),
-                read.number(t.get("log_sd", 0.0), "treatment.log_sd"),
-                read.integer(t.get("min_sessions", 1), "treatment.min_sessions"),
-                read.integer(t.get("max_sessions", 1000), "treatment.max_sessions"),
+                t.number("median_sessions", example="28"),
+                t.number("log_sd", 0.0),
+                t.integer("min_sessions", 1, whole_floats=True),
+                t.integer("max_sessions", 1000, whole_floats=True),
             )
         variance = VarianceComponents.from_dict(
-            dict(read.table(read.required(data, "variance", "", "[variance] icc_slope = 0.05"),
-                            "variance"))
+            dict(top.section("variance", required=True,
+                             example="[variance] icc_slope = 0.05").data)
         )
-        fixed = read.table(data.get("fixed", {}), "fixed")
-        read.known_keys(fixed, ("intercept", "time"), "[fixed]")
-        predictors, correlation = _read_predictors(data.get("predictors", {}))
-        effects = {str(k): read.number(v, f"effects.{k}")
-                   for k, v in read.table(data.get("effects", {}), "effects").items()}
-        cohens_d = {str(k): read.number(v, f"cohens_d.{k}")
-                    for k, v in read.table(data.get("cohens_d", {}), "cohens_d").items()}
+        fixed = top.section("fixed")
+        fixed.known_keys(("intercept", "time"))
+        predictors, correlation = _read_predictors(top.section("predictors"))
+        effects = {str(k): fields.number(v, f"effects.{k}")
+                   for k, v in top.section("effects").data.items()}
+        cohens_d = {str(k): fields.number(v, f"cohens_d.{k}")
+                    for k, v in top.section("cohens_d").data.items()}
         return cls(
             therapists=therapists,
             caseload=caseload,
@@ -300,10 +290,10 @@ class PowerDesign:
             predictors=predictors,
             predictor_correlation=correlation,
             treatment=treatment,
-            intercept=read.number(fixed.get("intercept", 0.0), "fixed.intercept"),
-            growth=read.number(fixed.get("time", 0.0), "fixed.time"),
-            alpha=read.number(data.get("alpha", 0.05), "alpha"),
-            df_method=read.text(data.get("df_method", "satterthwaite"), "df_method", DF_METHODS),
+            intercept=fixed.number("intercept", 0.0),
+            growth=fixed.number("time", 0.0),
+            alpha=top.number("alpha", 0.05),
+            df_method=top.choice("df_method", DF_METHODS, "satterthwaite"),
         )
 
     @classmethod
@@ -311,10 +301,8 @@ class PowerDesign:
         """Read a design file; errors name the file and the field."""
         data = read_toml(path, kind="design file", remedy="give the path of a TOML design "
                          f"file (see alliance/power/{EXAMPLE_FILE}).")
-        try:
+        with naming_file(str(path)):
             return cls.from_dict(data)
-        except SpecificationError as error:
-            raise SpecificationError(f"design file {path}: {error}") from error
 
     @classmethod
     def reference(cls) -> PowerDesign:
@@ -371,23 +359,19 @@ def _merge(base: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]
 
 
 def _read_predictors(
-    data: Any,
+    table: Section,
 ) -> tuple[tuple[Predictor, ...], tuple[tuple[float, ...], ...]]:
-    table = read.table(data, "predictors")
     predictors = []
     correlation: tuple[tuple[float, ...], ...] = ()
-    for name, spec in table.items():
+    for name in table.data:
         if name == "correlation":
-            rows = spec if isinstance(spec, list | tuple) else [spec]
-            correlation = tuple(read.numbers(row, f"predictors.correlation[{i}]")
-                                for i, row in enumerate(rows))
+            correlation = fields.matrix(table.data[name], table.name(name))
             continue
-        spec = read.table(spec, f"predictors.{name}")
-        read.known_keys(spec, ("distribution", "proportion"), f"[predictors.{name}]")
+        spec = table.section(name)
+        spec.known_keys(("distribution", "proportion"))
         predictors.append(Predictor(
             str(name),
-            read.text(spec.get("distribution", "normal"), f"predictors.{name}.distribution",
-                      ("normal", "binary")),
-            read.number(spec.get("proportion", 0.5), f"predictors.{name}.proportion"),
+            spec.choice("distribution", ("normal", "binary"), "normal"),
+            spec.number("proportion", 0.5),
         ))
     return tuple(predictors), correlation

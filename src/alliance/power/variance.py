@@ -25,7 +25,7 @@ import numpy as np
 
 from alliance.errors import SpecificationError
 from alliance.io import value_checks as check
-from alliance.power._read import number as _number
+from alliance.io.config_fields import known_keys, number, numbers, refuse
 
 #: Keys of the ratio form, in the order powerlmm lists them.
 RATIO_KEYS = (
@@ -156,51 +156,36 @@ class VarianceComponents:
         """Read either the ratio form (:data:`RATIO_KEYS`) or the raw form (:data:`RAW_KEYS`)."""
         keys = set(data)
         ratio, raw = keys & set(RATIO_KEYS), keys & set(RAW_KEYS)
-        unknown = sorted(keys - set(RATIO_KEYS) - set(RAW_KEYS))
-        if unknown:
-            raise SpecificationError(
-                f"[variance] has unknown parameter(s) {', '.join(unknown)}; give either "
-                f"{', '.join(RATIO_KEYS)} (powerlmm's ratios) or {', '.join(RAW_KEYS)}."
-            )
+        known_keys(data, (*RATIO_KEYS, *RAW_KEYS), "variance",
+                   note=f"give either the {len(RATIO_KEYS)} ratios (as powerlmm) or the "
+                   f"{len(RAW_KEYS)} raw values")
         if ratio and raw:
-            raise SpecificationError(
-                f"[variance] mixes the ratio form ({', '.join(sorted(ratio))}) with the raw form "
-                f"({', '.join(sorted(raw))}); use one of them."
-            )
+            refuse("variance", f"mixes the ratio form ({', '.join(sorted(ratio))}) with the "
+                   f"raw form ({', '.join(sorted(raw))})", "use one of them")
         if ratio:
             required = set(RATIO_KEYS[:4])
             missing = sorted(required - ratio)
             if missing:
-                raise SpecificationError(
-                    f"[variance] is missing {', '.join(missing)}; the ratio form needs "
-                    f"{', '.join(RATIO_KEYS[:4])} (cor_subject, cor_cluster default to 0 and "
-                    "sigma to 1)."
-                )
-            values = {key: _number(data[key], f"variance.{key}") for key in ratio}
+                refuse("variance", f"is missing {', '.join(missing)}",
+                       f"the ratio form needs {', '.join(RATIO_KEYS[:4])} (cor_subject, "
+                       "cor_cluster default to 0 and sigma to 1)")
+            values = {key: number(data[key], f"variance.{key}") for key in ratio}
             return cls.from_ratios(**values)
         missing = sorted(set(RAW_KEYS) - raw - {"therapist_correlation", "patient_correlation"})
         if missing:
-            raise SpecificationError(
-                f"[variance] is missing {', '.join(missing)}; give {', '.join(RAW_KEYS)} or "
-                f"the ratios {', '.join(RATIO_KEYS)}."
-            )
+            refuse("variance", f"is missing {', '.join(missing)}",
+                   f"give {', '.join(RAW_KEYS)} or the ratios {', '.join(RATIO_KEYS)}")
         pairs = {}
         for key in ("therapist_sd", "patient_sd"):
-            value = data[key]
-            if not isinstance(value, list | tuple):
-                raise SpecificationError(
-                    f"variance.{key} is {value!r}; write [intercept SD, slope SD]."
-                )
-            pairs[key] = tuple(_number(item, f"variance.{key}[{i}]") for i, item in
-                               enumerate(value))
+            pairs[key] = numbers(data[key], f"variance.{key}", example="[intercept SD, slope SD]")
         return cls(
             therapist_sd=pairs["therapist_sd"],  # type: ignore[arg-type]
             patient_sd=pairs["patient_sd"],  # type: ignore[arg-type]
-            therapist_correlation=_number(data.get("therapist_correlation", 0.0),
-                                          "variance.therapist_correlation"),
-            patient_correlation=_number(data.get("patient_correlation", 0.0),
-                                        "variance.patient_correlation"),
-            residual_sd=_number(data["residual_sd"], "variance.residual_sd"),
+            therapist_correlation=number(data.get("therapist_correlation", 0.0),
+                                         "variance.therapist_correlation"),
+            patient_correlation=number(data.get("patient_correlation", 0.0),
+                                       "variance.patient_correlation"),
+            residual_sd=number(data["residual_sd"], "variance.residual_sd"),
         )
 
     def to_dict(self) -> dict[str, Any]:

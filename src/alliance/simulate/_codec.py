@@ -1,69 +1,42 @@
 """Build the frozen design dataclasses from nested mappings (parsed TOML) and back.
 
-The field types of a dataclass say how a value is read: ``int``, ``float``, ``str``,
-``tuple[T, ...]`` (any depth), ``Mapping[str, float]`` and nested dataclasses (booleans are
-not numbers here). Values missing from the input come from ``defaults`` (a mapping of the
-same shape); nested dataclass sections are merged key by key, every other value (lists,
-matrices, name -> value maps) is replaced whole. Unknown keys are errors, so that a misspelt
-parameter is never ignored.
+The field types of a dataclass say how a value is read, with the field readers of
+:mod:`alliance.io.config_fields`: ``int`` (a whole number; ``70.0`` is accepted), ``float``,
+``str``, ``tuple[T, ...]`` (any depth), ``Mapping[str, float]`` and nested dataclasses.
+Values missing from the input come from ``defaults`` (a mapping of the same shape); nested
+dataclass sections are merged key by key, every other value (lists, matrices, name -> value
+maps) is replaced whole. Unknown keys are errors, so that a misspelt parameter is never ignored.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
 import typing
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from alliance.errors import SpecificationError
+from alliance.io import config_fields as fields
 
 T = TypeVar("T")
-
-
-def _join(path: str, name: str) -> str:
-    return f"{path}.{name}" if path else name
-
-
-def _describe(value: Any) -> str:
-    return f"{value!r} ({type(value).__name__})"
 
 
 def _convert(value: Any, hint: Any, path: str) -> Any:
     origin = typing.get_origin(hint)
     if hint is int:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise SpecificationError(f"{path} is {_describe(value)}; write a whole number.")
-        if isinstance(value, float) and not value.is_integer():
-            raise SpecificationError(f"{path} is {value!r}; write a whole number such as 70.")
-        return int(value)
+        return fields.integer(value, path, whole_floats=True)
     if hint is float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise SpecificationError(f"{path} is {_describe(value)}; write a number.")
-        if not math.isfinite(value):
-            raise SpecificationError(f"{path} is {value!r}; write a finite number.")
-        return float(value)
+        return fields.number(value, path)
     if hint is str:
-        if not isinstance(value, str):
-            raise SpecificationError(f"{path} is {_describe(value)}; write a quoted string.")
-        return value
+        return fields.text(value, path)
     if origin is tuple:
         (item_hint, _ellipsis) = typing.get_args(hint)
-        if isinstance(value, str | bytes) or not isinstance(value, list | tuple):
-            raise SpecificationError(f"{path} is {_describe(value)}; write a list [a, b, ...].")
-        return tuple(
-            _convert(item, item_hint, f"{path}[{index}]") for index, item in enumerate(value)
-        )
+        return tuple(_convert(item, item_hint, fields.join(path, index))
+                     for index, item in enumerate(fields.array(value, path)))
     if origin is Mapping:
-        key_hint, value_hint = typing.get_args(hint)
-        if not isinstance(value, Mapping):
-            raise SpecificationError(
-                f"{path} is {_describe(value)}; write a table of name = value pairs."
-            )
-        return {
-            _convert(key, key_hint, path): _convert(item, value_hint, _join(path, str(key)))
-            for key, item in value.items()
-        }
+        _key_hint, value_hint = typing.get_args(hint)
+        return {fields.text(key, path): _convert(item, value_hint, fields.join(path, str(key)))
+                for key, item in fields.table(value, path).items()}
     raise TypeError(f"unsupported field type {hint!r} at {path}")
 
 
@@ -77,25 +50,16 @@ def build(cls: type[T], data: Any, defaults: Mapping[str, Any] | None, path: str
         a value that the dataclass' own validation rejects; the message names the field by its
         full path (``alliance.patient_rated.residual_sd``).
     """
-    if not isinstance(data, Mapping):
-        raise SpecificationError(
-            f"{path or 'the design'} is {_describe(data)}; write a table [{path}] of values."
-        )
     if not dataclasses.is_dataclass(cls):
         raise TypeError(f"{cls!r} is not a dataclass")
-    fields = {field.name: field for field in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - set(fields))
-    if unknown:
-        where = f"[{path}]" if path else "the design"
-        raise SpecificationError(
-            f"{where} has unknown parameter(s) {', '.join(unknown)}; the known ones are "
-            f"{', '.join(fields)}. Check the spelling."
-        )
+    data = fields.table(data, path)
+    names = [field.name for field in dataclasses.fields(cls)]
+    fields.known_keys(data, names, path)
     hints = typing.get_type_hints(cls)
     values: dict[str, Any] = {}
-    for name in fields:
+    for name in names:
         hint = hints[name]
-        field_path = _join(path, name)
+        field_path = fields.join(path, name)
         default = None if defaults is None else defaults.get(name)
         if dataclasses.is_dataclass(hint):
             values[name] = build(typing.cast(type, hint), data.get(name, {}), default, field_path)
@@ -104,7 +68,7 @@ def build(cls: type[T], data: Any, defaults: Mapping[str, Any] | None, path: str
         elif default is not None:
             values[name] = _convert(default, hint, field_path)
         else:
-            raise SpecificationError(f"{field_path} is missing; give it a value.")
+            fields.missing(field_path, "a value")
     try:
         return cls(**values)
     except SpecificationError as error:

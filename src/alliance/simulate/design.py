@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from alliance.errors import SpecificationError
-from alliance.io import read_toml, toml_dumps
+from alliance.io import naming_file, read_toml, toml_dumps
 from alliance.simulate import _codec
 from alliance.simulate.design_alliance import AllianceModel
 from alliance.simulate.design_measures import MissingDesign, QplModel, WaiModel
@@ -113,10 +113,8 @@ class StudyDesign:
             message names the file.
         """
         data = read_toml(path, kind="design file", remedy="give the path of a TOML design file.")
-        try:
+        with naming_file(str(path)):
             return cls.from_dict(data)
-        except SpecificationError as error:
-            raise SpecificationError(f"design file {path}: {error}") from error
 
     def to_dict(self) -> dict[str, Any]:
         """Every parameter as nested dicts and lists; ``from_dict(to_dict())`` is equal."""

@@ -2,13 +2,13 @@
 
 Every value is checked here, before any data file is opened: an unknown or misspelt key, a
 value of the wrong type or an impossible choice raises
-:class:`~alliance.errors.SpecificationError` naming the file, the key (``section.key``) and a
-remedy. Relative file paths are kept as written and read relative to the configuration's folder.
+:class:`~alliance.errors.SpecificationError` naming the file, the key (``section.key``), the
+value found and what is expected, in the words of every configuration reader
+(:mod:`alliance.io.config_fields`). Relative file paths are kept as written and read relative to the configuration's folder.
 """
 
 from __future__ import annotations
 
-import difflib
 import re
 import tomllib
 from collections.abc import Mapping
@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from alliance.errors import SpecificationError
-from alliance.io import read_toml
+from alliance.io import Section, read_toml
+from alliance.io.config_fields import choice, join, show, suggestion, text
 from alliance.simulate.time_codings import (
     DEFAULT_ORIGIN,
     ORIGINS,
@@ -77,109 +78,46 @@ def example_config(base_dir: str | Path) -> StudyConfig:
     return config_from_dict(data, base_dir=Path(base_dir), source=EXAMPLE_FILE)
 
 
-class _Reader:
-    """Reads one section (TOML table) of the mapping, naming the file and section in errors."""
+def _table_source(section: Section) -> TableSource:
+    """``file`` and ``sheet`` of a data table."""
+    file = section.text("file", nonempty=True, example='file = "wai.csv"')
+    sheet = section.get("sheet", None)
+    if sheet is not None and (isinstance(sheet, bool) or not isinstance(sheet, str | int)):
+        section.wrong("sheet", "a sheet name (string) or its 0-based position (integer)")
+    return TableSource(Path(file), sheet)
 
-    def __init__(self, data: Any, section: str, source: str) -> None:
-        self.section = section
-        self.source = source
-        if not isinstance(data, Mapping):
-            self.fail("", f"must be a table, not {type(data).__name__}", "write it as a TOML table")
-        self.data = data
 
-    def fail(self, key: str, problem: str, remedy: str) -> Any:
-        where = ".".join(part for part in (self.section, key) if part) or "the top level"
-        raise SpecificationError(f"{self.source}: {where} {problem}; {remedy}.")
+def _item_columns(section: Section, default_instrument: str) -> ItemColumns:
+    """``instrument``, ``item_prefix`` and ``items`` (item id -> column name)."""
+    instrument = section.text("instrument", default_instrument, nonempty=True)
+    prefix = section.text("item_prefix", "", example='"" for none')
+    items = section.section("items")
+    for item in items.data:
+        items.text(item, nonempty=True, example='items = { qpl1 = "Q1", ... }')
+    return ItemColumns(instrument, prefix, dict(items.data))
 
-    def check_keys(self, known: set[str]) -> None:
-        for key in self.data:
-            if key not in known:
-                close = difflib.get_close_matches(key, sorted(known), n=1)
-                hint = f"did you mean {close[0]!r}" if close else f"known keys: {sorted(known)}"
-                self.fail(key, "is not a known key", hint)
 
-    def text(self, key: str, default: str | None = None, *, required: bool = False) -> Any:
-        if key not in self.data:
-            if required:
-                self.fail(key, "is missing", f"give {key} = \"...\"")
-            return default
-        value = self.data[key]
-        if not isinstance(value, str) or not value.strip():
-            self.fail(key, f"must be a non-empty text, not {value!r}", "write it in quotes")
-        return value
-
-    def choice(self, key: str, default: str, options: tuple[str, ...]) -> str:
-        value = self.text(key, default)
-        if value not in options:
-            self.fail(key, f"is {value!r}", f"choose one of {', '.join(map(repr, options))}")
-        return str(value)
-
-    def integer(self, key: str, default: int, minimum: int) -> int:
-        value = self.data.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            self.fail(key, f"must be a whole number of at least {minimum}, not {value!r}",
-                      "correct the value")
-        return int(value)
-
-    def boolean(self, key: str, default: bool) -> bool:
-        value = self.data.get(key, default)
-        if not isinstance(value, bool):
-            self.fail(key, f"must be true or false, not {value!r}", "write true or false")
-        return bool(value)
-
-    def names(self, key: str) -> tuple[str, ...] | None:
-        if key not in self.data:
-            return None
-        value = self.data[key]
-        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-            self.fail(key, f"must be a list of texts, not {value!r}", 'write ["a", "b"]')
-        if len(set(value)) != len(value):
-            self.fail(key, "names an entry twice", "list each once")
-        return tuple(value)
-
-    def table(self) -> TableSource:
-        file = self.text("file", required=True)
-        sheet = self.data.get("sheet")
-        if sheet is not None and (isinstance(sheet, bool) or not isinstance(sheet, str | int)):
-            self.fail("sheet", f"must be a sheet name or 0-based position, not {sheet!r}",
-                      "write a name in quotes or a whole number")
-        return TableSource(Path(file), sheet)
-
-    def item_columns(self, default_instrument: str) -> ItemColumns:
-        instrument = self.text("instrument", default_instrument)
-        prefix = self.data.get("item_prefix", "")
-        if not isinstance(prefix, str):
-            self.fail("item_prefix", f"must be a text, not {prefix!r}", 'write "" for none')
-        items = self.data.get("items", {})
-        if not isinstance(items, Mapping) or not all(
-            isinstance(v, str) and v for v in items.values()
-        ):
-            self.fail("items", "must map item ids to column names",
-                      'write items = { qpl1 = "Q1", ... }')
-        return ItemColumns(str(instrument), prefix, dict(items))
-
-    def covariates(self) -> dict[str, str]:
-        value = self.data.get("covariates", [])
-        if isinstance(value, list):
-            if not all(isinstance(v, str) and v for v in value):
-                self.fail("covariates", f"must list column names, not {value!r}",
-                          'write covariates = ["experience"]')
-            mapping = {name: name for name in value}
-        elif isinstance(value, Mapping):
-            mapping = dict(value)
-        else:
-            mapping = self.fail("covariates", f"must be a list or a table, not {value!r}",
-                                'write covariates = ["experience"] or { years = "Years" }')
-        for name, column in mapping.items():
-            if not _IDENTIFIER.match(name):
-                self.fail("covariates", f"name {name!r} cannot be a model variable",
-                          f'name it with letters, digits and _, e.g. {{ x = "{name}" }}')
-            if name in RESERVED_NAMES:
-                self.fail("covariates", f"name {name!r} is used by the pipeline itself",
-                          f'give it another name, e.g. {{ {name}_covariate = "{column}" }}')
-            if not isinstance(column, str) or not column:
-                self.fail("covariates", f"column of {name!r} must be a text", "correct it")
-        return mapping
+def _covariates(section: Section) -> dict[str, str]:
+    """``covariates``: a list of column names, or a table of name -> column."""
+    value = section.get("covariates", [])
+    if isinstance(value, list | tuple):
+        names = section.texts("covariates", example='covariates = ["experience"]')
+        mapping = {name: name for name in names}
+    elif isinstance(value, Mapping):
+        mapping = dict(value)
+    else:
+        section.wrong("covariates", "an array of column names or a table of name = column",
+                      'covariates = ["experience"] or { years = "Years" }')
+    for name, column in mapping.items():
+        if not _IDENTIFIER.match(name):
+            section.refuse("covariates", f"name {name!r} cannot be a model variable",
+                           f'name it with letters, digits and _, e.g. {{ x = "{name}" }}')
+        if name in RESERVED_NAMES:
+            section.refuse("covariates", f"name {name!r} is used by the pipeline itself",
+                           f'give it another name, e.g. {{ {name}_covariate = "{column}" }}')
+        text(column, join(section.name("covariates"), name), nonempty=True,
+             source=section.source)
+    return mapping
 
 
 _TOP_KEYS = {"title", "seed", "reference", "therapists", "patients", "wai", "factors",
@@ -195,33 +133,31 @@ def config_from_dict(data: Mapping[str, Any], base_dir: Path, source: str) -> St
     SpecificationError
         Naming ``source``, the ``section.key`` and a remedy.
     """
-    top = _Reader(data, "", source)
-    top.check_keys(_TOP_KEYS)
-    for section in ("reference", "therapists", "wai"):
-        if section not in data:
-            raise SpecificationError(
-                f"{source}: the section {section} is missing; every study needs it (see "
-                "`alliance analyze --example-config`)."
-            )
-    reference = _Reader(data["reference"], "reference", source)
-    reference.check_keys(_ITEM_KEYS | {"id_column"})
-    therapists = _Reader(data["therapists"], "therapists", source)
-    therapists.check_keys(_ITEM_KEYS | {"id_column", "covariates"})
+    top = Section.of(data, source=source)
+    top.known_keys(_TOP_KEYS)
+    required = {
+        section: top.section(section, required=True, example=f"[{section}] as in `alliance "
+                             "analyze --example-config` (every study needs it)")
+        for section in ("reference", "therapists", "wai")
+    }
+    reference, therapists = required["reference"], required["therapists"]
+    reference.known_keys(_ITEM_KEYS | {"id_column"})
+    therapists.known_keys(_ITEM_KEYS | {"id_column", "covariates"})
     patients_config = None
-    if "patients" in data:
-        patients = _Reader(data["patients"], "patients", source)
-        patients.check_keys({"file", "sheet", "id_column", "therapist_column", "covariates"})
+    if "patients" in top:
+        patients = top.section("patients")
+        patients.known_keys({"file", "sheet", "id_column", "therapist_column", "covariates"})
         patients_config = PatientConfig(
-            table=patients.table(),
-            id_column=patients.text("id_column", "patient"),
-            therapist_column=patients.text("therapist_column", "therapist"),
-            covariates=patients.covariates(),
+            table=_table_source(patients),
+            id_column=patients.text("id_column", "patient", nonempty=True),
+            therapist_column=patients.text("therapist_column", "therapist", nonempty=True),
+            covariates=_covariates(patients),
         )
     therapist_config = TherapistConfig(
-        table=therapists.table(),
-        columns=therapists.item_columns("dpccq-qpl"),
-        id_column=therapists.text("id_column", "therapist"),
-        covariates=therapists.covariates(),
+        table=_table_source(therapists),
+        columns=_item_columns(therapists, "dpccq-qpl"),
+        id_column=therapists.text("id_column", "therapist", nonempty=True),
+        covariates=_covariates(therapists),
     )
     shared = set(therapist_config.covariates) & set(
         patients_config.covariates if patients_config else {}
@@ -232,54 +168,52 @@ def config_from_dict(data: Mapping[str, Any], base_dir: Path, source: str) -> St
             "patients; give each covariate one name."
         )
     config = StudyConfig(
-        title=top.text("title", "Therapist factors and the working alliance"),
-        seed=top.integer("seed", 2013, 0),
+        title=top.text("title", "Therapist factors and the working alliance", nonempty=True),
+        seed=top.integer("seed", 2013, minimum=0),
         reference=ReferenceConfig(
-            table=reference.table(),
-            columns=reference.item_columns("dpccq-qpl"),
-            id_column=reference.text("id_column"),
+            table=_table_source(reference),
+            columns=_item_columns(reference, "dpccq-qpl"),
+            id_column=reference.text("id_column", None, nonempty=True),
         ),
         therapists=therapist_config,
         patients=patients_config,
-        wai=_wai(data["wai"], source, patients_config),
-        factors=_factors(data.get("factors", {}), source),
-        models=_models(data.get("models", {}), source,
+        wai=_wai(required["wai"], patients_config),
+        factors=_factors(top.section("factors")),
+        models=_models(top.section("models"),
                        therapist_level=(*FACTOR_NAMES, *therapist_config.covariates),
                        patient_level=tuple(patients_config.covariates if patients_config
                                            else ())),
-        show_identifiers=_report(data.get("report", {}), source),
-        truth=_truth(data.get("simulation", {}), source),
+        show_identifiers=_report(top.section("report")),
+        truth=_truth(top.section("simulation")),
         base_dir=Path(base_dir),
         source=source,
     )
     return config
 
 
-def _wai(data: Any, source: str, patients: PatientConfig | None) -> WaiConfig:
-    wai = _Reader(data, "wai", source)
-    wai.check_keys({"file", "sheet", "patient_column", "session_column", "therapist_column",
+def _wai(wai: Section, patients: PatientConfig | None) -> WaiConfig:
+    wai.known_keys({"file", "sheet", "patient_column", "session_column", "therapist_column",
                     "rater_column", *RATERS})
-    rater_column = wai.text("rater_column")
+    rater_column = wai.text("rater_column", None, nonempty=True)
     # without a patients file, the WAI file must say who each patient's therapist is
-    therapist_column = wai.text("therapist_column", None if patients else "therapist")
+    therapist_column = wai.text("therapist_column", None if patients else "therapist",
+                                nonempty=True)
     raters: dict[str, RaterConfig] = {}
     for rater in RATERS:
-        if rater not in wai.data:
-            wai.fail("", f"has no table wai.{rater}",
-                     f"add it, with the {rater}-rated instrument")
-        block = _Reader(wai.data[rater], f"wai.{rater}", source)
-        block.check_keys(_ITEM_KEYS | {"rater_value"})
-        if "file" in block.data:
-            table = block.table()
-        elif "file" in wai.data:
-            table = wai.table()
+        block = wai.section(rater, required=True,
+                            example=f"[wai.{rater}] with the {rater}-rated instrument")
+        block.known_keys(_ITEM_KEYS | {"rater_value"})
+        if "file" in block:
+            table = _table_source(block)
+        elif "file" in wai:
+            table = _table_source(wai)
         else:
-            table = block.fail("file", "is missing here and in wai", "give the WAI data file")
-        rater_value = block.text("rater_value")
+            block.refuse("file", "is missing here and in wai", "give the WAI data file")
+        rater_value = block.text("rater_value", None, nonempty=True)
         if rater_value is not None and rater_column is None:
-            block.fail("rater_value", "is given but wai.rater_column is not",
-                       "name the column that tells the raters apart in wai.rater_column")
-        raters[rater] = RaterConfig(table, block.item_columns(_DEFAULT_INSTRUMENTS[rater]),
+            block.refuse("rater_value", "is given but wai.rater_column is not",
+                         "name the column that tells the raters apart in wai.rater_column")
+        raters[rater] = RaterConfig(table, _item_columns(block, _DEFAULT_INSTRUMENTS[rater]),
                                     rater_value)
     patient, therapist = raters["patient"], raters["therapist"]
     if (
@@ -288,80 +222,71 @@ def _wai(data: Any, source: str, patients: PatientConfig | None) -> WaiConfig:
         and patient.columns.item_prefix == therapist.columns.item_prefix
         and dict(patient.columns.items) == dict(therapist.columns.items)
     ):
-        wai.fail("", "reads the patient and the therapist ratings from the same columns of the "
+        wai.refuse("", "reads the patient and the therapist ratings from the same columns of the "
                  "same rows", "set rater_column and rater_value, or item_prefix per rater, or "
                  "separate files")
     return WaiConfig(
-        patient_column=wai.text("patient_column", "patient"),
-        session_column=wai.text("session_column", "session"),
+        patient_column=wai.text("patient_column", "patient", nonempty=True),
+        session_column=wai.text("session_column", "session", nonempty=True),
         therapist_column=therapist_column,
         rater_column=rater_column,
         raters=raters,
     )
 
 
-def _factors(data: Any, source: str) -> FactorConfig:
-    factors = _Reader(data, "factors", source)
-    factors.check_keys({"method", "rotation", "correlation", "scores", "parallel_iterations",
+def _factors(factors: Section) -> FactorConfig:
+    factors.known_keys({"method", "rotation", "correlation", "scores", "parallel_iterations",
                         "satisfaction_items", "burden_items", "target", "min_congruence",
                         "correction"})
-    satisfaction = factors.names("satisfaction_items")
-    burden = factors.names("burden_items")
+    satisfaction = factors.texts("satisfaction_items", None, unique=True)
+    burden = factors.texts("burden_items", None, unique=True)
     if (satisfaction is None) != (burden is None):
-        factors.fail("satisfaction_items", "and burden_items must be given together",
+        factors.refuse("satisfaction_items", "and burden_items must be given together",
                      "list the marker items of both factors")
     if satisfaction is not None and burden is not None:
         if not satisfaction or not burden:
-            factors.fail("satisfaction_items", "and burden_items must each list at least one "
+            factors.refuse("satisfaction_items", "and burden_items must each list at least one "
                          "item", "list the marker items of each factor from your codebook")
         if set(satisfaction) & set(burden):
-            factors.fail("burden_items", f"repeats {sorted(set(satisfaction) & set(burden))}",
+            factors.refuse("burden_items", f"repeats {sorted(set(satisfaction) & set(burden))}",
                          "put each item in one domain")
     target = _target(factors)
     if target is not None and satisfaction is not None:
-        factors.fail("target", "is given together with satisfaction_items and burden_items",
+        factors.refuse("target", "is given together with satisfaction_items and burden_items",
                      "name the factors by one kind of evidence: marker items or a target")
-    min_congruence = factors.data.get("min_congruence", 0.85)
-    if isinstance(min_congruence, bool) or not isinstance(min_congruence, float) or not (
-        0 < min_congruence <= 1
-    ):
-        factors.fail("min_congruence", f"must be a number above 0 and at most 1, not "
-                     f"{min_congruence!r}", "write e.g. 0.85 (Lorenzo-Seva & ten Berge, 2006)")
+    min_congruence = factors.number("min_congruence", 0.85, above=0, maximum=1,
+                                    integers=False,
+                                    example="0.85 (Lorenzo-Seva & ten Berge, 2006)")
     return FactorConfig(
-        method=factors.choice("method", "minres", ("minres", "ml", "pa")),
-        rotation=factors.choice("rotation", "oblimin", ("oblimin", "geomin", "promax")),
-        correlation=factors.choice("correlation", "pearson", ("pearson", "polychoric")),
-        scores=factors.choice("scores", "regression", ("regression", "bartlett", "tenberge")),
-        parallel_iterations=factors.integer("parallel_iterations", 20, 1),
+        method=factors.choice("method", ("minres", "ml", "pa"), "minres"),
+        rotation=factors.choice("rotation", ("oblimin", "geomin", "promax"), "oblimin"),
+        correlation=factors.choice("correlation", ("pearson", "polychoric"), "pearson"),
+        scores=factors.choice("scores", ("regression", "bartlett", "tenberge"), "regression"),
+        parallel_iterations=factors.integer("parallel_iterations", 20, minimum=1),
         satisfaction_items=satisfaction,
         burden_items=burden,
         target=target,
-        min_congruence=float(min_congruence),
-        correction=factors.choice("correction", "croon", ("croon", "none")),
+        min_congruence=min_congruence,
+        correction=factors.choice("correction", ("croon", "none"), "croon"),
     )
 
 
-def _target(factors: _Reader) -> dict[str, tuple[float, ...]] | None:
+def _target(factors: Section) -> dict[str, tuple[float, ...]] | None:
     """``factors.target``: ``{item: [satisfactions loading, burdens loading]}``."""
-    if "target" not in factors.data:
+    if "target" not in factors:
         return None
-    value = factors.data["target"]
-    if not isinstance(value, Mapping) or not value:
-        factors.fail("target", f"must be a table of item loadings, not {value!r}",
-                     "write target = { qpl1 = [0.7, 0.0], qpl2 = [0.0, 0.7], ... }")
-    out: dict[str, tuple[float, ...]] = {}
-    for item, loadings in value.items():
-        if not (isinstance(loadings, list) and len(loadings) == 2 and all(
-            isinstance(v, int | float) and not isinstance(v, bool) for v in loadings
-        )):
-            factors.fail("target", f"gives {item} = {loadings!r}",
-                         "give two numbers per item: its loading on personal_satisfactions, "
-                         "then on personal_burdens")
-        out[str(item)] = (float(loadings[0]), float(loadings[1]))
-    return out
+    example = "target = { qpl1 = [0.7, 0.0], qpl2 = [0.0, 0.7], ... }"
+    target = factors.section("target", example=example)
+    if not target.data:
+        factors.wrong("target", "a non-empty table of item loadings", example)
+    return {
+        str(item): target.numbers(item, length=2, example="[0.7, 0.0]: the loading on "
+                                  "personal_satisfactions, then on personal_burdens")
+        for item in target.data
+    }
 
 
-def _models(data: Any, source: str, therapist_level: tuple[str, ...] = FACTOR_NAMES,
+def _models(models: Section, therapist_level: tuple[str, ...] = FACTOR_NAMES,
             patient_level: tuple[str, ...] = ()) -> ModelConfig:
     """``[models]``; ``therapist_level`` and ``patient_level`` name the predictors that
     ``centering`` may name."""
@@ -369,87 +294,80 @@ def _models(data: Any, source: str, therapist_level: tuple[str, ...] = FACTOR_NA
     from alliance.mixed.fit import DF_METHODS
     from alliance.mixed.variance_shares import INTERVAL_METHODS
 
-    models = _Reader(data, "models", source)
-    models.check_keys({"time_coding", "time_codings", "origin", "time_unit",
+    models.known_keys({"time_coding", "time_codings", "origin", "time_unit",
                        "df_method", "robust", "confidence",
                        "bootstrap_samples", "variance_intervals", "random_effects",
                        "centering"})
-    codings = models.names("time_codings") or TIME_CODINGS
-    for coding in codings:
-        if coding not in TIME_CODINGS:
-            models.fail("time_codings", f"names {coding!r}", _coding_remedy(coding))
-    coding = models.text("time_coding", "auto")
-    if coding != "auto" and coding not in TIME_CODINGS:
-        models.fail("time_coding", f"is {coding!r}", _coding_remedy(coding, "'auto', "))
-    time_unit = models.data.get("time_unit", TENS_OF_SESSIONS)
-    if isinstance(time_unit, bool) or not isinstance(time_unit, int | float) or not (
-        0 < time_unit < float("inf")
-    ):
-        models.fail("time_unit", f"must be a number of sessions above 0, not {time_unit!r}",
-                    "write e.g. 10 (slopes per ten sessions) or 1 (per session)")
+    codings = models.texts("time_codings", None, unique=True) or TIME_CODINGS
+    for index, coding in enumerate(codings):
+        _time_coding(models, join("time_codings", index), coding, tuple(TIME_CODINGS))
+    coding = _time_coding(models, "time_coding", models.text("time_coding", "auto"),
+                          ("auto", *TIME_CODINGS))
+    time_unit = models.number("time_unit", TENS_OF_SESSIONS, above=0,
+                              example="10 (slopes per ten sessions) or 1 (per session)")
     if coding != "auto" and coding not in codings:
         codings = (*codings, coding)
-    confidence = models.data.get("confidence", 0.95)
-    if isinstance(confidence, bool) or not isinstance(confidence, float) or not (
-        0.5 <= confidence < 1
-    ):
-        models.fail("confidence", f"must be a number from 0.5 to below 1, not {confidence!r}",
-                    "write e.g. 0.95")
-    df_method = models.choice("df_method", "satterthwaite", DF_METHODS)
-    robust = models.choice("robust", "none", ("none", "cr2"))
+    confidence = models.number("confidence", 0.95, minimum=0.5, below=1, integers=False,
+                               example="0.95")
+    df_method = models.choice("df_method", DF_METHODS, "satterthwaite")
+    robust = models.choice("robust", ("none", "cr2"), "none")
     if robust != "none" and df_method != "satterthwaite":
-        models.fail("robust", f"is {robust!r} with df_method {df_method!r}",
-                    "CR2 SEs come with their own (Bell-McCaffrey) df: leave df_method out")
+        models.refuse("robust", f"is {robust!r} with df_method {df_method!r}",
+                      "CR2 SEs come with their own (Bell-McCaffrey) df: leave df_method out")
     return ModelConfig(
         time_coding=coding,
         time_codings=codings,
-        origin=models.choice("origin", DEFAULT_ORIGIN, tuple(ORIGINS)),
-        time_unit=float(time_unit),
+        origin=models.choice("origin", tuple(ORIGINS), DEFAULT_ORIGIN),
+        time_unit=time_unit,
         df_method=df_method,
         robust=robust,
-        confidence=float(confidence),
-        bootstrap_samples=models.integer("bootstrap_samples", 1000, MIN_BOOTSTRAP_SAMPLES),
-        variance_intervals=models.choice("variance_intervals", "auto", INTERVAL_METHODS),
+        confidence=confidence,
+        bootstrap_samples=models.integer("bootstrap_samples", 1000,
+                                         minimum=MIN_BOOTSTRAP_SAMPLES),
+        variance_intervals=models.choice("variance_intervals", INTERVAL_METHODS, "auto"),
         random_effects=_random_effects(models),
         centering=_centering(models, therapist_level, patient_level),
     )
 
 
-def _centering(models: _Reader, therapist_level: tuple[str, ...],
+def _time_coding(models: Section, key: str, value: str, options: tuple[str, ...]) -> str:
+    """``value`` if it is one of ``options``; a removed coding says what replaces it."""
+    if value in REMOVED_CODINGS:
+        models.refuse(key, f"is {show(value)}", REMOVED_CODINGS[value])
+    return choice(value, models.name(key), options, source=models.source)
+
+
+def _centering(models: Section, therapist_level: tuple[str, ...],
                patient_level: tuple[str, ...]) -> dict[str, str]:
     """``models.centering``: predictor -> centering; group-mean for patient-level ones only,
     and its ``<name>_within`` / ``<name>_between`` may not be taken by another predictor."""
-    value = models.data.get("centering", {})
-    if not isinstance(value, Mapping):
-        models.fail("centering", f"must be a table, not {value!r}",
-                    'write centering = { personal_burdens = "grand-mean", '
-                    'severity = "group-mean" }')
+    centerings = models.section(
+        "centering", example='centering = { personal_burdens = "grand-mean", '
+        'severity = "group-mean" }')
     known = (*therapist_level, *patient_level)
-    for name, centering in value.items():
+    out: dict[str, str] = {}
+    for name in centerings.data:
         key = f"centering.{name}"
         if name not in known:
-            close = difflib.get_close_matches(name, known, n=1)
-            models.fail(key, "is not a predictor of the growth models",
-                        f"did you mean {close[0]!r}" if close else
-                        f"name one of {', '.join(map(repr, known))}")
-        if centering not in CENTERINGS:
-            models.fail(key, f"is {centering!r}",
-                        f"choose one of {', '.join(map(repr, CENTERINGS))}")
+            models.refuse(key, "is not a predictor of the growth models"
+                          + suggestion(name, known), f"expected one of {', '.join(known)}")
+        centering = centerings.choice(name, CENTERINGS)
         if centering == "group-mean" and name in therapist_level:
-            models.fail(key, "is 'group-mean', but it is measured on therapists: a "
-                        "therapist's value has no mean over the therapist's patients to be "
-                        "centred on", "use 'grand-mean' or 'none' (group-mean centering is "
-                        "for patient-level covariates)")
+            models.refuse(key, "is 'group-mean', but it is measured on therapists: a "
+                          "therapist's value has no mean over the therapist's patients to be "
+                          "centred on", "use 'grand-mean' or 'none' (group-mean centering is "
+                          "for patient-level covariates)")
         if centering == "group-mean":
             for part in (f"{name}_within", f"{name}_between"):
                 if part in known:
-                    models.fail(key, f"is 'group-mean', which adds the predictor {part!r}, "
-                                "but a covariate already has that name",
-                                "rename that covariate")
-    return {str(name): str(centering) for name, centering in value.items()}
+                    models.refuse(key, f"is 'group-mean', which adds the predictor {part!r}, "
+                                  "but a covariate already has that name",
+                                  "rename that covariate")
+        out[str(name)] = centering
+    return out
 
 
-def _random_effects(models: _Reader) -> str:
+def _random_effects(models: Section) -> str:
     """``models.random_effects``: a name of :data:`RANDOM_EFFECTS`, or an lme4 random term that
     parses, uses only ``time`` and the grouping factors ``therapist`` and ``patient`` (a term for
     each), and that the engine can build for the per-rater and the joint model (checked on a
@@ -458,7 +376,7 @@ def _random_effects(models: _Reader) -> str:
     from alliance.errors import FormulaSyntaxError
     from alliance.mixed.formula import parse_formula
 
-    value = models.text("random_effects", "full")
+    value = models.text("random_effects", "full", nonempty=True)
     if value in RANDOM_EFFECTS:
         return str(value)
     key = "random_effects"
@@ -467,35 +385,35 @@ def _random_effects(models: _Reader) -> str:
     try:
         parsed = parse_formula(f"alliance ~ time + {value}")
     except FormulaSyntaxError as error:
-        models.fail(key, f"{value!r} does not parse as lme4 random terms ({error})", remedy)
+        models.refuse(key, f"{value!r} does not parse as lme4 random terms ({error})", remedy)
     if parsed.fixed.replace(" ", "") != "1+time" or not parsed.random:
-        models.fail(key, f"{value!r} holds more than random terms (fixed part "
+        models.refuse(key, f"{value!r} holds more than random terms (fixed part "
                     f"{parsed.fixed!r})", "write only terms in parentheses, (effects | group)")
     levels = set()
     for term in parsed.random:
         other = [v for v in term.variables if v != "time"]
         if other:
-            models.fail(key, f"term {term.source!r} has random slopes of {other}",
+            models.refuse(key, f"term {term.source!r} has random slopes of {other}",
                         "only time may have a random slope")
         if not term.intercept and not term.variables:
-            models.fail(key, f"term {term.source!r} has no random effect", remedy)
+            models.refuse(key, f"term {term.source!r} has no random effect", remedy)
         grouping = frozenset(term.grouping)
         if grouping == {"therapist"}:
             levels.add("therapist")
         elif grouping in ({"patient"}, {"patient", "therapist"}):
             levels.add("patient")
         else:
-            models.fail(key, f"term {term.source!r} groups by {term.group_name!r}",
+            models.refuse(key, f"term {term.source!r} groups by {term.group_name!r}",
                         "group by therapist, and by patient (therapist:patient or patient)")
     if levels != {"therapist", "patient"}:
-        models.fail(key, f"{value!r} has no random effect for "
+        models.refuse(key, f"{value!r} has no random effect for "
                     f"{'therapists' if 'therapist' not in levels else 'patients'}",
                     "give random effects at both levels of the three-level model")
     _check_buildable(models, str(value))
     return str(value)
 
 
-def _check_buildable(models: _Reader, terms: str) -> None:
+def _check_buildable(models: Section, terms: str) -> None:
     """Build the per-rater and joint models with ``terms`` on a small made-up design."""
     import numpy as np
     import pandas as pd
@@ -515,24 +433,16 @@ def _check_buildable(models: _Reader, terms: str) -> None:
         try:
             build_spec(formula, rows_used)
         except SpecificationError as error:
-            models.fail("random_effects", f"{terms!r} cannot be used in {model} "
+            models.refuse("random_effects", f"{terms!r} cannot be used in {model} "
                         f"({formula}): {error}", "simplify the random terms")
 
 
-def _coding_remedy(name: str, also: str = "") -> str:
-    """How to replace a time coding that is not offered (a removed one says by what)."""
-    return REMOVED_CODINGS.get(
-        name, f"choose one of {also}{', '.join(map(repr, TIME_CODINGS))}")
-
-
-def _report(data: Any, source: str) -> bool:
-    report = _Reader(data, "report", source)
-    report.check_keys({"show_identifiers"})
+def _report(report: Section) -> bool:
+    report.known_keys({"show_identifiers"})
     return report.boolean("show_identifiers", False)
 
 
-def _truth(data: Any, source: str) -> Path | None:
-    simulation = _Reader(data, "simulation", source)
-    simulation.check_keys({"truth"})
-    truth = simulation.text("truth")
+def _truth(simulation: Section) -> Path | None:
+    simulation.known_keys({"truth"})
+    truth = simulation.text("truth", None, nonempty=True)
     return None if truth is None else Path(truth)
