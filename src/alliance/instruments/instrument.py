@@ -16,6 +16,8 @@ from types import MappingProxyType
 from typing import Any, Literal, cast
 
 from alliance.errors import SpecificationError
+from alliance.io import Section
+from alliance.io.config_fields import choice, join, refuse, text
 
 Rater = Literal["patient", "therapist"]
 Method = Literal["mean", "sum"]
@@ -155,6 +157,9 @@ def _some(items: list[str], limit: int = 8) -> str:
 def instrument_from_dict(data: Mapping[str, Any], *, source: str) -> Instrument:
     """Build an :class:`Instrument` from the parsed contents of a definition file.
 
+    Values are read with :mod:`alliance.io.config_fields`, so errors read as those of every
+    configuration file.
+
     Raises
     ------
     SpecificationError
@@ -162,55 +167,40 @@ def instrument_from_dict(data: Mapping[str, Any], *, source: str) -> Instrument:
         wrong types, duplicate or unknown item ids, an empty response range, labels outside
         it, an unknown rater or scoring method.
     """
-    where = f"instrument definition {source}"
-    unknown = sorted(set(data) - _KNOWN_KEYS)
-    if unknown:
-        raise SpecificationError(
-            f"{where}: unknown keys {unknown}. Known keys: {sorted(_KNOWN_KEYS)}."
-        )
-    name = _string(data, "name", where)
+    top = Section.of(data, source=source)
+    top.known_keys(_KNOWN_KEYS)
+    name = top.text("name", nonempty=True).strip()
     if not _NAME.match(name):
-        raise SpecificationError(
-            f"{where}: name {name!r} must be lower case letters, digits, '-' or '_'."
-        )
-    rater = _string(data, "rater", where)
-    if rater not in _RATERS:
-        raise SpecificationError(f"{where}: rater must be one of {_RATERS}, not {rater!r}.")
+        top.wrong("name", "lower case letters, digits, '-' or '_'", "'wai-sr-client'")
+    rater = choice(top.text("rater", nonempty=True).strip(), top.name("rater"), _RATERS,
+                   source=source)
 
-    items = _items(data, where)
-    response = _table(data, "response", where)
-    _known(response, {"min", "max", "labels"}, "response", where)
-    low, high = _integer(response, "min", where), _integer(response, "max", where)
+    items = _items(top)
+    response = top.section("response", required=True, example="[response] min = 1, max = 7")
+    response.known_keys(("min", "max", "labels"))
+    low, high = response.integer("min"), response.integer("max")
     if low >= high:
-        raise SpecificationError(f"{where}: response min ({low}) must be below max ({high}).")
-    labels = _labels(response.get("labels", {}), low, high, where)
+        response.refuse("max", f"is {high}, but response.min is {low}",
+                        "expected max above min (a scale of at least two responses)")
+    labels = _labels(response.section("labels"), low, high)
 
-    reverse = _item_list(data.get("reverse_keyed", []), "reverse_keyed", items, where)
-    scoring = _table(data, "scoring", where)
-    _known(scoring, _SCORING_KEYS, "scoring", where)
-    method = scoring.get("method", "mean")
-    if method not in _METHODS:
-        raise SpecificationError(
-            f"{where}: scoring.method must be one of {_METHODS}, not {method!r}."
-        )
-    subscales = tuple(
-        _subscale(sub_name, sub, items, where)
-        for sub_name, sub in _table(data, "subscales", where, required=False).items()
-    )
-    total = scoring.get("total", False)
-    if not isinstance(total, bool):
-        raise SpecificationError(f"{where}: scoring.total must be true or false.")
-    item_notes = data.get("item_notes", {})
-    if not isinstance(item_notes, Mapping) or not all(
-        isinstance(v, str) for v in item_notes.values()
-    ):
-        raise SpecificationError(f"{where}: item_notes must map item ids to text.")
-    _item_list(list(item_notes), "item_notes", items, where)
+    reverse = _item_list(top, "reverse_keyed", items)
+    scoring = top.section("scoring", required=True, example='[scoring] method = "mean"')
+    scoring.known_keys(_SCORING_KEYS)
+    method = scoring.choice("method", _METHODS, "mean")
+    subscale_table = top.section("subscales")
+    subscales = tuple(_subscale(subscale_table, sub_name, items)
+                      for sub_name in subscale_table.data)
+    total = scoring.boolean("total", False)
+    item_notes = top.section("item_notes")
+    for item in item_notes.data:
+        item_notes.text(item)
+    _among_items(top, "item_notes", tuple(item_notes.data), items)
 
     return Instrument(
         name=name,
-        title=_string(data, "title", where),
-        citation=_string(data, "citation", where),
+        title=top.text("title", nonempty=True).strip(),
+        citation=top.text("citation", nonempty=True).strip(),
         rater=cast(Rater, rater),
         items=items,
         response_min=low,
@@ -218,141 +208,73 @@ def instrument_from_dict(data: Mapping[str, Any], *, source: str) -> Instrument:
         response_labels=MappingProxyType(labels),
         reverse_keyed=reverse,
         subscales=subscales,
-        method=method,
-        subscale_max_missing=_count(scoring, "subscale_max_missing", where),
+        method=cast(Method, method),
+        subscale_max_missing=scoring.integer("subscale_max_missing", 0, minimum=0),
         total=total,
-        total_max_missing=_count(scoring, "total_max_missing", where),
-        one_subscale_per_item=_flag(scoring, "one_subscale_per_item", where),
-        template=_flag(data, "template", where),
+        total_max_missing=scoring.integer("total_max_missing", 0, minimum=0),
+        one_subscale_per_item=scoring.boolean("one_subscale_per_item", False),
+        template=top.boolean("template", False),
         notes=str(data.get("notes", "")).strip(),
-        item_notes=MappingProxyType(dict(item_notes)),
+        item_notes=MappingProxyType(dict(item_notes.data)),
         source=source,
     )
 
 
-def _items(data: Mapping[str, Any], where: str) -> tuple[str, ...]:
-    if "items" in data:
-        if "item_prefix" in data or "item_count" in data:
-            raise SpecificationError(
-                f"{where}: give either items or item_prefix with item_count, not both."
-            )
-        raw = data["items"]
-        if not isinstance(raw, list) or not raw or not all(isinstance(i, str) for i in raw):
-            raise SpecificationError(f"{where}: items must be a non-empty list of item ids.")
-        items = tuple(raw)
+def _items(top: Section) -> tuple[str, ...]:
+    """``items``, or ``item_prefix`` with ``item_count`` (``a1`` ... ``a12``)."""
+    if "items" in top:
+        if "item_prefix" in top or "item_count" in top:
+            top.refuse("items", "is given together with item_prefix and item_count",
+                       "give either items or item_prefix with item_count")
+        items = top.texts("items", nonempty=True, unique=True)
     else:
-        prefix = _string(data, "item_prefix", where)
-        count = _integer(data, "item_count", where)
-        if count < 1:
-            raise SpecificationError(f"{where}: item_count must be at least 1, not {count}.")
+        prefix = top.text("item_prefix", nonempty=True).strip()
+        count = top.integer("item_count", minimum=1)
         items = tuple(f"{prefix}{number}" for number in range(1, count + 1))
-    duplicates = sorted({item for item in items if items.count(item) > 1})
-    if duplicates:
-        raise SpecificationError(f"{where}: item ids listed more than once: {duplicates}.")
     bad = [item for item in items if not _IDENTIFIER.match(item)]
     if bad:
-        raise SpecificationError(
-            f"{where}: item ids must be letters, digits and '_' (not starting with a digit): {bad}."
-        )
+        top.refuse("items", f"has ids that cannot be column names: {bad}",
+                   "expected letters, digits and '_', not starting with a digit")
     return items
 
 
-def _subscale(name: str, sub: Any, items: tuple[str, ...], where: str) -> Subscale:
-    if not isinstance(sub, Mapping):
-        raise SpecificationError(f"{where}: subscales.{name} must be a table.")
+def _subscale(subscales: Section, name: str, items: tuple[str, ...]) -> Subscale:
+    sub = subscales.section(name)
     if not _IDENTIFIER.match(name) or name in {"total", "n_missing"}:
-        raise SpecificationError(
-            f"{where}: subscale name {name!r} must be an identifier other than 'total' and "
-            "'n_missing'."
-        )
-    _known(sub, {"items", "label"}, f"subscales.{name}", where)
-    members = _item_list(sub.get("items", []), f"subscales.{name}.items", items, where)
-    label = sub.get("label", name)
-    if not isinstance(label, str):
-        raise SpecificationError(f"{where}: subscales.{name}.label must be text.")
-    return Subscale(name=name, label=label, items=members)
+        subscales.refuse(name, "is not a subscale name",
+                         "expected an identifier other than 'total' and 'n_missing'")
+    sub.known_keys(("items", "label"))
+    return Subscale(name=name, label=sub.text("label", name),
+                    items=_item_list(sub, "items", items))
 
 
-def _item_list(raw: Any, key: str, items: tuple[str, ...], where: str) -> tuple[str, ...]:
-    if not isinstance(raw, list) or not all(isinstance(i, str) for i in raw):
-        raise SpecificationError(f"{where}: {key} must be a list of item ids.")
-    unknown = [item for item in raw if item not in items]
+def _item_list(section: Section, key: str, items: tuple[str, ...]) -> tuple[str, ...]:
+    """``key``: item ids of the instrument, each once (none when absent)."""
+    return _among_items(section, key, section.texts(key, (), unique=True), items)
+
+
+def _among_items(section: Section, key: str, listed: tuple[str, ...],
+                 items: tuple[str, ...]) -> tuple[str, ...]:
+    """``listed`` if every id in it is one of ``items``."""
+    unknown = [item for item in listed if item not in items]
     if unknown:
-        raise SpecificationError(
-            f"{where}: {key} names items that are not among the instrument's items: {unknown}."
-        )
-    duplicates = sorted({item for item in raw if raw.count(item) > 1})
-    if duplicates:
-        raise SpecificationError(f"{where}: {key} lists items more than once: {duplicates}.")
-    return tuple(raw)
+        section.refuse(key, f"names items that are not among the instrument's items: {unknown}",
+                       "expected ids listed in items (or made from item_prefix and item_count)")
+    return listed
 
 
-def _labels(raw: Any, low: int, high: int, where: str) -> dict[int, str]:
-    if not isinstance(raw, Mapping):
-        raise SpecificationError(f"{where}: response.labels must map responses to text.")
-    labels: dict[int, str] = {}
-    for key, text in raw.items():
+def _labels(labels: Section, low: int, high: int) -> dict[int, str]:
+    """``response.labels``: response -> label, for responses from ``low`` to ``high``."""
+    out: dict[int, str] = {}
+    for key, value in labels.data.items():
+        field = join(labels.field, str(key))
         try:
-            value = int(key)
+            response = int(key)
         except ValueError:
-            raise SpecificationError(
-                f"{where}: response.labels key {key!r} is not a whole number."
-            ) from None
-        if not low <= value <= high or not isinstance(text, str):
-            raise SpecificationError(
-                f"{where}: response.labels entry {key!r} = {text!r} must be text for a "
-                f"response from {low} to {high}."
-            )
-        labels[value] = text
-    return dict(sorted(labels.items()))
-
-
-def _known(table: Mapping[str, Any], known: set[str], key: str, where: str) -> None:
-    unknown = sorted(set(table) - known)
-    if unknown:
-        raise SpecificationError(
-            f"{where}: unknown keys in [{key}]: {unknown}. Known keys: {sorted(known)}."
-        )
-
-
-def _table(
-    data: Mapping[str, Any], key: str, where: str, *, required: bool = True
-) -> Mapping[str, Any]:
-    if key not in data:
-        if required:
-            raise SpecificationError(f"{where}: the [{key}] table is missing.")
-        return {}
-    value = data[key]
-    if not isinstance(value, Mapping):
-        raise SpecificationError(f"{where}: {key} must be a table.")
-    return value
-
-
-def _string(data: Mapping[str, Any], key: str, where: str) -> str:
-    value = data.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise SpecificationError(f"{where}: {key} must be given as non-empty text.")
-    return value.strip()
-
-
-def _integer(data: Mapping[str, Any], key: str, where: str) -> int:
-    value = data.get(key)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise SpecificationError(f"{where}: {key} must be a whole number, not {value!r}.")
-    return value
-
-
-def _count(data: Mapping[str, Any], key: str, where: str) -> int:
-    value = data.get(key, 0)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise SpecificationError(
-            f"{where}: scoring.{key} must be a whole number of items, 0 or more, not {value!r}."
-        )
-    return value
-
-
-def _flag(data: Mapping[str, Any], key: str, where: str) -> bool:
-    value = data.get(key, False)
-    if not isinstance(value, bool):
-        raise SpecificationError(f"{where}: {key} must be true or false, not {value!r}.")
-    return value
+            refuse(field, "does not name a response", "expected a whole number as the key",
+                   source=labels.source)
+        if not low <= response <= high:
+            refuse(field, "is not a response of the scale",
+                   f"expected a response from {low} to {high}", source=labels.source)
+        out[response] = text(value, field, source=labels.source)
+    return dict(sorted(out.items()))

@@ -493,7 +493,8 @@ class Section:
              example: str | None = None) -> str | T:
         """A string (see :func:`text`)."""
         if key not in self.data:
-            return self._default(key, default, "a string", example)
+            return self._default(key, default, "a non-empty string" if nonempty else "a string",
+                                 example)
         return text(self.data[key], self.name(key), nonempty=nonempty, source=self.source,
                     example=example)
 
@@ -542,7 +543,7 @@ class Section:
               unique: bool = False, example: str | None = None) -> tuple[str, ...] | T:
         """An array of non-empty strings (see :func:`texts`)."""
         if key not in self.data:
-            return self._default(key, default, "an array of strings", example)
+            return self._default(key, default, "an array of non-empty strings", example)
         return texts(self.data[key], self.name(key), nonempty=nonempty, unique=unique,
                      source=self.source, example=example)
 
