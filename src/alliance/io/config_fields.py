@@ -9,7 +9,7 @@ that a configuration error reads the same whatever the command::
     study.toml: seed is -1 (integer); expected a whole number of at least 0.
     design.toml: sample.therapists is missing; expected a whole number, e.g. 70.
     design.toml: sample.n_therapist is not a known key (did you mean 'n_therapists'?);
-    expected one of n_therapists, n_patients, max_caseload.
+    expected one of n_reference, n_therapists, n_patients, ...
 
 that is ``<file>: <dotted field> is <found>; expected <expected>.``, where ``<found>`` is the
 value as TOML writes it followed by its TOML type (string, integer, float, boolean, array,

@@ -157,8 +157,8 @@ class VarianceComponents:
         keys = set(data)
         ratio, raw = keys & set(RATIO_KEYS), keys & set(RAW_KEYS)
         known_keys(data, (*RATIO_KEYS, *RAW_KEYS), "variance",
-                   note=f"give either the {len(RATIO_KEYS)} ratios (as powerlmm) or the "
-                   f"{len(RAW_KEYS)} raw values")
+                   note=f"the first {len(RATIO_KEYS)} are the ratio form, as powerlmm, the "
+                   f"last {len(RAW_KEYS)} the raw form; give one form")
         if ratio and raw:
             refuse("variance", f"mixes the ratio form ({', '.join(sorted(ratio))}) with the "
                    f"raw form ({', '.join(sorted(raw))})", "use one of them")
