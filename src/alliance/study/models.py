@@ -349,38 +349,50 @@ def coefficient_reliability(result: MixedResult) -> dict[str, float]:
 
 
 @dataclass(frozen=True)
+class CodingFit:
+    """What the choice of a time coding keeps of one ML fit: its deviance, AIC, BIC and whether
+    it is singular (at the boundary).
+
+    The fits themselves (their data, cross-products and elimination, about a hundred MB each on
+    a practice network's data) are not kept.
+    """
+
+    deviance: float
+    aic: float
+    bic: float
+    singular: bool
+
+
+@dataclass(frozen=True)
 class TimeCodingComparison:
     """ML fits of the null model under each coding, and the coding chosen."""
 
-    fits: dict[tuple[str, str], MixedResult]
+    fits: dict[tuple[str, str], CodingFit]
     chosen: str
     #: The origin and unit of time the codings were fitted with.
     axis: TimeAxis
 
     def to_frame(self) -> pd.DataFrame:
         """One row per rater and coding: deviance, AIC, BIC, chosen."""
-        return pd.DataFrame([
-            {"rater": rater, "coding": coding, "deviance": result.deviance, "aic": result.aic,
-             "bic": result.bic, "chosen": coding == self.chosen}
-            for (rater, coding), result in self.fits.items()
-        ])
+        return pd.DataFrame(self.to_list())
 
     def to_list(self) -> list[dict[str, Any]]:
         return [
-            {"rater": rater, "coding": coding, "deviance": float(result.deviance),
-             "aic": float(result.aic), "bic": float(result.bic), "chosen": coding == self.chosen}
+            {"rater": rater, "coding": coding, "deviance": result.deviance, "aic": result.aic,
+             "bic": result.bic, "chosen": coding == self.chosen}
             for (rater, coding), result in self.fits.items()
         ]
 
 
 def compare_time_codings(analysis: AnalysisData, config: ModelConfig) -> TimeCodingComparison:
     """Fit the null model by ML under every candidate coding; choose by summed AIC."""
-    fits = {
-        (rater, coding): fit(NULL_FORMULA, analysis.rater_frame(rater, coding), reml=False,
-                             df_method="residual")
-        for rater in RATERS
-        for coding in config.time_codings
-    }
+    fits = {}
+    for rater in RATERS:
+        for coding in config.time_codings:
+            result = fit(NULL_FORMULA, analysis.rater_frame(rater, coding), reml=False,
+                         df_method="residual")
+            fits[(rater, coding)] = CodingFit(float(result.deviance), float(result.aic),
+                                              float(result.bic), bool(result.singular))
     if config.time_coding != "auto":
         chosen = config.time_coding
     else:
