@@ -1,13 +1,23 @@
-"""Arrays of the model specification: grouping codes and labels, dropped rows, the data left as is."""
+"""Arrays of the model specification: grouping codes and labels, dropped rows, the data left as
+is; a spec rebuilt from new data equals build_spec's, and rebuild_spec refuses what build_spec
+refuses."""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from spec_checks import assert_same_spec
 
+from alliance.errors import DataError, SpecificationError, UnknownColumnError
+from alliance.mixed import fit_spec
 from alliance.mixed.levels import unique_inverse
-from alliance.mixed.spec import build_spec
+from alliance.mixed.spec import build_spec, rebuild_spec
+
+REFERENCE = Path(__file__).resolve().parents[1] / "reference"
 
 FORMULA = "wai ~ time + np.log(time + 1) + (1 + I(time^2) | therapist/patient)"
 
@@ -81,3 +91,139 @@ def test_unique_inverse_is_numpys(n_keys):
     expected_distinct, expected_index = np.unique(keys, return_inverse=True)
     np.testing.assert_array_equal(distinct, expected_distinct)
     np.testing.assert_array_equal(index, expected_index)
+
+
+def test_integer_ids_are_labelled_as_python_prints_them(sessions):
+    """Ids in the table, beyond it, negative and sparse: the labels are str() of each id."""
+    ids = np.array([0, 3, 3, 70_000, -2, 1023, 1024, 5]).repeat(6)
+    data = pd.DataFrame({"g": ids, "x": np.arange(len(ids)) % 3,
+                         "y": np.random.default_rng(1).normal(size=len(ids))})
+    level = build_spec("y ~ x + (1 | g)", data).levels[0]
+    expected = sorted(set(ids.tolist()))
+    assert level.labels.tolist() == [str(value) for value in expected]
+    np.testing.assert_array_equal(level.codes, np.searchsorted(expected, ids))
+
+
+def columns_of(data: pd.DataFrame) -> dict[str, np.ndarray]:
+    return {name: data[name].to_numpy() for name in data.columns}
+
+
+NUMERIC = "wai ~ time * x + (1 + time | therapist/patient)"
+
+
+@pytest.fixture
+def numeric(sessions) -> pd.DataFrame:
+    rng = np.random.default_rng(4)
+    return sessions.assign(x=sessions["therapist"].map({f"T{t}": rng.normal() for t in range(5, 10)}))
+
+
+def test_rebuilt_spec_equals_build_spec(numeric):
+    template = build_spec(NUMERIC, numeric)
+    assert_same_spec(rebuild_spec(template, columns_of(numeric)), template)
+    # new data of the same model: another response, rows missing in several ways, text ids
+    # with a missing id, the columns in another order and one more column
+    rng = np.random.default_rng(8)
+    new = numeric.assign(wai=rng.normal(size=len(numeric)), extra="unused")
+    new.loc[[2, 7], "time"] = np.nan
+    new.loc[11, "wai"] = np.nan
+    new.loc[[12, 13, 14, 15], "x"] = np.nan  # a whole patient: one group fewer
+    new = new.astype({"patient": object})
+    new.loc[30, "patient"] = None
+    new = new.iloc[::-1].reset_index(drop=True)
+    rebuilt = rebuild_spec(template, columns_of(new))
+    expected = build_spec(NUMERIC, new)
+    assert expected.n_dropped == 8 and expected.levels[0].n_groups == 14
+    assert_same_spec(rebuilt, expected)
+
+
+def test_rebuilt_spec_of_integer_ids_with_gaps(numeric):
+    """Ids that are numbers, with gaps and dropped groups: codes and labels as build_spec."""
+    data = numeric.assign(therapist=numeric["therapist"].str[1:].astype(int) * 7,
+                          patient=numeric["patient"].str[1:].astype(int) + 1000)
+    template = build_spec(NUMERIC, data)
+    fewer = data[data["therapist"] != 56].reset_index(drop=True)
+    assert_same_spec(rebuild_spec(template, columns_of(fewer)), build_spec(NUMERIC, fewer))
+
+
+def test_rebuilt_spec_of_a_real_data_set_fits_as_lme4():
+    """lme4::Pastes (text ids that restart within batches) and lme4::sleepstudy: the spec
+    rebuilt from a template made on other data reaches lme4's REML criterion."""
+    for case, template_rows in (("pastes_nested", slice(0, 30)), ("sleepstudy_corr", slice(0, 90))):
+        reference = json.loads((REFERENCE / "mixed" / f"{case}.json").read_text())
+        data = pd.read_csv(REFERENCE / "data" / reference["data"])
+        for column in reference["factor_levels"]:
+            data[column] = data[column].astype(str)
+        template = build_spec(reference["formula"], data.iloc[template_rows])
+        rebuilt = rebuild_spec(template, columns_of(data))
+        assert_same_spec(rebuilt, build_spec(reference["formula"], data))
+        criterion = reference["fits"]["REML"]["reml_criterion"]
+        assert fit_spec(rebuilt).deviance == pytest.approx(criterion, rel=1e-7)
+
+
+@pytest.mark.parametrize(
+    ("formula", "options"),
+    [
+        ("wai ~ np.log(time + 1) + (1 | therapist)", {}),
+        ("wai ~ time + (1 + I(time^2) | therapist)", {}),
+        ("wai ~ C(therapist) + time + (1 | patient)", {}),
+        ("np.log(wai + 10) ~ time + (1 | therapist)", {}),
+        ("wai ~ time + (1 | therapist)", {"residual_groups": "therapist"}),
+    ],
+)
+def test_rebuild_refuses_templates_formulaic_builds(numeric, formula, options):
+    template = build_spec(formula, numeric, **options)
+    with pytest.raises(SpecificationError, match="build each spec with build_spec"):
+        rebuild_spec(template, columns_of(numeric))
+
+
+def test_rebuild_refuses_bad_data(numeric):
+    template = build_spec(NUMERIC, numeric)
+    columns = columns_of(numeric)
+    with pytest.raises(UnknownColumnError, match=r"column 'x'.*not in the new data"):
+        rebuild_spec(template, {k: v for k, v in columns.items() if k != "x"})
+    with pytest.raises(DataError, match="column 'time' holds object values, not numbers"):
+        rebuild_spec(template, {**columns, "time": columns["time"].astype(str).astype(object)})
+    with pytest.raises(DataError, match=r"column 'x' has shape \(59,\)"):
+        rebuild_spec(template, {**columns, "x": columns["x"][1:]})
+    infinite = columns["time"].copy()
+    infinite[3] = np.inf
+    with pytest.raises(DataError, match=r"(?s)column 'time' has infinite values in 1 cell.*row 4: inf"):
+        rebuild_spec(template, {**columns, "time": infinite})
+    with pytest.raises(DataError, match="column 'x' has no non-missing value"):
+        rebuild_spec(template, {**columns, "x": np.full(len(numeric), np.nan)})
+    no_ids = np.full(len(numeric), None, dtype=object)
+    with pytest.raises(DataError, match="column 'patient' has no non-missing value"):
+        rebuild_spec(template, {**columns, "patient": no_ids})
+    some = columns["wai"].copy()
+    some[::2] = np.nan
+    times = columns["time"].copy()
+    times[1::2] = np.nan
+    with pytest.raises(DataError, match="no row is complete"):
+        rebuild_spec(template, {**columns, "wai": some, "time": times})
+
+
+def test_rebuild_refuses_what_the_new_data_cannot_estimate(numeric):
+    template = build_spec(NUMERIC, numeric)
+    columns = columns_of(numeric)
+    with pytest.raises(SpecificationError, match="rank deficient"):
+        rebuild_spec(template, {**columns, "x": 2.0 * columns["time"]})
+    one = numeric[numeric["therapist"] == "T9"]
+    with pytest.raises(SpecificationError, match="grouping factor 'therapist' has 1 group"):
+        rebuild_spec(build_spec("wai ~ time + (1 | therapist/patient)", numeric),
+                     columns_of(one))
+    two_sessions = numeric[numeric["time"] < 2]
+    with pytest.raises(SpecificationError, match="number of random effects"):
+        rebuild_spec(template, columns_of(two_sessions))
+
+
+def test_rebuild_refuses_crossed_or_reordered_levels(numeric):
+    formula = "wai ~ time + (1 | therapist) + (1 | patient)"
+    template = build_spec(formula, numeric)
+    columns = columns_of(numeric)
+    restarting = np.array([patient[-1] for patient in columns["patient"]], dtype=object)
+    with pytest.raises(SpecificationError, match="not nested"):
+        rebuild_spec(template, {**columns, "patient": restarting})
+    # the roles swapped: therapists now nested in patients, the levels in another order
+    swapped = {**columns, "therapist": columns["patient"], "patient": columns["therapist"]}
+    with pytest.raises(SpecificationError, match=r"levels \['therapist', 'patient'\]"):
+        rebuild_spec(template, swapped)

@@ -59,7 +59,7 @@ def plain_variables(text: str) -> frozenset[str]:
 
 
 @lru_cache(maxsize=256)
-def _numeric_terms(text: str) -> tuple[tuple[str, ...], ...] | None:
+def numeric_terms(text: str) -> tuple[tuple[str, ...], ...] | None:
     """The variables of each term, or None if a term has a factor other than a variable.
 
     The intercept is the term without variables. Depends on the text only, so it is cached
@@ -171,7 +171,7 @@ def _factor_values(formula: TransformedFormula, data: DataColumns, name: str) ->
 def _fast_design(
     formula: TransformedFormula, data: DataColumns
 ) -> tuple[np.ndarray, tuple[str, ...]] | None:
-    terms = _numeric_terms(formula.text)
+    terms = numeric_terms(formula.text)
     if terms is None:
         return None
     values: dict[str, np.ndarray] = {}
@@ -180,17 +180,28 @@ def _fast_design(
         if found is None:
             return None
         values[name] = found
-    matrix = np.empty((data.n_rows, len(terms)))
+    labels = tuple(
+        lme4_column_name(":".join(term) if term else "Intercept", formula.names) for term in terms
+    )
+    return product_columns(terms, values, data.n_rows), labels
+
+
+def product_columns(
+    terms: tuple[tuple[str, ...], ...], values: Mapping[str, np.ndarray], n_rows: int
+) -> np.ndarray:
+    """The columns of purely numeric terms (:func:`numeric_terms`): a new row-major array.
+
+    The term without variables is the intercept (1); any other is the product of its variables'
+    ``values``, multiplied in the order of the term's factors, so that the numbers do not
+    depend on who builds the matrix (``build_spec`` or ``rebuild_spec``).
+    """
+    matrix = np.empty((n_rows, len(terms)))
     for index, term in enumerate(terms):
-        # the intercept, a column, or the product of columns in the order of the term's factors
         column = matrix[:, index]
         column[:] = values[term[0]] if term else 1.0
         for name in term[1:]:
             np.multiply(column, values[name], out=column)
-    labels = tuple(
-        lme4_column_name(":".join(term) if term else "Intercept", formula.names) for term in terms
-    )
-    return matrix, labels
+    return matrix
 
 
 def build_model_matrix(
