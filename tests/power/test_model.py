@@ -1,12 +1,23 @@
-"""The analysis model: formula from the non-zero components; fast specs equal build_spec's."""
+"""The analysis model: formula from the non-zero components; replicate specs equal build_spec's."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
+from spec_checks import assert_same_spec
 
+from alliance.errors import SpecificationError
 from alliance.mixed import build_spec, fit_spec
-from alliance.power import ModelBuilder, PowerDesign, draw_layout, draw_response, model_formula
+from alliance.power import (
+    ModelBuilder,
+    PowerDesign,
+    draw_layout,
+    draw_response,
+    model_formula,
+    replicate_rng,
+)
 from alliance.power.model import layout_frame
 
 
@@ -39,28 +50,40 @@ def test_formula_keeps_the_non_zero_terms(reference: PowerDesign) -> None:
         {},
         {"variance": {"icc_slope": 0.0}},
         {"variance": {"icc_pre_cluster": 0.0, "icc_slope": 0.0}},
-        {"sample": {"caseload": "negative_binomial", "dispersion": 1.0}},
+        {"sample": {"caseload": "negative_binomial", "dispersion": 1.0},
+         "schedule": {"dropout": 0.3}},
+        {"sample": {"caseload": "fixed", "patients_per_therapist": 3}},
     ],
 )
-def test_fast_spec_equals_build_spec(reference: PowerDesign, change: dict) -> None:
+def test_replicate_spec_equals_build_spec(reference: PowerDesign, change: dict) -> None:
+    """On several replicates of each design (unequal caseloads in all but the last; dropout and
+    treatment lengths, hence unequal waves per patient, in all): every array, name and level
+    as build_spec gives them."""
     design = reference.updated(change)
     builder = ModelBuilder(design)
-    rng = np.random.default_rng(11)
-    layout = draw_layout(design, rng)
-    y = draw_response(design, layout, design.fixed_effects(), rng)
-    fast = builder.spec(layout, y)
-    slow = build_spec(builder.formula, layout_frame(design, layout, y))
-    assert fast.fixed_names == slow.fixed_names
-    for name in ("y", "x", "strata", "row_index"):
-        np.testing.assert_array_equal(getattr(fast, name), getattr(slow, name))
-    assert len(fast.levels) == len(slow.levels)
-    for mine, theirs in zip(fast.levels, slow.levels, strict=True):
-        assert (mine.name, mine.blocks) == (theirs.name, theirs.blocks)
-        np.testing.assert_array_equal(mine.codes, theirs.codes)
-        np.testing.assert_array_equal(mine.labels, theirs.labels)
-        np.testing.assert_array_equal(mine.z, theirs.z)
-        if theirs.parent is None:
-            assert mine.parent is None
-        else:
-            np.testing.assert_array_equal(mine.parent, theirs.parent)
-    assert fit_spec(fast).deviance == fit_spec(slow).deviance
+    for replicate in range(3):
+        rng = replicate_rng(11, 0, replicate)
+        layout = draw_layout(design, rng)
+        y = draw_response(design, layout, design.fixed_effects(), rng)
+        rebuilt = builder.spec(layout, y)
+        expected = build_spec(builder.formula, layout_frame(design, layout, y))
+        assert_same_spec(rebuilt, expected)
+        assert expected.groups["therapist:patient"] == layout.n_patients
+    assert fit_spec(rebuilt).deviance == fit_spec(expected).deviance
+
+
+def test_replicate_that_cannot_identify_the_model_is_refused(reference: PowerDesign) -> None:
+    """A replicate with one wave per patient (the last) is refused as build_spec refuses it
+    (run_task counts the error as a failed fit), not fitted."""
+    builder = ModelBuilder(reference)
+    rng = replicate_rng(3, 0, 0)
+    layout = draw_layout(reference, rng)
+    last = np.r_[layout.patient[1:] != layout.patient[:-1], True]
+    single = dataclasses.replace(layout, therapist=layout.therapist[last],
+                                 patient=layout.patient[last], time=layout.time[last])
+    y = draw_response(reference, single, reference.fixed_effects(), rng)
+    message = f"'therapist:patient' has {single.n_patients} levels for {single.n_obs} obs"
+    with pytest.raises(SpecificationError, match=message):
+        build_spec(builder.formula, layout_frame(reference, single, y))
+    with pytest.raises(SpecificationError, match=message):
+        builder.spec(single, y)

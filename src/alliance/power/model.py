@@ -11,15 +11,13 @@ lme4 formula from the non-zero parameters.
 
 Building a MixedModelSpec with :func:`alliance.mixed.build_spec` (formula parsing, formulaic model
 matrices, validation) costs about 15 ms, more than half a fit; the design fixes the formula, so
-:class:`ModelBuilder` validates it once on a template study with ``build_spec`` and then
-assembles the arrays of every replicate directly (model matrix as products of the named
-columns, group codes from the layout). tests/power/test_model.py checks that the result equals
-``build_spec`` on the same data, array for array.
+:class:`ModelBuilder` validates it once on a template study with ``build_spec`` and builds the
+spec of every replicate with :func:`alliance.mixed.spec.rebuild_spec` from the replicate's
+columns (the same arrays as ``build_spec`` on the replicate's data frame, checked by
+tests/power/test_model.py).
 """
 
 from __future__ import annotations
-
-import dataclasses
 
 import numpy as np
 import pandas as pd
@@ -27,6 +25,7 @@ import pandas as pd
 from alliance.errors import SpecificationError
 from alliance.mixed import MixedModelSpec, build_spec
 from alliance.mixed.parameters import ParameterLayout
+from alliance.mixed.spec import rebuild_spec
 from alliance.power.design import PowerDesign
 from alliance.power.generate import Layout, draw_layout, draw_response
 
@@ -60,17 +59,18 @@ def model_formula(design: PowerDesign) -> str:
     return " + ".join([fixed, *reversed(_random_terms(design).values())])
 
 
+def layout_columns(design: PowerDesign, layout: Layout, y: np.ndarray) -> dict[str, np.ndarray]:
+    """The replicate's columns: ids, time, each therapist's predictor scores and the outcome."""
+    columns = {"therapist": layout.therapist, "patient": layout.patient, "time": layout.time}
+    for column, name in enumerate(design.predictor_names):
+        columns[name] = layout.predictors[layout.therapist, column]
+    columns["alliance"] = y
+    return columns
+
+
 def layout_frame(design: PowerDesign, layout: Layout, y: np.ndarray) -> pd.DataFrame:
     """The replicate as a data frame (what a user would fit; used for checks and peers)."""
-    frame = pd.DataFrame({
-        "therapist": layout.therapist,
-        "patient": layout.patient,
-        "time": layout.time,
-    })
-    for column, name in enumerate(design.predictor_names):
-        frame[name] = layout.predictors[layout.therapist, column]
-    frame["alliance"] = y
-    return frame
+    return pd.DataFrame(layout_columns(design, layout, y))
 
 
 class ModelBuilder:
@@ -103,41 +103,16 @@ class ModelBuilder:
         self.start = true_parameters(design, self.template, self.roles)
 
     def spec(self, layout: Layout, y: np.ndarray) -> MixedModelSpec:
-        """The MixedModelSpec of a replicate, equal to ``build_spec(formula, layout_frame(...))``."""
-        columns = {"time": layout.time}
-        for column, name in enumerate(self.design.predictor_names):
-            columns[name] = layout.predictors[layout.therapist, column]
-        ones = np.ones(layout.n_obs)
-        x = np.column_stack([
-            ones if name == "(Intercept)" else np.prod([columns[v] for v in name.split(":")],
-                                                       axis=0)
-            for name in self.template.fixed_names
-        ])
-        levels = []
-        therapist_labels = np.arange(layout.n_therapists).astype(str).astype(object)
-        for level, role in zip(self.template.levels, self.roles, strict=True):
-            z = np.column_stack([ones if name == "(Intercept)" else layout.time
-                                 for name in level.column_names])
-            if role == "therapist":
-                levels.append(dataclasses.replace(
-                    level, codes=layout.therapist, labels=therapist_labels, parent=None, z=z))
-            else:
-                owner = layout.therapist_of_patient
-                labels = np.char.add(np.char.add(owner.astype(str), ":"),
-                                     np.arange(layout.n_patients).astype(str)).astype(object)
-                parent = owner if len(self.template.levels) > 1 else None
-                levels.append(dataclasses.replace(
-                    level, codes=layout.patient, labels=labels, parent=parent, z=z))
-        return dataclasses.replace(
-            self.template,
-            y=y,
-            x=x,
-            levels=tuple(levels),
-            strata=np.zeros(layout.n_obs, dtype=np.int64),
-            row_index=np.arange(layout.n_obs),
-            n_dropped=0,
-            dropped_rows=(),
-        )
+        """The MixedModelSpec of a replicate, equal to ``build_spec(formula, layout_frame(...))``.
+
+        Raises
+        ------
+        SpecificationError
+            If the replicate cannot identify the model (see
+            :func:`alliance.mixed.spec.rebuild_spec`); counted as a failed fit by
+            :func:`alliance.power.replicate.run_task`.
+        """
+        return rebuild_spec(self.template, layout_columns(self.design, layout, y))
 
 
 def true_parameters(
