@@ -2,7 +2,14 @@
 
 Each command imports its layers (pandas, scipy, the compiled engine, the study pipeline) when
 it runs, so that the help answers at once. Checked by what a fresh process has imported, not by
-timing it.
+timing it (benchmarks/cold_start.py times it).
+
+Besides the layers, a help loads neither pydantic (typer builds a pydantic validator for any
+option value that is not already a ``bool``; :class:`alliance.cli.app.AllianceGroup` gives the
+group's ``--help`` flag a ``bool`` default so that ``alliance COMMAND --help`` builds none)
+nor rich's progress bars, nor the instruments layer (the help of ``score --instrument`` lists
+the shipped definitions from their folder), and importing the app does not load rich's tables
+either: commands import what they print with when they run.
 """
 
 from __future__ import annotations
@@ -13,6 +20,9 @@ import sys
 
 import pytest
 
+from alliance.cli import score as score_module
+from alliance.cli.score import shipped_instruments
+
 #: Packages and layers that neither importing the app nor a --help may load.
 HEAVY = (
     "numpy",
@@ -21,8 +31,13 @@ HEAVY = (
     "numba",
     "formulaic",
     "matplotlib",
-    "alliance.io.table",
-    "alliance.instruments.scoring",
+    "pydantic",
+    "pydantic_core",
+    "rich.progress",
+    "alliance.io",
+    "alliance.apa",
+    "alliance.app",
+    "alliance.instruments",
     "alliance.scales",
     "alliance.mixed",
     "alliance.simulate",
@@ -30,6 +45,8 @@ HEAVY = (
     "alliance.power",
     "alliance.report",
 )
+#: Loaded by typer's rich help (typer.rich_utils), but not by importing the app.
+PRINTING = ("rich.table", "rich.box", "typer.rich_utils")
 COMMANDS = ("fit", "efa", "score", "simulate", "replicate", "analyze", "power")
 
 #: Runs the app with the arguments given to it and prints the modules it imported, as JSON.
@@ -49,16 +66,56 @@ print(json.dumps(sorted(sys.modules)))
 """
 
 
-def imported(*args: str) -> list[str]:
-    """The heavy modules a fresh process has imported after running ``alliance ARGS``."""
+def imported(*args: str, among: tuple[str, ...] = HEAVY) -> list[str]:
+    """The modules of ``among`` (and their submodules) that a fresh process has imported
+    after running ``alliance ARGS``."""
     run = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True,
                          check=True)
     modules = json.loads(run.stdout)
-    return [m for m in modules if any(m == h or m.startswith(h + ".") for h in HEAVY)]
+    return [m for m in modules if any(m == h or m.startswith(h + ".") for h in among)]
 
 
 def test_importing_the_app_loads_no_layer() -> None:
     assert imported() == []
+
+
+def test_importing_the_app_loads_no_table_or_help_formatter() -> None:
+    assert imported(among=PRINTING) == []
+
+
+def test_the_probe_sees_what_a_command_imports() -> None:
+    # the checks above could pass vacuously: a command that parses its options (here analyze
+    # without its configuration, refused before it imports a layer) builds typer's pydantic
+    # validators, and the rich help loads rich's tables
+    assert "pydantic" in imported("analyze")
+    assert "rich.table" in imported("--help", among=PRINTING)
+
+
+def test_the_score_help_lists_the_shipped_instruments() -> None:
+    from alliance.instruments import list_instruments
+
+    assert shipped_instruments() == list_instruments() != []
+
+
+def test_shipped_instruments_outside_a_folder_asks_the_layer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # a package that is no folder on disk (a zip archive): the layer lists its definitions
+    monkeypatch.setattr(score_module, "find_spec", lambda name: None)
+    monkeypatch.setattr("alliance.instruments.list_instruments", lambda: ["from-the-layer"])
+    assert shipped_instruments() == ["from-the-layer"]
+
+
+def test_the_group_help_flag_is_false_when_not_given() -> None:
+    from typer.main import get_command
+
+    from alliance.cli.app import AllianceGroup, app
+
+    group = get_command(app)
+    assert isinstance(group, AllianceGroup)
+    context = group.make_context("alliance", ["fit", "--help"], resilient_parsing=True)
+    option = group.get_help_option(context)
+    assert option is not None and option.default is False
 
 
 @pytest.mark.parametrize("args", [("--help",), *((command, "--help") for command in COMMANDS)])

@@ -1,11 +1,16 @@
 """The ``alliance`` command: a thin typer layer over the Python API.
 
-Each subcommand lives in its own module and registers itself here.
+Each subcommand lives in its own module and registers itself here. Importing them loads no
+layer below the command line (each command imports what it uses when it runs), so that
+``alliance --help`` and every ``alliance COMMAND --help`` answer at once.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
+from typer.core import TyperGroup, TyperOption
 
 from alliance.cli import analyze as analyze_command
 from alliance.cli import efa as efa_command
@@ -15,8 +20,32 @@ from alliance.cli import replicate as replicate_command
 from alliance.cli import score as score_command
 from alliance.cli import simulate as simulate_command
 
+if TYPE_CHECKING:
+    # typer's own copy of click, whose Context the group's methods take
+    from typer._click import Context
+
+
+class AllianceGroup(TyperGroup):
+    """The ``alliance`` group, whose own ``--help`` flag defaults to ``False``.
+
+    typer (0.29) gives the help flag no default and coerces every value that is not already a
+    ``bool`` through a pydantic ``TypeAdapter``, which it builds, importing pydantic (about
+    0.1 s), at the first such value. In ``alliance COMMAND --help`` the group's own ``--help``
+    is absent, so its ``None`` would import pydantic only to be passed through unchanged. A
+    ``False`` default is a ``bool``, which typer passes through as it is, and means the same:
+    no help was asked for.
+    """
+
+    def get_help_option(self, ctx: Context) -> TyperOption | None:
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.default = False
+        return option
+
+
 app = typer.Typer(
     name="alliance",
+    cls=AllianceGroup,
     help="Therapist effects on the working alliance: scoring, factor analysis, "
     "nested mixed models, simulation, power and reports.",
     no_args_is_help=True,

@@ -7,7 +7,6 @@ Importing this module (as every command module does) loads no layer below the co
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import signal
@@ -19,22 +18,13 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    Progress,
-    ProgressColumn,
-    Task,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-from rich.text import Text
 
 from alliance.cli.interrupt import catching_signals, exit_code
 from alliance.errors import DataError, SpecificationError
 
 if TYPE_CHECKING:
     import pandas as pd
+    from rich.progress import Progress
 
 #: Exit codes that mean something to a calling script.
 EXIT_UNEXPECTED = 1
@@ -73,24 +63,31 @@ SheetOption = typer.Option("--sheet", help="Excel sheet: name or 0-based positio
                            "(default: the first sheet).", show_default=False)
 
 
-class CountColumn(ProgressColumn):
-    """``completed/total unit`` of a progress bar, e.g. ``120/1000 replications`` (``?`` while
-    the total is not known)."""
-
-    def __init__(self, unit: str) -> None:
-        super().__init__()
-        self.unit = unit
-
-    def render(self, task: Task) -> Text:
-        total = "?" if task.total is None else f"{int(task.total)}"
-        return Text(f"{int(task.completed)}/{total} {self.unit}")
-
-
 def progress_bar(unit: str, console: Console, remaining: bool = False) -> Progress:
-    """A transient progress bar: description, bar, ``completed/total unit``, and the elapsed
-    time (``remaining``: the estimated time left instead)."""
+    """A transient progress bar: description, bar, ``completed/total unit`` (e.g. ``120/1000
+    replications``; ``?`` while the total is not known), and the elapsed time (``remaining``:
+    the estimated time left instead).
+
+    rich's progress module is imported here, by the commands that show a bar, not by ``--help``.
+    """
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        ProgressColumn,
+        Task,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+    from rich.text import Text
+
+    class CountColumn(ProgressColumn):
+        def render(self, task: Task) -> Text:
+            total = "?" if task.total is None else f"{int(task.total)}"
+            return Text(f"{int(task.completed)}/{total} {unit}")
+
     clock = TimeRemainingColumn() if remaining else TimeElapsedColumn()
-    return Progress(TextColumn("{task.description}"), BarColumn(), CountColumn(unit), clock,
+    return Progress(TextColumn("{task.description}"), BarColumn(), CountColumn(), clock,
                     console=console, transient=True)
 
 
@@ -224,6 +221,8 @@ def _finite_or_none(value: Any) -> Any:
 
 def write_json(payload: dict[str, Any], path: Path, option: str = "--json") -> None:
     """Write ``payload`` as JSON to ``path`` (NaN as null), atomically (:mod:`alliance.io.output`)."""
+    import json
+
     from alliance.io.output import write_text
 
     text = json.dumps(_finite_or_none(payload), indent=2, default=_json_default)

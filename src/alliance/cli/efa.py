@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from alliance.cli.common import (
     DebugOption,
@@ -22,6 +21,8 @@ from alliance.defaults import FACTOR_ANALYSIS_SEED
 from alliance.errors import DataError
 
 if TYPE_CHECKING:
+    from rich.table import Table
+
     from alliance.scales import EFAResult
 
 #: Loadings at least this large (in absolute value) are shown in bold.
@@ -180,6 +181,8 @@ def _print_result(result: EFAResult, data: str, json_path: Path | None) -> None:
 
 
 def _loadings_table(result: EFAResult) -> Table:
+    from rich.table import Table
+
     table = Table(title="Loadings (pattern matrix)", title_justify="left")
     table.add_column("item")
     for factor in result.factors:
@@ -196,6 +199,8 @@ def _loadings_table(result: EFAResult) -> Table:
 
 
 def _matrix_table(title: str, result: EFAResult) -> Table:
+    from rich.table import Table
+
     table = Table(title=title, title_justify="left")
     table.add_column("")
     for factor in result.factors:
@@ -206,6 +211,8 @@ def _matrix_table(title: str, result: EFAResult) -> Table:
 
 
 def _variance_table(result: EFAResult) -> Table:
+    from rich.table import Table
+
     frame = result.variance_explained
     table = Table(title="Variance accounted for", title_justify="left")
     table.add_column("factor")

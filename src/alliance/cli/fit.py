@@ -8,8 +8,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich import box
-from rich.table import Table
 
 from alliance.cli.common import (
     DebugOption,
@@ -26,6 +24,7 @@ from alliance.errors import DataError
 
 if TYPE_CHECKING:
     import pandas as pd
+    from rich.table import Table
 
     from alliance.mixed import MixedResult
 
@@ -207,6 +206,8 @@ def _residual_ratios(result: MixedResult) -> str:
 
 def _random_table(random: pd.DataFrame) -> Table:
     import pandas as pd
+    from rich import box
+    from rich.table import Table
 
     from alliance.mixed.display import number
 
@@ -226,6 +227,9 @@ def _random_table(random: pd.DataFrame) -> Table:
 
 
 def _fixed_table(fixed: pd.DataFrame) -> Table:
+    from rich import box
+    from rich.table import Table
+
     from alliance.mixed.display import number, p_value, statistic
 
     table = Table(title="Fixed effects", title_justify="left", box=box.SIMPLE)

@@ -7,8 +7,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich import box
-from rich.table import Table
 
 from alliance.cli.common import (
     DebugOption,
@@ -23,6 +21,8 @@ from alliance.defaults import POWER_SEED
 from alliance.errors import SpecificationError
 
 if TYPE_CHECKING:
+    from rich.table import Table
+
     from alliance.power import PowerDesign, PowerResult
 
 HELP = """Simulation-based power for therapist-level effects on the level and growth of the alliance.
@@ -288,6 +288,9 @@ def _with_ci(value: float, low: float, high: float) -> str:
 
 
 def _table(title: str, columns: list[str], grid: str | None) -> Table:
+    from rich import box
+    from rich.table import Table
+
     table = Table(box=box.SIMPLE_HEAD, title=title, title_justify="left")
     if grid is not None:
         columns = [grid.rpartition(".")[2], *columns]

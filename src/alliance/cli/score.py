@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from importlib.util import find_spec
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from alliance.cli.common import DebugOption, SheetOption, reported_errors, sheet_choice, stdout
 from alliance.errors import DataError
-from alliance.instruments import list_instruments
 
 if TYPE_CHECKING:
     import pandas as pd
+    from rich.table import Table
 
     from alliance.instruments import Instrument, ScoreResult
 
@@ -32,6 +32,25 @@ class Layout(StrEnum):
 class InvalidPolicy(StrEnum):
     error = "error"
     missing = "missing"
+
+
+def shipped_instruments() -> list[str]:
+    """Names of the instrument definitions shipped with ``alliance``, sorted, for the help.
+
+    The list of :func:`alliance.instruments.list_instruments` (the ``.toml`` files of the
+    package's ``definitions`` folder), read without importing the instruments layer, which
+    loads numpy and pandas to read definitions: the help would wait for them for nothing.
+    Only a package that is not a folder on disk (e.g. in a zip archive) is listed by the
+    layer itself.
+    """
+    spec = find_spec("alliance.instruments")
+    locations = list(spec.submodule_search_locations or []) if spec is not None else []
+    folder = Path(locations[0], "definitions") if locations else None
+    if folder is None or not folder.is_dir():
+        from alliance.instruments import list_instruments
+
+        return list_instruments()
+    return sorted(entry.stem for entry in folder.glob("*.toml") if entry.is_file())
 
 
 def register(app: typer.Typer) -> None:
@@ -53,7 +72,7 @@ def score_command(
             "--instrument",
             "-i",
             help="A shipped instrument ("
-            + ", ".join(list_instruments())
+            + ", ".join(shipped_instruments())
             + ") or the path of a .toml definition.",
             show_default=False,
         ),
@@ -145,6 +164,8 @@ def _write_csv(scores: pd.DataFrame, path: Path) -> None:
 
 
 def _print_summary(result: ScoreResult, data: Path, out: Path | None) -> None:
+    from rich.table import Table
+
     definition = result.instrument
     stdout.print(
         f"[bold]{definition.name}[/]: {result.n_administrations} administrations scored "
@@ -192,6 +213,8 @@ def _print_summary(result: ScoreResult, data: Path, out: Path | None) -> None:
 
 def _preview(result: ScoreResult) -> Table:
     """The first rows: ids, scores and missing items (per-score counts are in the file)."""
+    from rich.table import Table
+
     counts = {f"{name}_n_missing" for name in result.instrument.score_names()}
     kept = [c for c in result.scores.columns if not any(str(c).endswith(k) for k in counts)]
     scores = result.scores.loc[:, kept]

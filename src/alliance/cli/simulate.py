@@ -6,12 +6,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from alliance.cli.common import DebugOption, reported_errors, stdout
 from alliance.defaults import SIMULATION_SEED
 
 if TYPE_CHECKING:
+    from rich.table import Table
+
     from alliance.simulate import SimulatedStudy
 
 
@@ -84,6 +85,7 @@ def _print_summary(study: SimulatedStudy, folder: Path, seed: int) -> None:
 def _wai_table(study: SimulatedStudy) -> Table:
     """Mean WAI item score per rater at each listed session (observed, completed forms)."""
     import numpy as np
+    from rich.table import Table
 
     from alliance.simulate import RATERS
 
@@ -111,6 +113,8 @@ def _wai_table(study: SimulatedStudy) -> Table:
 
 def _truth_table(study: SimulatedStudy) -> Table:
     """True fixed effects of ``alliance ~ time * (factors)``, WAI mean-score metric."""
+    from rich.table import Table
+
     from alliance.simulate import RATERS
 
     truth = study.truth
