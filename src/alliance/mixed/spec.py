@@ -538,6 +538,7 @@ def rebuild_spec(template: MixedModelSpec, columns: Mapping[str, np.ndarray]) ->
             f"has {[level.name for level in template.levels]}"
         )
     rows = np.arange(n_rows)
+    complete = len(y) == n_rows
     return MixedModelSpec(
         formula=template.formula,
         response=template.response,
@@ -548,9 +549,9 @@ def rebuild_spec(template: MixedModelSpec, columns: Mapping[str, np.ndarray]) ->
         strata=np.zeros(len(y), dtype=np.int64),
         strata_labels=("all",),
         strata_column=None,
-        row_index=rows[keep],
+        row_index=rows if complete else rows[keep],
         n_dropped=n_rows - len(y),
-        dropped_rows=tuple(rows[~keep].tolist()),
+        dropped_rows=() if complete else tuple(rows[~keep].tolist()),
         fixed_recipe=template.fixed_recipe,
         random_recipes=template.random_recipes,
     )
