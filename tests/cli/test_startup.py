@@ -21,6 +21,7 @@ import sys
 import pytest
 
 from alliance.cli import score as score_module
+from alliance.cli.common import help_paragraphs
 from alliance.cli.score import shipped_instruments
 
 #: Packages and layers that neither importing the app nor a --help may load.
@@ -104,6 +105,29 @@ def test_shipped_instruments_outside_a_folder_asks_the_layer(
     monkeypatch.setattr(score_module, "find_spec", lambda name: None)
     monkeypatch.setattr("alliance.instruments.list_instruments", lambda: ["from-the-layer"])
     assert shipped_instruments() == ["from-the-layer"]
+
+
+def test_help_paragraphs_join_the_lines_of_prose_only() -> None:
+    text = "Short help.\n\nProse wrapped\nin the source.\n\n  example one\n  continued\n\nEnd."
+    assert help_paragraphs(text) == (
+        "Short help.\n\nProse wrapped in the source.\n\n  example one\n  continued\n\nEnd."
+    )
+
+
+@pytest.mark.parametrize("command", ["fit", "power"])
+def test_long_helps_wrap_at_the_terminal_width_only(command: str) -> None:
+    # a line break kept from the source would leave a short line before the next one
+    from typer.testing import CliRunner
+
+    from alliance.cli.app import app
+
+    result = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "80"})
+    assert result.exit_code == 0
+    prose = result.stdout.split("╭")[0].splitlines()
+    for line, following in zip(prose, prose[1:], strict=False):
+        if line.strip() and following.strip() and not following.startswith("   "):
+            # the next line's first word would have fitted on this one
+            assert len(line.rstrip()) + 1 + len(following.split()[0]) > 79, (line, following)
 
 
 def test_the_group_help_flag_is_false_when_not_given() -> None:

@@ -63,6 +63,26 @@ SheetOption = typer.Option("--sheet", help="Excel sheet: name or 0-based positio
                            "(default: the first sheet).", show_default=False)
 
 
+def help_paragraphs(text: str) -> str:
+    """A command's help ``text`` with the line breaks inside its paragraphs of prose removed.
+
+    typer's rich help keeps every line break after the first paragraph, so prose wrapped in the
+    source would be wrapped again by the terminal, leaving ragged short lines. Paragraphs are
+    separated by a blank line; a line indented by two spaces (an example, an item of a list)
+    keeps its own line.
+    """
+    paragraphs = []
+    for paragraph in text.strip().split("\n\n"):
+        lines: list[str] = []
+        for line in paragraph.splitlines():
+            if lines and not line.startswith("  ") and not lines[-1].startswith("  "):
+                lines[-1] += " " + line.strip()
+            else:
+                lines.append(line)
+        paragraphs.append("\n".join(lines))
+    return "\n\n".join(paragraphs)
+
+
 def progress_bar(unit: str, console: Console, remaining: bool = False) -> Progress:
     """A transient progress bar: description, bar, ``completed/total unit`` (e.g. ``120/1000
     replications``; ``?`` while the total is not known), and the elapsed time (``remaining``:

@@ -13,6 +13,7 @@ from alliance.cli.common import (
     DebugOption,
     SheetOption,
     compiling_notice,
+    help_paragraphs,
     reported_errors,
     sheet_choice,
     source_name,
@@ -51,7 +52,7 @@ grouping factors are not supported. Exit codes: 0 fitted, 3 data error, 4 specif
 
 def register(app: typer.Typer) -> None:
     """Add the ``fit`` subcommand to ``app``."""
-    app.command("fit", help=HELP)(fit_command)
+    app.command("fit", help=help_paragraphs(HELP))(fit_command)
 
 
 def fit_command(

@@ -11,6 +11,7 @@ import typer
 from alliance.cli.common import (
     DebugOption,
     compile_kernels_first,
+    help_paragraphs,
     progress_bar,
     reported_errors,
     stderr,
@@ -41,8 +42,9 @@ Examples:
 
   alliance power design.toml --replications 1000 --workers 2 --out run/
 
-  alliance power --therapists 70 --patients-per-therapist 3.2 --waves 3,12,20,40
-  --effect "time:personal_burdens=-0.05" --icc-slope 0.05 --replications 500
+  alliance power --therapists 70 --patients-per-therapist 3.2 \\
+    --waves 3,12,20,40 --effect "time:personal_burdens=-0.05" \\
+    --icc-slope 0.05 --replications 500
 
   alliance power --grid therapists=30,50,70,100,150 --out curve/
 
@@ -58,7 +60,7 @@ TABLE_FILE, JSON_FILE, FIGURE_FILE = "power.csv", "power.json", "power_curve.png
 
 def register(app: typer.Typer) -> None:
     """Add the ``power`` subcommand to ``app``."""
-    app.command("power", help=HELP)(power_command)
+    app.command("power", help=help_paragraphs(HELP))(power_command)
 
 
 def _assignments(values: list[str], option: str) -> dict[str, float]:
