@@ -217,3 +217,37 @@ def test_repeated_column_names_are_refused(tmp_path: Path, name: str) -> None:
         )
     with pytest.raises(DataError, match="names these columns more than once: 'wai1'"):
         read_table(path)
+
+
+def test_write_csv_round_trips_numbers_text_and_missing_values(tmp_path: Path) -> None:
+    from alliance.io import write_csv
+
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame({
+        "therapist": pd.array(["th1", "th, 2", None, 'say "hi"'], dtype="str"),
+        "session": [3.0, 12.0, np.nan, 40.0],
+        "alliance": rng.normal(size=4) * 10.0 ** rng.integers(-8, 8, size=4),
+        "count": [1, 2, 3, 4],
+    })
+    path = tmp_path / "out.csv"
+    write_csv(frame, path)
+    back = pd.read_csv(path)
+    assert list(back.columns) == list(frame.columns)
+    assert back["therapist"].isna().tolist() == [False, False, True, False]
+    assert back.loc[[0, 1, 3], "therapist"].tolist() == ["th1", "th, 2", 'say "hi"']
+    # shortest round-trip decimals: every float comes back bit for bit
+    np.testing.assert_array_equal(back["alliance"].to_numpy(), frame["alliance"].to_numpy())
+    np.testing.assert_array_equal(back["session"].to_numpy(), frame["session"].to_numpy())
+    assert back["count"].tolist() == [1, 2, 3, 4]
+    assert path.read_text().splitlines()[1].split(",")[1] == "3"  # whole floats without .0
+
+
+def test_write_csv_writes_mixed_object_columns_too(tmp_path: Path) -> None:
+    from alliance.io import write_csv
+
+    frame = pd.DataFrame({"covered": [True, None, "n/a"], "x": [1.5, 2.0, np.nan]})
+    path = tmp_path / "mixed.csv"
+    write_csv(frame, path)
+    back = pd.read_csv(path)
+    assert back["covered"].tolist()[0] in (True, "True")
+    assert back["x"].tolist()[:2] == [1.5, 2.0]

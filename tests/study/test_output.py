@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from alliance.app import analyze, outputs
+from alliance.app import analyze
 from alliance.app.outputs import write_outputs
 from alliance.errors import SpecificationError
 from alliance.io.output import MARKER_FILE, staged_folder
@@ -33,7 +33,10 @@ def digest(folder: Path) -> dict[str, str]:
 def reports(monkeypatch: pytest.MonkeyPatch) -> list[tuple[dict[str, Any], Path]]:
     """Calls of the report writer (replaced: the report layer is tested on its own)."""
     calls: list[tuple[dict[str, Any], Path]] = []
-    monkeypatch.setattr(outputs, "write_report", lambda results, folder: calls.append(
+    import alliance.report
+
+    # write_outputs imports the report layer when it runs: replace the function there
+    monkeypatch.setattr(alliance.report, "write_report", lambda results, folder: calls.append(
         (results, folder)))
     return calls
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from alliance.report import write_report
+from alliance.io import write_csv
 from alliance.study.output import (
     ANALYSIS_FILE,
     CONFIG_FILE,
@@ -34,6 +34,10 @@ def write_outputs(results: StudyResults, folder: Path, config_text: str) -> None
     results.json is written last, with ``outputs``: the sorted relative paths of every file
     then in the folder (hidden files such as the marker left out) and of results.json itself.
     """
+    # the report layer (matplotlib, the templates) is loaded only now, after the models: not
+    # resident while the largest models are fitted
+    from alliance.report import write_report
+
     payload = results_payload(results)
     tables = folder / TABLES_FOLDER
     tables.mkdir(exist_ok=True)
@@ -41,8 +45,8 @@ def write_outputs(results: StudyResults, folder: Path, config_text: str) -> None
         frame.to_csv(tables / f"{name}.csv", index=False)
     data = folder / DATA_FOLDER
     data.mkdir(exist_ok=True)
-    analysis_export(results).to_csv(data / ANALYSIS_FILE, index=False)
-    therapist_scores_export(results).to_csv(data / SCORES_FILE, index=False)
+    write_csv(analysis_export(results), data / ANALYSIS_FILE)
+    write_csv(therapist_scores_export(results), data / SCORES_FILE)
     (folder / CONFIG_FILE).write_text(config_text, encoding="utf-8")
     versions = {"alliance": payload["meta"]["alliance_version"],
                 "python": payload["meta"]["python"], **payload["meta"]["packages"]}
