@@ -101,7 +101,7 @@ def _covariates(section: Section) -> dict[str, str]:
     """``covariates``: a list of column names, or a table of name -> column."""
     value = section.get("covariates", [])
     if isinstance(value, list | tuple):
-        names = section.texts("covariates", example='covariates = ["experience"]')
+        names = section.texts("covariates", (), example='covariates = ["experience"]')
         mapping = {name: name for name in names}
     elif isinstance(value, Mapping):
         mapping = dict(value)
