@@ -29,7 +29,7 @@ def test_default_design_is_the_reference_study(default: StudyDesign) -> None:
     assert default.wai.items == tuple(f"wai{k}" for k in range(1, 13))
     assert (default.wai.scale_min, default.wai.scale_max) == (1, 5)
     assert default.schedule.sessions == (3, 12, 20, 40)
-    assert default.alliance.time_scale == "log"
+    assert default.alliance.time_coding == "log"
     patient, therapist = default.alliance.patient_rated, default.alliance.therapist_rated
     assert patient.growth_effect("personal_burdens") < 0
     assert patient.growth_effect("personal_satisfactions") == 0.0
@@ -77,10 +77,10 @@ def test_a_design_file_needs_only_the_values_it_changes(tmp_path: Path) -> None:
 
 def test_updated_changes_only_the_given_values(default: StudyDesign) -> None:
     changed = default.updated(
-        {"sample": {"n_reference": 500}, "alliance": {"time_scale": "linear"}}
+        {"sample": {"n_reference": 500}, "alliance": {"time_coding": "linear"}}
     )
     assert changed.sample.n_reference == 500
-    assert changed.alliance.time_scale == "linear"
+    assert changed.alliance.time_coding == "linear"
     assert changed.qpl == default.qpl
     assert default.sample.n_reference == 4828
 
@@ -184,8 +184,8 @@ BAD_DESIGNS = [
         id="probability",
     ),
     pytest.param(
-        {"alliance": {"time_scale": "quadratic"}},
-        ["alliance.time_scale", "quadratic", "'log'"],
+        {"alliance": {"time_coding": "quadratic"}},
+        ["alliance.time_coding", "quadratic", "'log'"],
         id="time-scale",
     ),
     pytest.param(

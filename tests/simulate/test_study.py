@@ -144,7 +144,7 @@ def test_truth_holds_the_parameters_and_true_scores(study: SimulatedStudy) -> No
         therapist["time:personal_satisfactions"] > 0 and therapist["time:personal_burdens"] == 0.0
     )
     assert len(truth["patient_random_effects"]["patient"]) == 227
-    assert truth["time"] == {"scale": "log", "definition": "time = ln(session)",
+    assert truth["time"] == {"coding": "log", "definition": "time = ln(session)",
                              "origin": "session-1", "unit": 10.0}
 
 
@@ -194,14 +194,14 @@ def test_other_time_scales(scale: str) -> None:
     design = StudyDesign.default().updated(
         {
             "alliance": {
-                "time_scale": scale,
+                "time_coding": scale,
                 "patient_rated": {"time": 0.0, "growth": {}},
                 "therapist_rated": {"time": 0.0, "growth": {}},
             }
         }
     )
     result = simulate_study(design)
-    assert result.truth["time"] == {"scale": scale, "definition": "time = (session - 1) / 10",
+    assert result.truth["time"] == {"coding": scale, "definition": "time = (session - 1) / 10",
                                     "origin": "session-1", "unit": 10.0}
     assert result.truth["fixed_effects"]["patient"]["time:personal_burdens"] == 0.0
 

@@ -65,7 +65,7 @@ def test_every_layer_codes_time_by_the_registry() -> None:
     # simulate: 0 at session 1, linear time in tens of sessions
     alliance = StudyDesign.default().alliance
     np.testing.assert_allclose(alliance.time_of(SESSIONS),
-                               TimeAxis("session-1", unit=10.0).time(SESSIONS, alliance.time_scale))
+                               TimeAxis("session-1", unit=10.0).time(SESSIONS, alliance.time_coding))
     assert alliance.time_definition == "time = ln(session)"
     # study: the same names, the same default origin as power
     assert STUDY_CODINGS == tuple(TIME_CODINGS)

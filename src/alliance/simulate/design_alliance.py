@@ -8,7 +8,7 @@ latent alliance (on the metric of the WAI item mean score when the WAI item inte
                + sum_x (level_r[x] + growth_r[x] t) x_ij         (therapist factors, covariates)
                + u0_rj + u1_rj t + v0_ri + v1_ri t + e_ris
 
-with ``t`` the time of session ``s`` (``time_scale``: a coding of
+with ``t`` the time of session ``s`` (``time_coding``: a coding of
 :mod:`alliance.simulate.time_codings`, 0 at session 1, linear time in tens of sessions), ``x`` the therapist's true factor
 scores (standard normal metric) and the covariates as deviations from their population means,
 ``(u0_p, u1_p, u0_t, u1_t)_j ~ N(0, between_therapists)``, ``(v0_p, v1_p, v0_t, v1_t)_i ~
@@ -115,7 +115,7 @@ class RandomEffects:
 class AllianceModel:
     """The joint growth model of the patient- and therapist-rated alliance."""
 
-    time_scale: str
+    time_coding: str
     residual_correlation: float
     patient_rated: RaterModel
     therapist_rated: RaterModel
@@ -123,7 +123,7 @@ class AllianceModel:
     between_patients: RandomEffects
 
     def __post_init__(self) -> None:
-        coding_named(self.time_scale, "time_scale")
+        coding_named(self.time_coding, "time_coding")
         check.correlation(self.residual_correlation, "residual_correlation")
 
     @property
@@ -134,8 +134,8 @@ class AllianceModel:
     @property
     def time_definition(self) -> str:
         """How time is computed from the session number, e.g. ``time = ln(session)``."""
-        return TIME_AXIS.definition(self.time_scale)
+        return TIME_AXIS.definition(self.time_coding)
 
     def time_of(self, sessions: np.ndarray) -> np.ndarray:
         """Time of each session on this model's time scale (:data:`TIME_AXIS`)."""
-        return TIME_AXIS.time(sessions, self.time_scale)
+        return TIME_AXIS.time(sessions, self.time_coding)

@@ -170,7 +170,7 @@ def build_truth(
     return {
         "seed": seed,
         "parameters": design.to_dict(),
-        "time": {"scale": alliance.time_scale, "definition": alliance.time_definition,
+        "time": {"coding": alliance.time_coding, "definition": alliance.time_definition,
                  "origin": TIME_AXIS.origin, "unit": TIME_AXIS.unit},
         "metric": METRIC_NOTE,
         "approximate": list(APPROXIMATE),

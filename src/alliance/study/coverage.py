@@ -65,7 +65,7 @@ def factor_effect_intervals(
     config = example_config(folder).with_seed(int(study.truth["seed"]))
     data = load_study(config)
     scored = score_study(data)
-    coding = str(study.truth["time"]["scale"])
+    coding = str(study.truth["time"]["coding"])
     fixed = study.truth["fixed_effects"]
     rows: list[tuple[Any, ...]] = []
     for correction in corrections:

@@ -155,10 +155,10 @@ def read_truth(path: Path) -> dict[str, Any]:
         raise DataError(
             f"{path}: not a truth file of `alliance simulate`: it lacks {', '.join(lacking)}."
         )
-    scale = truth["time"].get("scale") if isinstance(truth["time"], dict) else None
-    if scale not in TIME_CODINGS:
+    coding = truth["time"].get("coding") if isinstance(truth["time"], dict) else None
+    if coding not in TIME_CODINGS:
         raise DataError(
-            f"{path}: time.scale is {scale!r}, not one of {', '.join(TIME_CODINGS)}; give a "
+            f"{path}: time.coding is {coding!r}, not one of {', '.join(TIME_CODINGS)}; give a "
             "truth.json written by `alliance simulate`."
         )
     return dict(truth)

@@ -134,7 +134,7 @@ def run_study(config: StudyConfig, progress: Progress | None = None) -> StudyRes
         if data.truth is not None:
             # the models of the truth's time: its coding, origin and unit
             time = data.truth["time"]
-            scale = str(time["scale"])
+            scale = str(time["coding"])
             truth_analysis = analysis.timed(str(time.get("origin", SIMULATION_ORIGIN)),
                                             float(time.get("unit", TENS_OF_SESSIONS)))
             fits = {**{rater: growth[rater].fit for rater in RATERS}, "joint": joint.fit}
