@@ -3,6 +3,7 @@ column and row."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -248,6 +249,19 @@ def test_a_truth_file_is_checked(study_copy: Path) -> None:
         load_study(load_config(study_copy))
     truth.unlink()
     with pytest.raises(DataError, match="truth file not found"):
+        load_study(load_config(study_copy))
+
+
+def test_a_truth_file_of_an_earlier_version_asks_to_simulate_again(study_copy: Path) -> None:
+    truth = study_copy.parent / "truth.json"
+    content = json.loads(truth.read_text(encoding="utf-8"))
+    content["time"]["scale"] = content["time"].pop("coding")
+    truth.write_text(json.dumps(content), encoding="utf-8")
+    with pytest.raises(DataError, match=r"truth\.json: written by an earlier version .*time\.scale"):
+        load_study(load_config(study_copy))
+    content["time"]["coding"] = "quadratic"
+    truth.write_text(json.dumps(content), encoding="utf-8")
+    with pytest.raises(DataError, match="time.coding is 'quadratic'"):
         load_study(load_config(study_copy))
 
 

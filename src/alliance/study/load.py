@@ -156,6 +156,11 @@ def read_truth(path: Path) -> dict[str, Any]:
             f"{path}: not a truth file of `alliance simulate`: it lacks {', '.join(lacking)}."
         )
     coding = truth["time"].get("coding") if isinstance(truth["time"], dict) else None
+    if coding is None and isinstance(truth["time"], dict) and "scale" in truth["time"]:
+        raise DataError(
+            f"{path}: written by an earlier version of `alliance simulate` (time.scale, now "
+            "time.coding); simulate the study again with this version."
+        )
     if coding not in TIME_CODINGS:
         raise DataError(
             f"{path}: time.coding is {coding!r}, not one of {', '.join(TIME_CODINGS)}; give a "
