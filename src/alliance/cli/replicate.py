@@ -52,12 +52,15 @@ def with_progress(task: Callable[[Callable[[str, int, int], None]], StudyRun]) -
 
     Where the mixed-model kernels are not yet compiled on this machine, they are compiled when
     the pipeline reaches its first model-fitting step, after every check of the configuration
-    and the data, with the notice as the bar's description (its clock keeps running).
+    and the data, with the notice as the bar's description (its clock keeps running). Freed
+    large arrays go back to the system at once (:mod:`alliance.app.memory`).
     """
+    from alliance.app.memory import return_large_blocks_promptly
     from alliance.cli.common import COMPILING, MAY_COMPILE, progress_bar
     from alliance.mixed.compile_cache import compile_kernels, kernels_cached
     from alliance.study.pipeline import FIRST_FITTING_STEP, STEPS
 
+    return_large_blocks_promptly()
     with progress_bar("steps", stdout) as bar:
         handle = bar.add_task("Starting", total=len(STEPS))
 
