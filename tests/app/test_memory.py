@@ -10,7 +10,6 @@ import pytest
 from alliance.app import memory
 
 
-
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
 def test_freed_large_arrays_leave_the_resident_memory() -> None:
     """Allocate and free 40 arrays of 8 MiB (with small ones between them that stay) after one
