@@ -281,3 +281,20 @@ def test_other_rater_values_are_counted_not_quoted(study_copy: Path) -> None:
                           encoding="utf-8")
     (entry,) = load_study(load_config(study_copy)).excluded
     assert "'Dr T016'" in entry["reason"]
+
+
+@pytest.mark.parametrize("values", [
+    pd.Series([3.0, 12.0, 3.0, 7.5]),
+    pd.Series([" a", "b ", "a", 3, 3.0, "3"], dtype=object),
+    pd.Series(pd.array(["th1", "th2", "th1"], dtype="str"), index=[5, 9, 2]),
+    pd.Series([1, 2, 2], dtype="Int64"),
+])
+def test_identifiers_become_text_one_distinct_value_at_a_time(values: pd.Series) -> None:
+    """Converting each distinct identifier once gives the text of converting every row."""
+    from alliance.study.checks import as_text, id_values
+
+    frame = pd.DataFrame({"id": values, "row": range(1, len(values) + 1)}, index=values.index)
+    texts = id_values(frame, "id", "wai.csv")
+    assert texts.dtype == object and list(texts.index) == list(values.index)
+    assert texts.tolist() == [as_text(value) for value in values]
+    assert as_text(3.0) == "3" and as_text(" a") == "a" and as_text(7.5) == "7.5"

@@ -29,10 +29,15 @@ def id_values(frame: pd.DataFrame, column: str, source: str) -> pd.Series:
             f"{source}: column {column!r} has empty identifiers in {rows_text(rows)} "
             f"({ROWS_COUNTED}). Fill them in or remove those rows."
         )
-    return values.map(as_text).astype(object)
+    # each distinct identifier is converted once (a practice network has a few thousand
+    # therapists in hundreds of thousands of rows)
+    codes, distinct = pd.factorize(values)
+    texts = np.array([as_text(value) for value in distinct], dtype=object)
+    return pd.Series(texts[codes], index=values.index, name=values.name, dtype=object)
 
 
 def as_text(value: Any) -> str:
+    """An identifier as text: whole numbers without ``.0``, text without surrounding spaces."""
     if isinstance(value, float | np.floating) and float(value).is_integer():
         return str(int(value))
     return str(value).strip()
