@@ -7,8 +7,10 @@ the unprofiled deviance ``d(theta, sigma) = log|L|^2 + r2(theta)/sigma^2 + n log
 
     df = 2 (l' C l)^2 / (g' A g),   C = sigma^2 (X' V^-1 X)^-1,   g = d(l' C l) / d varpar
 
-``g`` and the sigma row and column of ``H`` are exact; the ``(theta, rho)`` block of ``H`` is a
-central difference of the exact gradient in scale-free coordinates (:func:`satterthwaite_df`),
+``g`` and the sigma row and column of ``H`` are exact; the ``(theta, rho)`` block of ``H`` is
+the Hessian of the profiled deviance (a central difference of its exact gradient, one compiled
+call each, in scale-free coordinates) plus ``H_ts H_st / H_ss`` (at the optimum the profile's
+Hessian is the Schur complement of the sigma entry: :func:`satterthwaite_df`),
 so the df do not change when the response or a predictor is rescaled. At lme4's optimum the df
 equal lmerTest's within 1e-6 relative on sleepstudy, Dyestuff, Pastes, Orthodont, Oxboys, Pixel
 and a three-level alliance study (``tests/mixed/test_inference.py``).
@@ -45,19 +47,6 @@ FIXED_COLUMNS = ["term", "estimate", "std_error", "df", "t", "p", "ci_low", "ci_
 HESSIAN_STEP = 1e-4
 
 
-def _deviance_gradient(
-    objective: ProfiledDeviance, params: np.ndarray, sigma: float
-) -> np.ndarray:
-    """Gradient of lmerTest's ``devfun_vp`` with respect to ``[theta, rho]`` at fixed sigma."""
-    evaluation = objective.forward(params)
-    grad = objective.backward(
-        evaluation, log_det_weight=1.0, rx_weight=1.0 if objective.reml else 0.0,
-        r2_weight=1.0 / sigma**2,
-    )
-    grad[objective.layout.n_theta :] += 2.0 * objective.statistics.n_per_stratum[1:]
-    return grad
-
-
 def parameter_scales(objective: ProfiledDeviance, params: np.ndarray) -> np.ndarray:
     """The scale on which the deviance varies with each of ``[theta, rho]``.
 
@@ -83,12 +72,12 @@ def parameter_scales(objective: ProfiledDeviance, params: np.ndarray) -> np.ndar
     return scales
 
 
-def _hessian(
-    objective: ProfiledDeviance, params: np.ndarray, sigma: float, scales: np.ndarray
-) -> np.ndarray:
-    """Hessian of ``devfun_vp`` in ``u``, ``[theta, rho] = params + scales u``, sigma fixed.
+def _profiled_hessian(objective: ProfiledDeviance, params: np.ndarray,
+                      scales: np.ndarray) -> np.ndarray:
+    """Hessian of the profiled deviance in ``u``, ``[theta, rho] = params + scales u``.
 
-    Central differences of the exact gradient with step ``HESSIAN_STEP`` in ``u``. Like
+    Central differences of the exact gradient (one compiled call each,
+    :meth:`ProfiledDeviance.value_and_gradient`) with step ``HESSIAN_STEP`` in ``u``. Like
     numDeriv in lmerTest, the differences cross a bound (a diagonal theta at 0) rather than stop
     at it: the deviance is defined for a negative diagonal entry (``Lambda Lambda'`` is still a
     covariance matrix), and at 0 with the rest of the row at 0 it is even in that entry, so the
@@ -101,8 +90,8 @@ def _hessian(
         shift = np.zeros(size)
         shift[index] = HESSIAN_STEP * scales[index]
         difference = (
-            _deviance_gradient(objective, params + shift, sigma)
-            - _deviance_gradient(objective, params - shift, sigma)
+            objective.value_and_gradient(params + shift)[1]
+            - objective.value_and_gradient(params - shift)[1]
         ) / (2.0 * HESSIAN_STEP)
         hessian[:, index] = difference * scales
     return 0.5 * (hessian + hessian.T)
@@ -138,10 +127,14 @@ def _satterthwaite_basis(
     size = len(scales)
     count = objective.residual_df
     hessian = np.empty((size, size))
-    hessian[:-1, :-1] = _hessian(objective, params, sigma, scales[:-1])
     d_r2 = objective.backward(evaluation, log_det_weight=0.0, rx_weight=0.0, r2_weight=1.0)
     hessian[:-1, -1] = hessian[-1, :-1] = -2.0 / sigma**3 * d_r2 * scales[:-1] * sigma
     hessian[-1, -1] = (6.0 * evaluation.r2 / sigma**4 - 2.0 * count / sigma**2) * sigma**2
+    # the (theta, rho) block from the profiled deviance: at the optimum sigma minimises d for
+    # the given (theta, rho), so the Hessian of the profile is the Schur complement
+    # H_pp = H_tt - H_ts H_ss^-1 H_st (envelope theorem), i.e. H_tt = H_pp + H_ts H_st / H_ss
+    hessian[:-1, :-1] = _profiled_hessian(objective, params, scales[:-1]) + np.outer(
+        hessian[:-1, -1], hessian[-1, :-1]) / hessian[-1, -1]
     try:
         asymptotic = 2.0 * np.linalg.inv(hessian)
     except np.linalg.LinAlgError:
