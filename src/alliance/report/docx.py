@@ -105,16 +105,18 @@ def _add_table(document: WordDocument, table: Table, number: int) -> None:
     word.alignment = WD_TABLE_ALIGNMENT.CENTER
     word.autofit = True
     _fill_headers(word, headers)
+    # python-docx builds the list of rows anew on every access of ``rows``: read it once
+    rows = list(word.rows)
     for offset, row in enumerate(body):
-        cells = word.rows[len(headers) + offset].cells
+        cells = rows[len(headers) + offset].cells
         if row.heading:
             merged = cells[0].merge(cells[-1]) if n_columns > 1 else cells[0]
             _write(merged, row.heading, italic=True)
             continue
         for cell, value in zip(cells, row.cells, strict=True):
             _write(cell, value.text, bold=value.bold, right=value.numeric)
-    _rule_row(word, len(word.rows) - 1, "bottom")
-    for row in word.rows[: len(headers)]:
+    _rule_row(word, len(rows) - 1, "bottom")
+    for row in rows[: len(headers)]:
         _repeat_header(row._tr)
     if table.note:
         note = document.add_paragraph()
@@ -126,13 +128,16 @@ def _add_table(document: WordDocument, table: Table, number: int) -> None:
 def _fill_headers(word: WordTable, headers: list[list[Any]]) -> None:
     """Heading rows with their spans; rules above, below, and under each spanning heading."""
     occupied: set[tuple[int, int]] = set()
+    # the heading rows' cells before any merge (``word.cell`` scans the whole table on every
+    # call); a merge only removes cells of positions already marked occupied
+    grid = [row.cells for row in list(word.rows)[: len(headers)]]
     for row_index, header in enumerate(headers):
         column = 0
         for cell in header:
             while (row_index, column) in occupied:
                 column += 1
-            first = word.cell(row_index, column)
-            last = word.cell(row_index + cell.rowspan - 1, column + cell.colspan - 1)
+            first = grid[row_index][column]
+            last = grid[row_index + cell.rowspan - 1][column + cell.colspan - 1]
             target = first.merge(last) if (cell.rowspan, cell.colspan) != (1, 1) else first
             _write(target, cell.text, italic=cell.text in ITALIC_HEADINGS,
                    right=cell.numeric and cell.colspan == 1, centre=cell.colspan > 1)
