@@ -291,3 +291,22 @@ def test_the_rmsea_interval_is_labelled_with_its_level(results: dict[str, Any]) 
     assert "RMSEA = .005, 90% CI [.000, .010]" in note
     del results["efa"]["fit"]["rmsea_level"]
     assert "CI (level not recorded)" in loadings_table(results).note
+
+
+@pytest.mark.parametrize("level, heading", [(0.95, "95% CI"), (0.9, "90% CI"), (0.99, "99% CI")])
+def test_interval_headings_say_the_level_the_models_used(
+    example_results: dict[str, Any], level: float, heading: str
+) -> None:
+    """The fixed effects and recovery tables and the forest plot's caption name the level of
+    ``[models] confidence``, not always 95%."""
+    import copy
+
+    from alliance.report.figures import forest_figure
+
+    results = copy.deepcopy(example_results)
+    results["meta"]["config"]["models"]["confidence"] = level
+    for table in (fixed_effects_table(results), recovery_table(results)):
+        headings = [cell.text for row in table.header_rows() for cell in row]
+        assert heading in headings
+        assert all(text == heading or "CI" not in text for text in headings)
+    assert f"{heading[:-3]} confidence intervals" in forest_figure(results).caption

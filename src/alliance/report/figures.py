@@ -27,7 +27,13 @@ from matplotlib.figure import Figure
 
 from alliance.apa import integer
 from alliance.report.labels import humanize, rater_label, time_coding_label
-from alliance.report.results_reader import MALFORMED, factor_names, lookup, raters
+from alliance.report.results_reader import (
+    MALFORMED,
+    confidence_level,
+    factor_names,
+    lookup,
+    raters,
+)
 
 RATER_COLOURS = {"patient": "#0072B2", "therapist": "#D55E00"}
 OTHER_COLOURS = ("#009E73", "#CC79A7", "#E69F00", "#56B4E9")
@@ -198,7 +204,8 @@ def implied_figure(results: Mapping[str, Any]) -> ReportFigure:
 
 
 def forest_figure(results: Mapping[str, Any]) -> ReportFigure:
-    """Effects of each therapist factor on alliance level and growth with 95% CIs, per rater."""
+    """Effects of each therapist factor on alliance level and growth with their confidence
+    intervals (at ``[models] confidence``), per rater."""
     key, title = "forest", "Therapist-Factor Effects on Alliance Level and Growth"
     rows = lookup(results, "figures", "forest")
     if not rows:
@@ -231,9 +238,11 @@ def forest_figure(results: Mapping[str, Any]) -> ReportFigure:
                                                           else ""))
         ax.grid(axis="y", visible=False)
     axes[0, 0].legend(loc="best")
+    level = confidence_level(results)
     caption = (
-        "Estimates with 95% confidence intervals from each rater's growth model: effects on the "
-        "alliance level (at time 0) and on its growth; the dashed line marks no effect."
+        f"Estimates with {100 * (level or 0.95):g}% confidence intervals from each rater's growth "
+        "model: effects on the alliance level (at time 0) and on its growth; the dashed line "
+        "marks no effect."
     )
     return ReportFigure(key, title, caption, figure)
 

@@ -20,6 +20,7 @@ from alliance.report.labels import (
 )
 from alliance.report.results_reader import (
     MODEL_NAMES,
+    confidence_level,
     lookup,
     model_failure,
     model_fits,
@@ -231,12 +232,22 @@ def icc_table(results: Mapping[str, Any]) -> Table:
     return Table(key, title, frame, formats, note, group="Rater")
 
 
-FIXED_FORMATS = {"b": "number3", "SE": "number3", "df": "df", "t": "number", "p": "p",
-                 f"{CI}|LL": "number3", f"{CI}|UL": "number3"}
+def confidence_heading(results: Mapping[str, Any]) -> str:
+    """``90% CI`` etc.: the level of the models' intervals (``[models] confidence``), or the
+    report's default heading when the results do not record it."""
+    level = confidence_level(results)
+    return CI if level is None else f"{100 * level:g}% CI"
 
 
-def fixed_effects_rows(fit: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Rows of an ``alliance fit --json`` fixed-effects list, with APA column names."""
+def fixed_formats(label: str = CI) -> dict[str, str]:
+    """Formats of the fixed-effects columns, the intervals under the heading ``label``."""
+    return {"b": "number3", "SE": "number3", "df": "df", "t": "number", "p": "p",
+            f"{label}|LL": "number3", f"{label}|UL": "number3"}
+
+
+def fixed_effects_rows(fit: Mapping[str, Any], label: str = CI) -> list[dict[str, Any]]:
+    """Rows of an ``alliance fit --json`` fixed-effects list, with APA column names; the
+    interval columns under the heading ``label``."""
     return [
         {
             "Term": term_label(str(row["term"])),
@@ -245,8 +256,8 @@ def fixed_effects_rows(fit: Mapping[str, Any]) -> list[dict[str, Any]]:
             "df": row.get("df"),
             "t": row.get("t"),
             "p": row.get("p"),
-            f"{CI}|LL": row.get("ci_low"),
-            f"{CI}|UL": row.get("ci_high"),
+            f"{label}|LL": row.get("ci_low"),
+            f"{label}|UL": row.get("ci_high"),
         }
         for row in fit.get("fixed_effects") or []
     ]
@@ -259,6 +270,7 @@ def fixed_effects_table(results: Mapping[str, Any]) -> Table:
     growth = lookup(results, "models", "growth")
     if not growth:
         return unavailable(key, title, "No growth models in these results.")
+    label = confidence_heading(results)
     rows: list[dict[str, Any]] = []
     failures: list[str] = []
     formulas: list[str] = []
@@ -270,7 +282,8 @@ def fixed_effects_table(results: Mapping[str, Any]) -> Table:
             failures.append(f"{rater_label(rater)}: {reason}.")
             continue
         fit = entry["fit"]
-        rows.extend({"Rater": rater_label(rater), **row} for row in fixed_effects_rows(fit))
+        rows.extend({"Rater": rater_label(rater), **row}
+                    for row in fixed_effects_rows(fit, label))
         formula = entry.get("formula") or fit.get("formula")
         df_method = f" (df: {fit['df_method']})" if fit.get("df_method") else ""
         formulas.append(f"{rater_label(rater)}: {formula}{df_method}")
@@ -296,7 +309,7 @@ def fixed_effects_table(results: Mapping[str, Any]) -> Table:
         )
     if failures:
         note += " " + " ".join(failures)
-    return Table(key, title, pd.DataFrame(rows), FIXED_FORMATS, note, group="Rater")
+    return Table(key, title, pd.DataFrame(rows), fixed_formats(label), note, group="Rater")
 
 
 def time_coding_table(results: Mapping[str, Any]) -> Table:
@@ -443,14 +456,15 @@ def recovery_table(results: Mapping[str, Any]) -> Table:
             key, title,
             "Parameter recovery applies to simulated data only; none is recorded in these results.",
         )
+    label = confidence_heading(results)
     frame = pd.DataFrame(
         {
             "Model": model_label(str(entry.get("model"))),
             "Parameter": term_label(str(entry.get("parameter"))),
             "True value": entry.get("true"),
             "Estimate": entry.get("estimate"),
-            f"{CI}|LL": entry.get("ci_low"),
-            f"{CI}|UL": entry.get("ci_high"),
+            f"{label}|LL": entry.get("ci_low"),
+            f"{label}|UL": entry.get("ci_high"),
             "Covered": entry.get("covered"),
         }
         for entry in entries
@@ -465,8 +479,8 @@ def recovery_table(results: Mapping[str, Any]) -> Table:
         "approximate (before the items are rounded to categories) and are not counted as "
         "recovered."
     )
-    formats = {"True value": "number3", "Estimate": "number3", f"{CI}|LL": "number3",
-               f"{CI}|UL": "number3", "Covered": "yes_no"}
+    formats = {"True value": "number3", "Estimate": "number3", f"{label}|LL": "number3",
+               f"{label}|UL": "number3", "Covered": "yes_no"}
     return Table(key, title, frame, formats, note, group="Model")
 
 

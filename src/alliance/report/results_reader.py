@@ -30,6 +30,14 @@ def lookup(results: Mapping[str, Any], *path: str) -> Any:
     return node
 
 
+def confidence_level(results: Mapping[str, Any]) -> float | None:
+    """The level of the models' intervals (``[models] confidence``), None when not recorded."""
+    level = lookup(results, "meta", "config", "models", "confidence")
+    if isinstance(level, int | float) and not isinstance(level, bool):
+        return float(level)
+    return None
+
+
 def raters(results: Mapping[str, Any]) -> list[str]:
     """The raters in ``meta.raters``, else those of the growth models, in that order."""
     listed = lookup(results, "meta", "raters")
