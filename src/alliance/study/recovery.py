@@ -115,10 +115,17 @@ def retimed_estimates(result: MixedResult, shift: float, scale: float) -> Estima
                 return None  # a reparameterisation would correlate what the model keeps apart
         values = random_map @ matrix.to_numpy() @ random_map.T
         covariances[level.name] = pd.DataFrame(values, index=columns, columns=columns)
-    tests = result.contrast(fixed_map)
-    fixed = pd.DataFrame({"term": names, "estimate": tests["estimate"].to_numpy(),
-                          "ci_low": tests["ci_low"].to_numpy(),
-                          "ci_high": tests["ci_high"].to_numpy()})
+    # a row that only rescales its coefficient (1 / scale, or 1) keeps the coefficient's df:
+    # its interval is the table's, rescaled; the others are contrasts with their own df
+    table = result.fixed_effects.set_index("term").loc[names]
+    factor = np.diag(fixed_map)
+    read = {key: table[key].to_numpy() * factor for key in ("estimate", "ci_low", "ci_high")}
+    mixed = np.flatnonzero(np.count_nonzero(fixed_map, axis=1) > 1)
+    if len(mixed):
+        tests = result.contrast(fixed_map[mixed])
+        for key, values in read.items():
+            values[mixed] = tests[key].to_numpy()
+    fixed = pd.DataFrame({"term": names, **read})
     return Estimates(fixed, covariances, result.residual_variance, result.residual_sd_ratios)
 
 
