@@ -73,3 +73,9 @@ def test_invalid_toml(tmp_path: Path) -> None:
     path.write_text('name = "x"\nitems = [', encoding="utf-8")
     with pytest.raises(SpecificationError, match="not valid TOML"):
         load_instrument(path)
+
+
+def test_the_dpccq_citation_spells_the_authors_names() -> None:
+    citation = load_instrument("dpccq-qpl").citation
+    assert "Rønnestad, M. H. (2005)" in citation and "Høglend, P. A." in citation
+    assert "Ronnestad" not in citation and "483–495" in citation
