@@ -125,3 +125,22 @@ def test_the_model_comparison_table_is_in_the_document(
     headings = [cell.text for cell in word.rows[0].cells]
     assert "\u03c7\u00b2" in headings and "AIC" in headings
     assert any("50:50 mixture" in paragraph for paragraph in text)
+
+
+def test_the_same_results_give_the_same_file(example_results: dict[str, Any],
+                                             tmp_path: Path) -> None:
+    """No time of saving in the package: two saves a second apart are byte-identical, and
+    Word's reader still opens the file."""
+    import time
+
+    from alliance.report.docx import save_document
+
+    tables = build_tables(example_results)
+    first, second = tmp_path / "first.docx", tmp_path / "second.docx"
+    save_document(tables_document(example_results, tables), first)
+    time.sleep(2.1)  # ZIP time stamps have a resolution of two seconds
+    save_document(tables_document(example_results, tables), second)
+    assert first.read_bytes() == second.read_bytes()
+    reopened = docx.Document(str(second))
+    assert reopened.core_properties.author == "alliance"
+    assert len(reopened.tables) == sum(table.available for table in tables)

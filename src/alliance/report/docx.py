@@ -12,7 +12,10 @@ the HTML report.
 
 from __future__ import annotations
 
+import io
+import zipfile
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from docx import Document
@@ -42,6 +45,27 @@ TCPR_AFTER_BORDERS = ("w:shd", "w:noWrap", "w:tcMar", "w:textDirection", "w:tcFi
                       "w:cellMerge", "w:tcPrChange")
 
 
+#: The time stamp of every part of a saved document: the earliest a ZIP file can hold.
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+
+
+def save_document(document: WordDocument, path: Path | str) -> None:
+    """Save ``document`` so that the same document gives the same bytes.
+
+    python-docx stamps every part of the package (a ZIP file) with the time of saving; the
+    parts are written again with :data:`ZIP_EPOCH`, in the same order and compression, as the
+    report's figures are written without creation dates.
+    """
+    buffer = io.BytesIO()
+    document.save(buffer)
+    with zipfile.ZipFile(buffer) as saved, zipfile.ZipFile(path, "w") as target:
+        for info in saved.infolist():
+            part = zipfile.ZipInfo(info.filename, date_time=ZIP_EPOCH)
+            part.compress_type = info.compress_type
+            part.external_attr = info.external_attr
+            target.writestr(part, saved.read(info.filename))
+
+
 def tables_document(results: Mapping[str, Any], tables: Sequence[Table]) -> WordDocument:
     """A Word document of ``tables`` (numbered as in the HTML report) for ``results``.
 
@@ -58,6 +82,8 @@ def tables_document(results: Mapping[str, Any], tables: Sequence[Table]) -> Word
     meta = lookup(results, "meta") or {}
     title = str(lookup(meta, "config", "title") or DEFAULT_TITLE)
     document.core_properties.title = title
+    document.core_properties.author = "alliance"
+    document.core_properties.comments = "Tables of an alliance analysis"
     heading = document.add_paragraph()
     heading.alignment = WD_ALIGN_PARAGRAPH.CENTER
     heading.add_run(f"Tables: {title}").bold = True

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from alliance.errors import DataError
-from alliance.report.docx import tables_document
+from alliance.report.docx import save_document, tables_document
 from alliance.report.figures import build_figures, figure_bytes
 from alliance.report.html import render_html
 from alliance.report.table_catalog import build_tables
@@ -63,7 +63,7 @@ def write_report(results: Mapping[str, Any], folder: Path) -> None:
         images[figure.key] = png
     html = render_html(results, tables, figures, images)
     (folder / REPORT_FILE).write_text(html, encoding="utf-8")
-    tables_document(results, tables).save(str(folder / DOCX_FILE))
+    save_document(tables_document(results, tables), folder / DOCX_FILE)
 
 
 def render_from_json(path: Path | str, folder: Path | str) -> None:
