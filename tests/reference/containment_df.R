@@ -22,13 +22,6 @@ if (!dir.exists(root)) {
   stop("run this script from the repository root: Rscript tests/reference/containment_df.R")
 }
 source(file.path(root, "exact_output.R"))
-data_dir <- file.path(root, "corpus", "data")
-
-read_data <- function(file, factors) {
-  df <- read.csv(file.path(data_dir, file), stringsAsFactors = FALSE)
-  for (col in names(factors)) df[[col]] <- factor(df[[col]], levels = factors[[col]])
-  df
-}
 
 cases <- list(
   list(
@@ -79,7 +72,7 @@ cases <- list(
 )
 
 fit_case <- function(spec) {
-  data <- read_data(spec$data, spec$factors)
+  data <- read_data(file.path("corpus", "data", spec$data), spec$factors, character(0))
   for (col in spec$as_factor) data[[col]] <- factor(data[[col]])
   lmer_fit <- collect(lmerTest::lmer(as.formula(spec$formula), data = data, REML = TRUE))
   fit <- lmer_fit$value

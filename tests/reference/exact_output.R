@@ -1,5 +1,6 @@
-# Exact CSV/JSON output and fit bookkeeping shared by the reference scripts; sourced by
-# lme4_parity.R and nlme_varident.R (which define out_data before sourcing it).
+# Exact CSV/JSON output, fit bookkeeping and data reading shared by the reference scripts;
+# sourced by lme4_parity.R, nlme_varident.R and the inference scripts (which define root and
+# out_data before sourcing it).
 
 # ---------------------------------------------------------------------------
 # Exact number formatting, CSV and JSON writing
@@ -116,3 +117,16 @@ collect <- function(expr) {
 }
 
 rows_of <- function(m) lapply(seq_len(nrow(m)), function(i) I(unname(as.numeric(m[i, ]))))
+
+# ---------------------------------------------------------------------------
+# Reading a case's CSV as the Python tests read it
+# ---------------------------------------------------------------------------
+
+# The CSV at `file` (relative to root) with the columns of `factors` as factors of the given
+# levels and the columns named in `as_factor` as factors of their sorted values.
+read_data <- function(file, factors, as_factor) {
+  df <- read.csv(file.path(root, file), stringsAsFactors = FALSE)
+  for (col in names(factors)) df[[col]] <- factor(df[[col]], levels = factors[[col]])
+  for (col in as_factor) df[[col]] <- factor(df[[col]])
+  df
+}

@@ -23,13 +23,6 @@ if (!dir.exists(root)) {
 }
 source(file.path(root, "exact_output.R"))
 
-read_data <- function(file, factors, as_factor) {
-  df <- read.csv(file.path(root, file), stringsAsFactors = FALSE)
-  for (col in names(factors)) df[[col]] <- factor(df[[col]], levels = factors[[col]])
-  for (col in as_factor) df[[col]] <- factor(df[[col]])
-  df
-}
-
 # Contrasts are given as named weights (term -> weight); a joint test is a list of rows.
 cases <- list(
   list(case = "sleepstudy_slopes", data = "data/sleepstudy.csv",

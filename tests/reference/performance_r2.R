@@ -22,13 +22,6 @@ if (!dir.exists(root)) {
 }
 source(file.path(root, "exact_output.R"))
 
-read_data <- function(file, factors, as_factor) {
-  df <- read.csv(file.path(root, file), stringsAsFactors = FALSE)
-  for (col in names(factors)) df[[col]] <- factor(df[[col]], levels = factors[[col]])
-  for (col in as_factor) df[[col]] <- factor(df[[col]])
-  df
-}
-
 cases <- list(
   list(case = "sleepstudy_slopes", data = "data/sleepstudy.csv",
        description = "lme4::sleepstudy; correlated random intercept and slope",
