@@ -14,7 +14,7 @@ sessions and more; their notes say where data were sampled, binned or thinned.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,6 +86,13 @@ def colour(rater: str, index: int) -> str:
 
 def marker(rater: str) -> str:
     return RATER_MARKERS.get(rater, "D")
+
+
+def rater_order(results: Mapping[str, Any], present: Iterable[str]) -> list[str]:
+    """The raters of ``present`` in the results' order of raters; ``present``'s own order when
+    the results name none of them."""
+    present = list(present)
+    return [rater for rater in raters(results) if rater in present] or present
 
 
 def new_figure(
@@ -172,9 +179,7 @@ def implied_figure(results: Mapping[str, Any]) -> ReportFigure:
     if not rows:
         return ReportFigure(key, title, "", None, "No model-implied trajectories in these results.")
     frame = pd.DataFrame(rows)
-    names = [rater for rater in raters(results) if rater in set(frame["rater"])] or list(
-        dict.fromkeys(frame["rater"])
-    )
+    names = rater_order(results, dict.fromkeys(frame["rater"]))
     factors = [name for name in factor_names(results) if name in set(frame["factor"])] or list(
         dict.fromkeys(frame["factor"])
     )
@@ -253,7 +258,7 @@ def caterpillar_figure(results: Mapping[str, Any]) -> ReportFigure:
     data = lookup(results, "figures", "caterpillar")
     if not data:
         return ReportFigure(key, title, "", None, "No therapist random effects in these results.")
-    names = [rater for rater in raters(results) if rater in data] or list(data)
+    names = rater_order(results, data)
     figure, axes = new_figure(3.0, 1, len(names), sharey=True)
     for index, rater in enumerate(names):
         ax: Axes = axes[0, index]
@@ -283,7 +288,7 @@ def individual_figure(results: Mapping[str, Any]) -> ReportFigure:
     if not data:
         return ReportFigure(key, title, "", None,
                             "No individual trajectories in these results.")
-    names = [rater for rater in raters(results) if rater in data] or list(data)
+    names = rater_order(results, data)
     figure, axes = new_figure(3.2, 1, len(names), sharey=True)
     for index, rater in enumerate(names):
         ax: Axes = axes[0, index]
@@ -322,7 +327,7 @@ def residual_figure(results: Mapping[str, Any]) -> ReportFigure:
     data = lookup(results, "figures", "residual_diagnostics")
     if not data:
         return ReportFigure(key, title, "", None, "No residual diagnostics in these results.")
-    names = [rater for rater in raters(results) if rater in data] or list(data)
+    names = rater_order(results, data)
     figure, axes = new_figure(2.9 * len(names) + 0.3, len(names), 2)
     binned, thinned = [], []
     for row, rater in enumerate(names):
@@ -374,7 +379,7 @@ def random_effects_figure(results: Mapping[str, Any]) -> ReportFigure:
     data = lookup(results, "figures", "residual_diagnostics")
     if not data:
         return ReportFigure(key, title, "", None, "No residual diagnostics in these results.")
-    names = [rater for rater in raters(results) if rater in data] or list(data)
+    names = rater_order(results, data)
     quantities = [name for name in RANDOM_EFFECTS
                   if any(entry["quantity"] == name for rater in names
                          for entry in data[rater]["qq"])]
