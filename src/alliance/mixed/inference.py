@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from alliance.mixed.differences import central_hessian
 from alliance.mixed.objective import Evaluation, ProfiledDeviance
 from alliance.mixed.spec import MixedModelSpec
 
@@ -84,17 +85,11 @@ def _profiled_hessian(objective: ProfiledDeviance, params: np.ndarray,
     contrast variances do not move to first order and the df reduce to the residual df, as
     lmerTest's do (Dyestuff2: 29 under REML).
     """
-    size = len(params)
-    hessian = np.empty((size, size))
-    for index in range(size):
-        shift = np.zeros(size)
-        shift[index] = HESSIAN_STEP * scales[index]
-        difference = (
-            objective.value_and_gradient(params + shift)[1]
-            - objective.value_and_gradient(params - shift)[1]
-        ) / (2.0 * HESSIAN_STEP)
-        hessian[:, index] = difference * scales
-    return 0.5 * (hessian + hessian.T)
+    def gradient(point: np.ndarray) -> np.ndarray:
+        return objective.value_and_gradient(point)[1]
+
+    # steps of HESSIAN_STEP in u are steps of HESSIAN_STEP * scales in [theta, rho]
+    return central_hessian(gradient, params, HESSIAN_STEP * scales) * np.outer(scales, scales)
 
 
 #: The Hessian part of Satterthwaite's df per objective and optimum: the fixed-effects table,

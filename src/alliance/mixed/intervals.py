@@ -39,6 +39,7 @@ from scipy import special
 
 from alliance.errors import SpecificationError
 from alliance.mixed.compare import INTERIOR_START, interior_start, refit_ml
+from alliance.mixed.differences import central_hessian
 from alliance.mixed.minimiser import SINGULAR_TOLERANCE, minimise
 from alliance.mixed.objective import ProfiledDeviance
 from alliance.mixed.result import MixedResult
@@ -205,21 +206,6 @@ def variance_parameters(result: MixedResult) -> pd.Series:
     return pd.Series(parameters.report(values), index=list(parameters.names), dtype=float)
 
 
-def _hessian(function: Callable[[np.ndarray], tuple[float, np.ndarray]], values: np.ndarray,
-             free: np.ndarray, upper: np.ndarray) -> np.ndarray:
-    """Central differences of the exact gradient over the ``free`` coordinates."""
-    index = np.flatnonzero(free)
-    hessian = np.empty((len(index), len(index)))
-    for column, k in enumerate(index):
-        step = 1e-4 * max(abs(values[k]), 0.1)
-        step = min(step, 0.5 * (upper[k] - values[k])) if np.isfinite(upper[k]) else step
-        plus, minus = values.copy(), values.copy()
-        plus[k] += step
-        minus[k] -= step
-        hessian[:, column] = (function(plus)[1][index] - function(minus)[1][index]) / (2 * step)
-    return 0.5 * (hessian + hessian.T)
-
-
 def _on_boundary(parameters: CovarianceParameters, values: np.ndarray) -> np.ndarray:
     """SDs at zero (lme4's singularity tolerance) and the correlations that involve them."""
     boundary = np.zeros(parameters.size, dtype=bool)
@@ -254,7 +240,10 @@ def parameter_covariance(
     parameters = CovarianceParameters(result)
     values = parameters.from_fit(result.params, result.sigma)
     free = ~_on_boundary(parameters, values)
-    hessian = _hessian(parameters.deviance, values, free, parameters.upper)
+    index = np.flatnonzero(free)
+    steps = 1e-4 * np.maximum(np.abs(values[index]), 0.1)
+    steps = np.minimum(steps, 0.5 * (parameters.upper[index] - values[index]))  # inside bounds
+    hessian = central_hessian(lambda x: parameters.deviance(x)[1], values, steps, index)
     try:
         inverse = np.linalg.inv(hessian)
     except np.linalg.LinAlgError:

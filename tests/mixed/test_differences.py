@@ -1,0 +1,24 @@
+"""alliance.mixed.differences: central-difference Hessians of exact gradients."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from alliance.mixed.differences import central_hessian
+
+
+def test_a_quartic_function_s_hessian_to_truncation_error() -> None:
+    """f(x) = sum a_i x_i^4 + x_0 x_1 x_2: the Hessian is known in closed form."""
+    a = np.array([0.5, 2.0, 1.5])
+
+    def gradient(x: np.ndarray) -> np.ndarray:
+        return 4.0 * a * x**3 + np.array([x[1] * x[2], x[0] * x[2], x[0] * x[1]])
+
+    x = np.array([0.7, -1.2, 2.0])
+    exact = np.diag(12.0 * a * x**2) + np.array(
+        [[0.0, x[2], x[1]], [x[2], 0.0, x[0]], [x[1], x[0], 0.0]])
+    found = central_hessian(gradient, x, np.full(3, 1e-4))
+    np.testing.assert_allclose(found, exact, rtol=1e-7, atol=1e-9)
+    # only the chosen coordinates, with their own steps
+    part = central_hessian(gradient, x, np.array([1e-4, 2e-4]), index=np.array([0, 2]))
+    np.testing.assert_allclose(part, exact[np.ix_([0, 2], [0, 2])], rtol=1e-7, atol=1e-9)
