@@ -1,31 +1,61 @@
 """Model matrices of formula parts, with a fast path for purely numeric terms.
 
-formulaic parses every formula part (term expansion and ordering as R). When every factor of
-every term is a plain numeric column, the columns are built here as products of the data
-columns: materialising through formulaic costs milliseconds per call, which dominates a fit of
-a few thousand sessions and every replicate of a power simulation. Anything else (categorical
-variables, ``C()``) goes through formulaic's own materializer.
+Every formula part reaches this module written out term by term in R's order
+(:func:`~alliance.mixed.terms.in_r_order`). When every variable of the part is a column (no
+call such as ``C(g)``), its terms and variables are read by :mod:`alliance.mixed.terms`;
+otherwise by formulaic. When every factor of every term is a plain numeric column, the columns
+are built here as products of the data columns: materialising through formulaic costs
+milliseconds per call, which dominates a fit of a few thousand sessions and every replicate of
+a power simulation. Anything else (categorical variables, ``C()``) goes through formulaic's own
+materializer.
+
+formulaic is imported only where it is used: importing it takes a fifth of a second (it loads
+scipy.sparse), more than a whole fit of purely numeric terms spends on its formula.
 """
 
 from __future__ import annotations
 
+import re
+import sys
 from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from formulaic import Formula, model_matrix
-from formulaic.transforms import TRANSFORMS
 from pandas.api.extensions import ExtensionDtype
 
+from alliance.mixed.terms import written_terms
 from alliance.mixed.transforms import TransformedFormula, lme4_column_name
 
 
 @lru_cache(maxsize=256)
 def parsed(text: str) -> Any:
     """formulaic's parse of a formula side (cached: the same formula is fitted many times)."""
+    # imported here, not with the module: only sides with calls need it (start-up time)
+    from formulaic import Formula
+
     return Formula(text)
+
+
+@lru_cache(maxsize=256)
+def column_terms(text: str) -> tuple[tuple[str, ...], ...] | None:
+    """The columns of each term of a side whose variables are all columns, read without formulaic.
+
+    ``text`` is written out term by term (:func:`~alliance.mixed.terms.written_terms`); the
+    intercept is the term without columns. None if a variable is a call (``C(g)``) or the
+    text is not written term by term: formulaic reads those.
+    """
+    terms = written_terms(text)
+    if terms is None:
+        return None
+    columns = []
+    for term in terms:
+        names = tuple(variable.column for variable in term if variable.column is not None)
+        if len(names) < len(term):
+            return None
+        columns.append(names)
+    return tuple(columns)
 
 
 @lru_cache(maxsize=256)
@@ -36,6 +66,12 @@ def required_variables(text: str) -> frozenset[str]:
     cuts ```IQ.verb``` to ``IQ`` (the root of a Python attribute), but R's names hold dots.
     Cached like :func:`parsed`; the result is a frozenset so that no caller can alter it.
     """
+    columns = column_terms(text)
+    if columns is not None:
+        return frozenset(name for term in columns for name in term)
+    # imported here, not with the module: only sides with calls need it (start-up time)
+    from formulaic.transforms import TRANSFORMS
+
     names: set[str] = set()
     for term in parsed(text):
         for factor in term.factors:
@@ -50,6 +86,9 @@ def required_variables(text: str) -> frozenset[str]:
 @lru_cache(maxsize=256)
 def plain_variables(text: str) -> frozenset[str]:
     """Names a formula side reads as they are, not inside a call (``x`` in ``x + C(g)``)."""
+    columns = column_terms(text)
+    if columns is not None:
+        return frozenset(name for term in columns for name in term)
     return frozenset(
         str(factor.expr)
         for term in parsed(text)
@@ -65,6 +104,9 @@ def numeric_terms(text: str) -> tuple[tuple[str, ...], ...] | None:
     The intercept is the term without variables. Depends on the text only, so it is cached
     with the parse; the tuples cannot be altered by a caller.
     """
+    columns = column_terms(text)
+    if columns is not None:
+        return columns
     terms = []
     for term in parsed(text):
         names = []
@@ -77,6 +119,20 @@ def numeric_terms(text: str) -> tuple[tuple[str, ...], ...] | None:
             names.append(str(factor.expr))
         terms.append(tuple(names))
     return tuple(terms)
+
+
+def formulaic_refusal(error: BaseException) -> str | None:
+    """formulaic's reason for refusing a formula side, without its terminal colours; None if
+    ``error`` is not formulaic's.
+
+    formulaic is imported only by the sides that need it: when it is not imported, no error
+    is its own, and it is not imported to tell.
+    """
+    errors = sys.modules.get("formulaic.errors")
+    if errors is None or not isinstance(error, errors.FormulaicError):
+        return None
+    # formulaic marks the place in the formula with terminal colours and brackets
+    return re.sub(r"\x1b\[[0-9;]*m|[\u29da\u29db]", "", str(error))
 
 
 def _plain_numbers(dtype: np.dtype | ExtensionDtype) -> bool:
@@ -228,6 +284,10 @@ def build_model_matrix(
     fast = _fast_design(formula, data)
     if fast is not None:
         return fast[0], fast[1], None
+    # imported here, not with the module: only categorical terms and calls need it (start-up
+    # time)
+    from formulaic import model_matrix
+
     frame = data.frame.assign(**formula.columns) if formula.columns else data.frame
     matrix = model_matrix(formula.text, frame, na_action="ignore", ensure_full_rank=full_rank)
     labels = tuple(lme4_column_name(str(name), formula.names) for name in matrix.columns)

@@ -20,12 +20,16 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from formulaic import model_matrix
 
 from alliance.errors import DataError, SpecificationError
-from alliance.mixed.model_matrix import required_variables
+from alliance.mixed.model_matrix import DataColumns, build_model_matrix, required_variables
 from alliance.mixed.spec import MatrixRecipe
-from alliance.mixed.transforms import call_variables, evaluate_call, lme4_column_name
+from alliance.mixed.transforms import (
+    TransformedFormula,
+    call_variables,
+    evaluate_call,
+    lme4_column_name,
+)
 
 if TYPE_CHECKING:
     from alliance.mixed.result import MixedResult
@@ -70,13 +74,23 @@ def _check_levels(recipe: MatrixRecipe, data: pd.DataFrame) -> None:
             )
 
 
-def _materialise(recipe: MatrixRecipe, frame: pd.DataFrame) -> pd.DataFrame:
+def _materialise(
+    recipe: MatrixRecipe, data: pd.DataFrame, calls: dict[str, np.ndarray]
+) -> tuple[np.ndarray, tuple[str, ...]]:
+    """The recipe's columns of the new rows (``calls``: the values of its placeholders) and
+    their lme4 names: through formulaic's record of the fit's design if it has one (levels
+    and contrasts of categorical variables), else built as in the fit."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        if recipe.model_spec is not None:
-            return recipe.model_spec.get_model_matrix(frame, na_action="ignore")
-        return model_matrix(recipe.text, frame, na_action="ignore",
-                            ensure_full_rank=recipe.full_rank)
+        if recipe.model_spec is None:
+            values, names, _ = build_model_matrix(
+                TransformedFormula(recipe.text, calls, recipe.calls), DataColumns(data),
+                full_rank=recipe.full_rank,
+            )
+            return values, names
+        matrix = recipe.model_spec.get_model_matrix(data.assign(**calls), na_action="ignore")
+    names = tuple(lme4_column_name(str(name), recipe.calls) for name in matrix.columns)
+    return np.asarray(matrix, dtype=float), names
 
 
 def _model_matrix(recipe: MatrixRecipe, data: pd.DataFrame, where: str) -> tuple[np.ndarray, np.ndarray]:
@@ -87,15 +101,13 @@ def _model_matrix(recipe: MatrixRecipe, data: pd.DataFrame, where: str) -> tuple
     _check_levels(recipe, data)
     inputs = {name: data[name].to_numpy() for name in called}
     columns = {name: evaluate_call(expression, inputs) for name, expression in recipe.calls.items()}
-    matrix = _materialise(recipe, data.assign(**columns))
-    names = tuple(lme4_column_name(str(name), recipe.calls) for name in matrix.columns)
+    values, names = _materialise(recipe, data, columns)
     if names != recipe.names:
         raise DataError(
             f"the new data give the {where} columns {list(names)} where the model has "
             f"{list(recipe.names)}; check that {sorted(plain)} have the types they had in the "
             "data of the fit (numbers, not text)"
         )
-    values = np.asarray(matrix, dtype=float)
     absent = data[sorted(plain | called)].isna().to_numpy().any(axis=1)
     return values, np.asarray(absent | np.isnan(values).any(axis=1), dtype=bool)
 

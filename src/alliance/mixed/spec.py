@@ -14,17 +14,15 @@ outside :mod:`alliance.mixed` builds a :class:`MixedModelSpec` or fills its arra
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from formulaic import ModelSpec as FormulaicModelSpec
-from formulaic.errors import FormulaicError
 from scipy.linalg import lapack
 
 from alliance.errors import DataError, SpecificationError, UnknownColumnError
@@ -42,6 +40,7 @@ from alliance.mixed.levels import (
 from alliance.mixed.model_matrix import (
     DataColumns,
     build_model_matrix,
+    formulaic_refusal,
     numeric_terms,
     plain_variables,
     product_columns,
@@ -50,6 +49,9 @@ from alliance.mixed.model_matrix import (
 from alliance.mixed.terms import in_r_order
 from alliance.mixed.transforms import TransformedFormula, replace_calls
 from alliance.mixed.values import check_finite, predictor_values, response_values
+
+if TYPE_CHECKING:
+    from formulaic import ModelSpec as FormulaicModelSpec
 
 
 @dataclass(frozen=True)
@@ -329,10 +331,11 @@ def build_spec(
         )
     try:
         return _build_spec(parsed, data, residual_groups)
-    except FormulaicError as error:
-        # what the formula parser leaves to formulaic, and formulaic refuses; its message
-        # marks the place with terminal colours
-        reason = re.sub(r"\x1b\[[0-9;]*m|[\u29da\u29db]", "", str(error))
+    except Exception as error:
+        # what the formula parser leaves to formulaic, and formulaic refuses
+        reason = formulaic_refusal(error)
+        if reason is None:
+            raise
         raise SpecificationError(f"the formula '{formula}' cannot be used: {reason}") from error
 
 

@@ -323,6 +323,54 @@ def formula_terms(text: str) -> Terms:
     return _Parser(text).parse()
 
 
+@lru_cache(maxsize=256)
+def written_terms(text: str) -> tuple[tuple[Variable, ...], ...] | None:
+    """The terms of a side written out term by term, each with its variables as written.
+
+    ``text`` as :attr:`Terms.formulaic_text` writes it: ``1`` or ``0``, then terms joined by
+    ``+``, each its variables joined by ``:``. The terms, their order and the intercept are
+    those of :func:`formula_terms`; the intercept is the term without variables, first. The
+    variables of a term come in the order of the first term written with them (``b:a`` in
+    ``1 + b:a + a:b``): the order formulaic keeps, and for a side from
+    :func:`in_r_order` the order of first appearance in the formula it was written out from,
+    in which lme4 names the columns (``a:b`` after ``a:b + b``, written ``1 + b + a:b``).
+
+    Returns
+    -------
+    tuple of tuple of Variable, or None
+        None if ``text`` is not written term by term (``a*b``, parentheses, ``-``).
+    """
+    terms = formula_terms(text)
+    parser = _Parser(text)
+    written: dict[int, tuple[int, ...]] = {}
+    for part in _split(parser.tokens, "+"):
+        if len(part) == 1 and part[0][0] == "number":
+            continue
+        operands = part[::2]
+        if any(kind not in ("name", "call") for kind, _ in operands) or any(
+            token != ("op", ":") for token in part[1::2]
+        ) or len(part) % 2 == 0:
+            return None
+        # numbered as formula_terms numbers them, by first appearance: the same parser
+        # meets the same variables in the same order
+        order = tuple(dict.fromkeys(parser._variable(kind, token) for kind, token in operands))
+        written.setdefault(sum(1 << index for index in order), order)
+    ordered = [written[sum(1 << index for index in term)] for term in terms.terms]
+    intercept: list[tuple[Variable, ...]] = [()] if terms.intercept else []
+    return tuple(intercept + [tuple(terms.variables[i] for i in term) for term in ordered])
+
+
+def _split(tokens: list[tuple[str, str]], operator: str) -> list[list[tuple[str, str]]]:
+    """``tokens`` cut at each ``operator``; an empty part where two meet or at an end."""
+    parts: list[list[tuple[str, str]]] = [[]]
+    for token in tokens:
+        if token == ("op", operator):
+            parts.append([])
+        else:
+            parts[-1].append(token)
+    return parts
+
+
 def in_r_order(formula: TransformedFormula) -> TransformedFormula:
     """``formula`` written out term by term in R's order, for formulaic to materialise.
 
