@@ -5,6 +5,8 @@ refuses."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -227,3 +229,57 @@ def test_rebuild_refuses_crossed_or_reordered_levels(numeric):
     swapped = {**columns, "therapist": columns["patient"], "patient": columns["therapist"]}
     with pytest.raises(SpecificationError, match=r"levels \['therapist', 'patient'\]"):
         rebuild_spec(template, swapped)
+
+
+#: Fits models of plain numeric columns in a fresh process and predicts the data of each fit,
+#: then prints the fixed-effect names of each fit, the largest difference between the
+#: predictions and the fitted values, and the modules of formulaic and scipy.sparse it has
+#: imported.
+PLAIN_FITS = """
+import json, sys, warnings
+import numpy as np, pandas as pd
+import alliance.mixed
+rng = np.random.default_rng(5)
+n = 240
+data = pd.DataFrame({name: rng.normal(size=n) for name in
+                     ("time", "IQ.verb", "a b", "lambda", "pi", "e", "C", "I", "z")})
+data["therapist"] = np.repeat(np.arange(12), 20)
+data["patient"] = np.repeat(np.arange(48), 5)
+data["y"] = (data["time"] + data["IQ.verb"] + rng.normal(size=12)[data["therapist"]]
+             + rng.normal(size=48)[data["patient"]] + rng.normal(size=n))
+formulas = sys.argv[1:]
+names = []
+difference = 0.0
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    for formula in formulas:
+        result = alliance.mixed.fit(formula, data)
+        names.append(list(result.spec.fixed_names))
+        predicted = result.predict(data).to_numpy()
+        difference = max(difference, float(np.max(np.abs(predicted - result.fitted))))
+loaded = [m for m in sys.modules if m.split(".")[0] == "formulaic" or m.startswith("scipy.sparse")]
+print(json.dumps({"names": names, "difference": difference, "loaded": loaded}))
+"""
+
+
+def test_fits_of_plain_numeric_columns_import_neither_formulaic_nor_scipy_sparse() -> None:
+    # nor do predictions of their data
+    # formulaic (and scipy.sparse, which it loads) takes a fifth of a second to import
+    formulas = [
+        "y ~ time * (IQ.verb + `a b`) + (time | therapist/patient)",
+        "y ~ 0 + (time + pi + e)^2 + `lambda`:time + (1 | therapist)",
+        "y ~ time/(C + I) - 1 + z %in% time + (0 + `IQ.verb` | therapist)",
+        "y ~ time:z + z:time + (1 + time || therapist)",
+    ]
+    run = subprocess.run([sys.executable, "-c", PLAIN_FITS, *formulas], capture_output=True,
+                         text=True, check=True)
+    found = json.loads(run.stdout)
+    # R 4.2.2: attr(terms(f), "term.labels"), after the intercept if there is one
+    assert found["names"] == [
+        ["(Intercept)", "time", "IQ.verb", "`a b`", "time:IQ.verb", "time:`a b`"],
+        ["time", "pi", "e", "time:pi", "time:e", "pi:e", "time:lambda"],
+        ["time", "time:C", "time:I", "time:z"],
+        ["(Intercept)", "time:z"],
+    ]
+    assert found["difference"] < 1e-10
+    assert found["loaded"] == []

@@ -22,9 +22,15 @@ from alliance.errors import SpecificationError, UnknownColumnError
 from alliance.mixed import fit
 from alliance.mixed.deparse import r_deparse
 from alliance.mixed.formula import parse_formula
+from alliance.mixed.model_matrix import (
+    column_terms,
+    numeric_terms,
+    plain_variables,
+    required_variables,
+)
 from alliance.mixed.spec import build_spec
-from alliance.mixed.terms import formula_terms
-from alliance.mixed.transforms import r_syntactic
+from alliance.mixed.terms import formula_terms, in_r_order, written_terms
+from alliance.mixed.transforms import TransformedFormula, r_syntactic, replace_calls
 
 REFERENCE = Path(__file__).resolve().parents[1] / "reference"
 FIXTURE = json.loads((REFERENCE / "terms_order.json").read_text())
@@ -182,3 +188,88 @@ def test_unknown_dotted_names_are_named_whole(formula: str, missing: str) -> Non
 def test_attributes_of_a_column_stay_refused() -> None:
     with pytest.raises(SpecificationError, match="'IQ.verb.__class__' reads an attribute"):
         build_spec("y ~ I(IQ.verb.__class__) + (1 | g)", reference_data())
+
+
+#: Sides of plain columns, read by formula_terms and not by formulaic. Names as the engine
+#: takes them: with dots, in backquotes, Python keywords and builtins, numpy's and R's words.
+PLAIN_SIDES = (
+    "1", "0", "time", "0 + time", "time - 1", "-1 + a*b", "x - 1 + 1", "1 + 0 + x",
+    "time * burdens", "time * (burdens + satisfactions)", "a:b", "a:b + b:a", "a:b + b",
+    "b*a + a", "a*b*c", "a*b*c - a:b:c", "a:b:c + c:a", "c:b:a + a + b:c", "d:c:b:a + a*b",
+    "(a + b + c)^2", "(a + b + c)^3", "(a + b)^2 - a:b", "a/b", "a/(b + c)", "(a + b)/c:d",
+    "(a + b) %in% c", "b %in% a", "a %in% b:c", "(a + b)*(c + d)", "a:(b + c)",
+    "a + a + b:a + a:b", "a + b - a", "x + x:x", "IQ.verb * time", "`IQ.verb`:x + IQ.verb",
+    "`a b` * x", "`a+b`:c + `a:b`", "`lambda` + pi + e", "C + I + C:I", "`True` * `None`",
+    "`if`:x + `in`", "function + TRUE:Inf + NA", "np + numpy:log + exp", "sum:len + print",
+    ".hidden + x. + x_1:_x", "0 + `my f`:x:`a b`",
+)
+
+
+def formulaic_reading(text: str) -> tuple[tuple[tuple[str, ...], ...], set[str], set[str]]:
+    """formulaic's terms (intercept as the term without variables), required and plain
+    variables of a side written out term by term, as the engine read them before."""
+    from formulaic import Formula
+
+    terms = []
+    required: set[str] = set()
+    plain: set[str] = set()
+    for term in Formula(text):
+        names = []
+        for factor in term.factors:
+            method = str(factor.eval_method.value)
+            if method == "literal" and str(factor.expr) == "1":
+                continue
+            assert method == "lookup", (text, factor)
+            names.append(str(factor.expr))
+        terms.append(tuple(names))
+        required.update(names)
+        plain.update(names)
+    return tuple(terms), required, plain
+
+
+@pytest.mark.parametrize("side", PLAIN_SIDES)
+def test_plain_sides_are_read_as_formulaic_reads_them(side: str) -> None:
+    # the text the engine builds the matrices from: terms written out in R's order
+    text = in_r_order(TransformedFormula(side, {}, {})).text
+    terms, required, plain = formulaic_reading(text)
+    assert column_terms(text) == terms  # read without formulaic
+    assert numeric_terms(text) == terms
+    assert required_variables(text) == required
+    assert plain_variables(text) == plain
+
+
+def test_placeholders_of_calls_are_plain_columns() -> None:
+    counter = [0]
+    data = reference_data()
+    side = in_r_order(replace_calls("log(IQ.verb) * ses + I(x^2):`a b`", data, counter))
+    terms, required, _ = formulaic_reading(side.text)
+    assert column_terms(side.text) == numeric_terms(side.text) == terms
+    assert required_variables(side.text) == required
+    assert set(required) == {*side.columns, "ses", "a b"}
+
+
+@pytest.mark.parametrize(("side", "required", "plain"), [
+    ("1 + C(f1)", {"f1"}, set()),
+    ("1 + x + C(Sex):x", {"x", "Sex"}, {"x"}),
+])
+def test_sides_with_calls_are_read_by_formulaic(
+    side: str, required: set[str], plain: set[str]
+) -> None:
+    assert column_terms(side) is None
+    assert numeric_terms(side) is None
+    assert required_variables(side) == required
+    assert plain_variables(side) == plain
+
+
+@pytest.mark.parametrize("text", ["1 + a*b", "1 + (a + b)", "1 + a - b", "+ a"])
+def test_sides_not_written_term_by_term_have_no_written_terms(text: str) -> None:
+    assert written_terms(text) is None
+    assert column_terms(text) is None
+
+
+def test_written_terms_keep_the_order_of_the_first_term_written() -> None:
+    terms = written_terms("1 + b + b:a + a:b + c:a:b")
+    assert terms is not None
+    assert [[variable.column for variable in term] for term in terms] == [
+        [], ["b"], ["b", "a"], ["c", "a", "b"]
+    ]
