@@ -19,11 +19,19 @@ runner = CliRunner()
 
 def cache_state(monkeypatch: pytest.MonkeyPatch, cached: bool | None) -> list[str]:
     """Pretend numba's cache holds the kernels (or not, or cannot be read); returns the list
-    to which each call of ``compile_kernels`` appends "compiled"."""
+    to which each question appends "cached? <random effects per level>" and each call of
+    ``compile_kernels`` "compiled <random effects per level>"."""
     calls: list[str] = []
-    monkeypatch.setattr("alliance.mixed.compile_cache.kernels_cached", lambda: cached)
-    monkeypatch.setattr("alliance.mixed.compile_cache.compile_kernels",
-                        lambda: calls.append("compiled"))
+
+    def kernels_cached(q_per_level=(2, 2)):
+        calls.append(f"cached? {tuple(q_per_level)}")
+        return cached
+
+    def compile_kernels(q_per_level=(2, 2), threaded=False):
+        calls.append(f"compiled {tuple(q_per_level)}")
+
+    monkeypatch.setattr("alliance.mixed.compile_cache.kernels_cached", kernels_cached)
+    monkeypatch.setattr("alliance.mixed.compile_cache.compile_kernels", compile_kernels)
     return calls
 
 
@@ -38,10 +46,11 @@ def invoke(*args: str) -> tuple[int, str, str]:
 def test_fit_tells_when_its_fit_compiles_the_kernels(
     monkeypatch: pytest.MonkeyPatch, cached: bool | None, notice: str | None
 ) -> None:
-    cache_state(monkeypatch, cached)
+    calls = cache_state(monkeypatch, cached)
     code, output, errors = invoke("fit", str(SLEEP), "--formula", FORMULA)
     assert code == 0, output + errors
     assert "Fixed effects" in output
+    assert calls == ["cached? (2,)"]  # the kernels of this model: one level, q = 2
     if notice is None:
         assert errors == ""
     else:
@@ -67,11 +76,12 @@ def test_power_compiles_the_kernels_before_its_workers_under_the_notice(
     monkeypatch.setattr(runs, run)
     code, output, errors = invoke(*args)
     assert code == 0, output + errors
+    # the example design: a random intercept and slope for therapists and patients
     if cached:
-        assert calls == ["ran"]
+        assert calls == ["cached? (2, 2)", "ran"]
         assert COMPILING not in errors
     else:
-        assert calls == ["compiled", "ran"]
+        assert calls == ["cached? (2, 2)", "compiled (2, 2)", "ran"]
         assert COMPILING in errors
 
 
@@ -94,7 +104,11 @@ def test_the_study_pipeline_compiles_at_its_first_model_fitting_step(
 
     assert with_progress(pipeline) == "run"
     first = STEPS.index(FIRST_FITTING_STEP)
-    compiled = [] if cached else ["compiled"]
+    # the kernels of the growth models and those of every other model (null, joint)
+    compiled = [
+        call for q in ("(2, 2)", "(1, 1)")
+        for call in ([f"cached? {q}"] if cached else [f"cached? {q}", f"compiled {q}"])
+    ]
     assert calls == [*STEPS[: first + 1], *compiled, *STEPS[first + 1 :]]
     assert first > STEPS.index("Reading and checking the data")
 
@@ -106,3 +120,11 @@ def test_fit_reports_a_mistake_before_any_notice(monkeypatch: pytest.MonkeyPatch
     assert "Dayz" in errors
     assert COMPILING not in errors and COMPILING not in output
     assert calls == []
+
+
+def test_fit_asks_for_the_kernels_of_its_own_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a random intercept only runs the kernels for any q, a version of their own
+    calls = cache_state(monkeypatch, True)
+    code, output, errors = invoke("fit", str(SLEEP), "--formula", "Reaction ~ Days + (1 | Subject)")
+    assert code == 0, output + errors
+    assert calls == ["cached? (1,)"]

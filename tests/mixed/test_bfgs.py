@@ -95,3 +95,25 @@ def test_the_iteration_limit_is_reported():
     assert outcome.iterations == 2
     assert outcome.message == "maximum number of iterations reached"
     assert not outcome.reached_optimum
+
+
+def test_a_gradient_already_below_tolerance_stops_before_the_first_iteration():
+    objective = fitted_objective(SLEEPSTUDY)
+    start = objective.layout.start()
+    outcome = run_bfgs(objective, start, max_iterations=1000, gtol=1e9, ftol=1e-14)
+    assert outcome.message == "gradient below tolerance"
+    assert outcome.reached_optimum
+    assert outcome.iterations == 0
+    assert objective.n_evaluations == 1
+    np.testing.assert_array_equal(outcome.x, start)
+    value, gradient = objective.value_and_gradient(start)
+    assert outcome.value == value
+    np.testing.assert_allclose(outcome.gradient, gradient, rtol=1e-14)
+
+
+def test_a_start_where_the_deviance_is_not_finite_is_refused():
+    objective = fitted_objective(SLEEPSTUDY)
+    start = np.full(objective.layout.size, np.nan)
+    with pytest.raises(np.linalg.LinAlgError, match="not positive definite at the start"):
+        run_bfgs(objective, start, max_iterations=1000, gtol=1e-6, ftol=1e-14)
+    assert objective.n_evaluations == 1

@@ -93,3 +93,14 @@ def test_the_threaded_version_can_be_compiled_beforehand(monkeypatch):
     compile_cache.compile_kernels(threaded=True)
     assert any(signature[0] == typeof(THREADED) for signature in engine.run.signatures)
     assert objective.PARALLEL_MIN_GROUPS == 20_000  # restored
+
+
+def test_each_kind_of_model_finds_its_own_kernels_in_the_cache(monkeypatch):
+    compile_cache.compile_kernels((2, 2))
+    compile_cache.compile_kernels((1, 1))
+    # growth models, and every other model (random intercepts, mixed q, q = 4)
+    for q_per_level in [(2, 2), (2,), (1, 1), (2, 1), (4, 4)]:
+        assert compile_cache.kernels_cached(q_per_level) is True
+    # a version never compiled is not taken for one that is
+    monkeypatch.setattr("alliance.mixed.kernels.blocks_marker", lambda q_per_level: (0, 0, 0))
+    assert compile_cache.kernels_cached((2, 2)) is False

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import os
 import signal
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -152,11 +152,11 @@ def reported_errors(
 
 
 @contextmanager
-def compiling_notice() -> Iterator[bool]:
+def compiling_notice(q_per_level: Sequence[int] = (2, 2)) -> Iterator[bool]:
     """Around a command's first fit: say so on stderr if it compiles the mixed-model kernels.
 
-    Unless numba's disk cache holds the kernels
-    (:func:`alliance.mixed.compile_cache.kernels_cached`), the first fit compiles them, which
+    Unless numba's disk cache holds the kernels of a model with ``q_per_level`` random effects
+    per level (:func:`alliance.mixed.compile_cache.kernels_cached`), the fit compiles them, which
     takes tens of seconds once per machine. The block then runs under a one-line notice with
     a spinner (:data:`COMPILING`, or :data:`MAY_COMPILE` when the cache cannot be read); on
     a stderr that is not a terminal the notice is printed as a plain line. Yields whether the
@@ -164,7 +164,7 @@ def compiling_notice() -> Iterator[bool]:
     """
     from alliance.mixed.compile_cache import kernels_cached
 
-    cached = kernels_cached()
+    cached = kernels_cached(q_per_level)
     if cached:
         yield False
         return
@@ -177,18 +177,19 @@ def compiling_notice() -> Iterator[bool]:
         yield True
 
 
-def compile_kernels_first() -> None:
-    """Compile the mixed-model kernels now, under :func:`compiling_notice`, unless cached.
+def compile_kernels_first(q_per_level: Sequence[int] = (2, 2)) -> None:
+    """Compile the kernels of a model with ``q_per_level`` random effects per level now, under
+    :func:`compiling_notice`, unless cached.
 
     For commands whose fits run in worker processes (power), where the notice could not be
     shown at the first fit itself. (The study pipeline compiles them at its first model-fitting
     step instead: :func:`alliance.cli.replicate.with_progress`.)
     """
-    with compiling_notice() as compiling:
+    with compiling_notice(q_per_level) as compiling:
         if compiling:
             from alliance.mixed.compile_cache import compile_kernels
 
-            compile_kernels()
+            compile_kernels(q_per_level)
 
 
 def _exit_code(error: Exception) -> int:

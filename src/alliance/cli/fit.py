@@ -141,7 +141,7 @@ def fit_command(
                 began = time.perf_counter()
                 spec = build_spec(formula, frame, residual_groups=residual_groups)
                 clustering = None if cluster is None else column_clustering(spec, frame, cluster)
-                with compiling_notice():
+                with compiling_notice([level.q for level in spec.levels]):
                     result = fit_spec(spec, reml=not ml, df_method=df, began=began,
                                       robust=robust, clustering=clustering)
             except DataError as error:

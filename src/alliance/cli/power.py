@@ -202,6 +202,7 @@ def power_command(
     with reported_errors("power", debug, interrupted):
         from alliance.io.output import check_file_output, refuse_inputs
         from alliance.power import Grid, power_analysis
+        from alliance.power.model import random_effects_per_level
         from alliance.power.store import LOCK_FILE, REPLICATE_FOLDER, RUN_FILE
 
         if workers is not None and scheduler is not None:
@@ -238,7 +239,7 @@ def power_command(
                 )
             power_grid = Grid(parameter.strip().replace("-", "_"), tuple(_numbers(values, "--grid")))
         _print_design(chosen, replications, null_replications, seed, workers, scheduler)
-        compile_kernels_first()
+        compile_kernels_first(random_effects_per_level(chosen))
         with progress_bar("replications", stderr, remaining=True) as bar:
             job = bar.add_task("simulating", total=None)
             result = power_analysis(

@@ -57,7 +57,7 @@ def with_progress(task: Callable[[Callable[[str, int, int], None]], StudyRun]) -
     """
     from alliance.app.memory import return_large_blocks_promptly
     from alliance.cli.common import COMPILING, MAY_COMPILE, progress_bar
-    from alliance.mixed.compile_cache import compile_kernels, kernels_cached
+    from alliance.mixed.compile_cache import GROWTH_MODEL_Q, compile_kernels, kernels_cached
     from alliance.study.pipeline import FIRST_FITTING_STEP, STEPS
 
     return_large_blocks_promptly()
@@ -66,11 +66,15 @@ def with_progress(task: Callable[[Callable[[str, int, int], None]], StudyRun]) -
 
         def update(description: str, completed: int, total: int) -> None:
             if description == FIRST_FITTING_STEP:
-                cached = kernels_cached()
-                if not cached:
-                    notice = COMPILING if cached is False else MAY_COMPILE
-                    bar.update(handle, description=notice, completed=completed, total=total)
-                    compile_kernels()
+                # the growth models' kernels, and those of every other model (null models
+                # with random intercepts, the joint model)
+                for q_per_level in (GROWTH_MODEL_Q, (1, 1)):
+                    cached = kernels_cached(q_per_level)
+                    if not cached:
+                        notice = COMPILING if cached is False else MAY_COMPILE
+                        bar.update(handle, description=notice, completed=completed,
+                                   total=total)
+                        compile_kernels(q_per_level)
             bar.update(handle, description=description, completed=completed, total=total)
 
         return task(update)

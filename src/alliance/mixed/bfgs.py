@@ -51,7 +51,11 @@ FIRST_STEP = 0.5
 # expressions, ``@`` and ``np.outer`` in compiled code bring allocation, broadcasting checks
 # and BLAS wrappers with them, which made this function the largest part of the one-time
 # compilation (the vectors have one entry per covariance parameter, a few to a few dozen).
-@njit(cache=True, inline="always")
+# They are small functions compiled on their own, not inlined: :func:`bfgs` is inlined into
+# the entry point, and numba's inliner copies every block of the inlined code together with
+# all of its variables, a cost that grows with blocks times variables (inlined, these helpers
+# and six copies of the result's assembly cost about 3 s of a 20 s first compilation).
+@njit(cache=True)
 def _dot(a, b):  # pragma: no cover
     total = 0.0
     for i in range(a.shape[0]):
@@ -59,7 +63,7 @@ def _dot(a, b):  # pragma: no cover
     return total
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _gradient_step_matrix(h_inv, g):  # pragma: no cover
     """Set ``h_inv`` to an inverse Hessian guess whose step changes no parameter by more than
     ``FIRST_STEP``: ``I FIRST_STEP / max(1, max |g|)``."""
@@ -72,7 +76,7 @@ def _gradient_step_matrix(h_inv, g):  # pragma: no cover
         h_inv[i, i] = FIRST_STEP / largest
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _newton_step(h_inv, g, direction):  # pragma: no cover
     """``direction = -H g``; returns the Newton decrement ``-g' direction``."""
     n = g.shape[0]
@@ -84,20 +88,50 @@ def _newton_step(h_inv, g, direction):  # pragma: no cover
     return -_dot(g, direction)
 
 
+@njit(cache=True)
+def _update(h_inv, s, y, u, scaled):  # pragma: no cover
+    """The BFGS update of ``h_inv`` with the step ``s`` and gradient change ``y`` (``u`` a
+    buffer), skipped without enough curvature; the first update scales ``h_inv`` to
+    ``s'y / y'y`` unless ``scaled`` (Nocedal & Wright eq. 6.20). Returns whether it is scaled."""
+    n = s.shape[0]
+    curvature = _dot(s, y)
+    y_y = _dot(y, y)
+    if not curvature > 1e-12 * np.sqrt(_dot(s, s) * y_y):
+        return scaled
+    if not scaled:
+        for i in range(n):
+            for j in range(n):
+                h_inv[i, j] = 0.0
+            h_inv[i, i] = curvature / y_y
+    # H+ = (I - rho s y') H (I - rho y s') + rho s s', expanded with u = H y
+    rho = 1.0 / curvature
+    for i in range(n):
+        total = 0.0
+        for j in range(n):
+            total += h_inv[i, j] * y[j]
+        u[i] = total
+    weight = rho * rho * _dot(y, u) + rho
+    for i in range(n):
+        for j in range(n):
+            h_inv[i, j] = (h_inv[i, j] - rho * (s[i] * u[j] + u[i] * s[j])
+                           + weight * s[i] * s[j])
+    return True
+
+
 @njit(cache=True, inline="always")
-def _evaluate(threads, problem, point, scale, g_out):  # pragma: no cover
+def _evaluate(threads, blocks, problem, point, scale, g_out):  # pragma: no cover
     """Deviance at the scaled ``point``; its gradient in scaled coordinates into ``g_out``."""
     n = point.shape[0]
     unscaled = np.empty(n)
     for i in range(n):
         unscaled[i] = point[i] / scale[i]
-    f, g = deviance_gradient(threads, problem, unscaled)
+    f, g = deviance_gradient(threads, blocks, problem, unscaled)
     for i in range(n):
         g_out[i] = g[i] / scale[i]
     return f
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _unscaled(x, f, g, h_inv, scale, iterations, code, reached, n_evaluations):  # pragma: no cover
     """The end point of :func:`bfgs` in the caller's coordinates."""
     n = x.shape[0]
@@ -114,12 +148,12 @@ def _unscaled(x, f, g, h_inv, scale, iterations, code, reached, n_evaluations): 
 
 @njit(cache=True, inline="always")
 def bfgs(
-    threads, problem, x0, scale, inverse_hessian, has_inverse_hessian, max_iterations, gtol,
-    ftol, decrement_tol,
+    threads, blocks, problem, x0, scale, inverse_hessian, has_inverse_hessian, max_iterations,
+    gtol, ftol, decrement_tol,
 ):  # pragma: no cover
     """Minimise the deviance of ``problem`` from ``x0`` (see the module docstring).
 
-    ``threads`` and ``problem`` are those of
+    ``threads``, ``blocks`` and ``problem`` are those of
     :func:`alliance.mixed.deviance.deviance_gradient`. The search works on ``scale * x``;
     ``x0``, the returned point, gradient and inverse Hessian are in the caller's coordinates.
     ``inverse_hessian`` seeds the quasi-Newton matrix when ``has_inverse_hessian`` (e.g. from
@@ -133,7 +167,7 @@ def bfgs(
     for i in range(n):
         x[i] = x0[i] * scale[i]
     g = np.empty(n)
-    f = _evaluate(threads, problem, x, scale, g)
+    f = _evaluate(threads, blocks, problem, x, scale, g)
     n_evaluations = 1
     h_inv = np.empty((n, n))
     if has_inverse_hessian:
@@ -142,9 +176,10 @@ def bfgs(
                 h_inv[i, j] = inverse_hessian[i, j] * (scale[i] * scale[j])
     else:
         _gradient_step_matrix(h_inv, g)
+    # one exit, so that the result is assembled at one place (see the note above _dot)
+    code, reached, iterations = 5, False, max_iterations
     if not np.isfinite(f):
-        return _unscaled(x, f, g, h_inv, scale, 0, START_NOT_POSITIVE_DEFINITE, False,
-                         n_evaluations)
+        code, iterations, max_iterations = START_NOT_POSITIVE_DEFINITE, 0, 0
     direction = np.empty(n)
     trial = np.empty(n)
     g_trial = np.empty(n)
@@ -161,10 +196,12 @@ def bfgs(
         for i in range(n):
             largest = max(largest, abs(g[i]))
         if largest < gtol:
-            return _unscaled(x, f, g, h_inv, scale, iteration - 1, 0, True, n_evaluations)
+            code, reached, iterations = 0, True, iteration - 1
+            break
         decrement = _newton_step(h_inv, g, direction)
         if 0.0 <= decrement < decrement_tol and scaled:
-            return _unscaled(x, f, g, h_inv, scale, iteration - 1, 1, True, n_evaluations)
+            code, reached, iterations = 1, True, iteration - 1
+            break
         if decrement <= 0.0:
             _gradient_step_matrix(h_inv, g)
             decrement = _newton_step(h_inv, g, direction)
@@ -180,7 +217,7 @@ def bfgs(
                 break
             for i in range(n):
                 trial[i] = x[i] + alpha * direction[i]
-            f_trial = _evaluate(threads, problem, trial, scale, g_trial)
+            f_trial = _evaluate(threads, blocks, problem, trial, scale, g_trial)
             n_evaluations += 1
             if np.isfinite(f_trial) and f_trial <= f + 1e-4 * predicted:
                 f_new, moved = f_trial, True
@@ -197,38 +234,21 @@ def bfgs(
             scaled, just_reset = False, True
             continue
         if not moved:
-            return _unscaled(x, f, g, h_inv, scale, iteration, 2, near_optimum, n_evaluations)
+            code, reached, iterations = 2, near_optimum, iteration
+            break
         just_reset = False
         for i in range(n):
             s[i] = trial[i] - x[i]
             y[i] = g_trial[i] - g[i]
-        curvature = _dot(s, y)
-        y_y = _dot(y, y)
-        if curvature > 1e-12 * np.sqrt(_dot(s, s) * y_y):
-            if not scaled:
-                for i in range(n):
-                    for j in range(n):
-                        h_inv[i, j] = 0.0
-                    h_inv[i, i] = curvature / y_y
-                scaled = True
-            # H+ = (I - rho s y') H (I - rho y s') + rho s s', expanded with u = H y
-            rho = 1.0 / curvature
-            for i in range(n):
-                total = 0.0
-                for j in range(n):
-                    total += h_inv[i, j] * y[j]
-                u[i] = total
-            weight = rho * rho * _dot(y, u) + rho
-            for i in range(n):
-                for j in range(n):
-                    h_inv[i, j] = (h_inv[i, j] - rho * (s[i] * u[j] + u[i] * s[j])
-                                   + weight * s[i] * s[j])
+        scaled = _update(h_inv, s, y, u, scaled)
         stalls = stalls + 1 if f - f_new < ftol * (1.0 + abs(f)) else 0
         f = f_new
         x, trial = trial, x
         g, g_trial = g_trial, g
         if stalls > 0 and decrement < 1e3 * decrement_tol:
-            return _unscaled(x, f, g, h_inv, scale, iteration, 3, True, n_evaluations)
+            code, reached, iterations = 3, True, iteration
+            break
         if stalls >= 2:
-            return _unscaled(x, f, g, h_inv, scale, iteration, 4, False, n_evaluations)
-    return _unscaled(x, f, g, h_inv, scale, max_iterations, 5, False, n_evaluations)
+            code, reached, iterations = 4, False, iteration
+            break
+    return _unscaled(x, f, g, h_inv, scale, iterations, code, reached, n_evaluations)

@@ -23,13 +23,19 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 #: The engine's source folder: every compiled function is defined in one of its files.
 PACKAGE_DIR = Path(__file__).resolve().parent
-#: The small model :func:`compile_kernels` fits: two nested levels, each with a random slope.
+#: The small models :func:`compile_kernels` fits: two nested levels, each with a random
+#: intercept and slope (the kernels of growth models), or each with a random intercept (the
+#: kernels of every other model).
 WARM_UP_FORMULA = "y ~ time + (time | therapist/patient)"
+WARM_UP_FORMULA_ANY_Q = "y ~ time + (1 | therapist/patient)"
+#: Random effects per level of a growth model: the default of the functions below.
+GROWTH_MODEL_Q = (2, 2)
 
 
 def _writable(folder: Path) -> bool:
@@ -100,13 +106,14 @@ def configure(
 CHOSEN_DIR = configure()
 
 
-def kernels_cached() -> bool | None:
-    """Whether numba's disk cache holds the compiled kernels for this machine.
+def kernels_cached(q_per_level: Sequence[int] = GROWTH_MODEL_Q) -> bool | None:
+    """Whether numba's disk cache holds the compiled kernels a model needs on this machine.
 
     Reads the cache index of the entry point :func:`alliance.mixed.engine.run`, which every
     fit compiles or loads (the kernels it calls are compiled into it): the kernels are cached
-    when the index holds a version compiled from the current source, for this CPU, whose data
-    file is present. The index is read through numba's internal caching API (numba 0.68,
+    when the index holds a version for the model's kernels
+    (:func:`alliance.mixed.kernels.blocks_marker` of ``q_per_level``, the random effects per
+    level), compiled from the current source, for this CPU, whose data file is present. The index is read through numba's internal caching API (numba 0.68,
     ``numba.core.caching.FunctionCache``); numba discards an index written for another numba
     version or an older source, and so does this check.
 
@@ -118,9 +125,13 @@ def kernels_cached() -> bool | None:
         cache): then they may have to be compiled.
     """
     try:
+        from numba import typeof
         from numba.core.registry import cpu_target
 
         from alliance.mixed.engine import run
+        from alliance.mixed.kernels import blocks_marker
+
+        marker = typeof(blocks_marker(q_per_level))
 
         dispatcher: Any = run  # a numba Dispatcher; its cache is outside numba's typed API
         cache = dispatcher._cache
@@ -128,22 +139,28 @@ def kernels_cached() -> bool | None:
         index = cache._cache_file._load_index()
         codegen = cpu_target.target_context.codegen()
         return any(
-            cache._index_key(key[0], codegen) == key and (folder / name).is_file()
+            key[0][1] == marker and cache._index_key(key[0], codegen) == key
+            and (folder / name).is_file()
             for key, name in index.items()
         )
     except Exception:  # numba's internals differ from the version this was written for
         return None
 
 
-def compile_kernels(threaded: bool = False) -> None:
-    """Compile the kernels now, or load them from the cache: fit :data:`WARM_UP_FORMULA`.
+def compile_kernels(
+    q_per_level: Sequence[int] = GROWTH_MODEL_Q, threaded: bool = False
+) -> None:
+    """Compile the kernels a model needs now, or load them from the cache.
 
     For a caller whose first real fit would compile them at an awkward moment: inside a
-    progress display, or in several worker processes at once. The model is fitted to a small
-    simulated data set (8 therapists, 3 patients each, 4 sessions each); its result is not
-    kept. With ``threaded`` (and more than one thread), the version of the entry point that
-    splits large levels over threads is compiled or loaded too: the one data with a level of
-    at least ``PARALLEL_MIN_GROUPS`` groups use.
+    progress display, or in several worker processes at once. A model with ``q_per_level``
+    random effects per level runs the kernels of :data:`WARM_UP_FORMULA` when every level has
+    two (:func:`alliance.mixed.kernels.blocks_marker`), otherwise those of
+    :data:`WARM_UP_FORMULA_ANY_Q`; that model is fitted to a small simulated data set (8
+    therapists, 3 patients each, 4 sessions each) and its result is not kept. With
+    ``threaded`` (and more than one thread), the version of the entry point that splits large
+    levels over threads is compiled or loaded too: the one data with a level of at least
+    ``PARALLEL_MIN_GROUPS`` groups use.
     """
     import warnings
 
@@ -151,6 +168,7 @@ def compile_kernels(threaded: bool = False) -> None:
     import pandas as pd
 
     from alliance.mixed.fit import fit
+    from alliance.mixed.kernels import INTERCEPT_AND_SLOPE, blocks_marker
 
     rng = np.random.default_rng(0)
     patients_per_therapist, sessions = 3, 4
@@ -167,13 +185,15 @@ def compile_kernels(threaded: bool = False) -> None:
                           "time": time, "therapist": therapist, "patient": patient})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a singular fit compiles the same kernels
-        fit(WARM_UP_FORMULA, frame)
+        growth = blocks_marker(q_per_level) == INTERCEPT_AND_SLOPE
+        formula = WARM_UP_FORMULA if growth else WARM_UP_FORMULA_ANY_Q
+        fit(formula, frame)
         if threaded:
             from alliance.mixed import objective
 
             smallest = objective.PARALLEL_MIN_GROUPS
             objective.PARALLEL_MIN_GROUPS = 1  # every level "large": the threaded version
             try:
-                fit(WARM_UP_FORMULA, frame)
+                fit(formula, frame)
             finally:
                 objective.PARALLEL_MIN_GROUPS = smallest

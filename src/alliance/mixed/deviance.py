@@ -65,10 +65,11 @@ def profiled_deviance(log_det_l, log_det_rx, r2, dof, reml, rho, n_later_strata)
 # inlined into its callers rather than compiled on its own: every separately compiled function
 # re-optimises all the kernels it calls, which costs seconds of compilation per layer
 @njit(cache=True, inline="always")
-def deviance_gradient(threads, problem, params):  # pragma: no cover
+def deviance_gradient(threads, blocks, problem, params):  # pragma: no cover
     """Deviance and exact gradient at ``params = [theta, rho]``; ``inf`` if X'V^-1 X is singular.
 
-    ``threads`` is :data:`alliance.mixed.kernels.SERIAL` or ``THREADED`` (which passes are
+    ``threads`` is :data:`alliance.mixed.kernels.SERIAL` or ``THREADED`` and ``blocks``
+    :data:`~alliance.mixed.kernels.INTERCEPT_AND_SLOPE` or ``ANY_Q`` (which passes are
     compiled in); ``problem`` a :class:`Problem`.
     """
     n_theta = problem.n_theta
@@ -78,7 +79,7 @@ def deviance_gradient(threads, problem, params):  # pragma: no cover
     for s in range(1, n_strata):
         weights[s] = np.exp(-2.0 * rho[s - 1])
     log_det_l, _, beta, r2, log_det_rx, txx_inverse, positive = forward_pass(
-        threads, problem.levels, params, weights, problem.t_stack, problem.expand_top,
+        threads, blocks, problem.levels, params, weights, problem.t_stack, problem.expand_top,
         problem.n_fixed, problem.parallel_min_groups, problem.n_threads,
     )
     gradient = np.zeros(params.shape[0])
@@ -89,7 +90,7 @@ def deviance_gradient(threads, problem, params):  # pragma: no cover
         log_det_l, log_det_rx, r2, problem.dof, problem.reml, rho, problem.n_later_strata
     )
     grad_theta, grad_weights = backward_pass(
-        threads, problem.levels, weights, problem.t_stack, beta, txx_inverse,
+        threads, blocks, problem.levels, weights, problem.t_stack, beta, txx_inverse,
         problem.expand_top, 1.0, 1.0 if problem.reml else 0.0, problem.dof / r2, n_theta,
         problem.parallel_min_groups, problem.n_threads,
     )

@@ -15,6 +15,7 @@ log-determinant. The backward (adjoint) kernel differentiates exactly this chain
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -56,6 +57,21 @@ class LevelState(NamedTuple):
 SERIAL: tuple[()] = ()
 #: Marker for the passes that split levels with many groups over threads.
 THREADED: tuple[int] = (0,)
+#: Marker for the passes of models with a random intercept and slope (``q = 2``) at every
+#: level, the growth models of this field: their loops over the random effects are unrolled.
+INTERCEPT_AND_SLOPE: tuple[int, int] = (0, 0)
+#: Marker for the passes that read each level's ``q`` from the data (every other model).
+ANY_Q: tuple[()] = ()
+
+
+def blocks_marker(q_per_level: Sequence[int]) -> tuple[()] | tuple[int, int]:
+    """The ``blocks`` marker of the passes for a model with these random effects per level.
+
+    Each marker is a version of the passes of its own (compiled the first time a model needs
+    it, then cached): a first fit of a growth model compiles only the unrolled kernels, about
+    two thirds of the compilation of both.
+    """
+    return INTERCEPT_AND_SLOPE if all(q == 2 for q in q_per_level) else ANY_Q
 
 
 @njit(cache=True)
@@ -131,48 +147,23 @@ def _own_blocks(q, g, p_stat, r_stat, weights, child, has_child, gather, sqq, sq
                 sqr[i, k] += row[gather[q + k]]
 
 
-# Compilation: every separately compiled function re-optimises all the kernels it calls, at
-# seconds per layer; the dispatchers on q are therefore inlined into their callers.
-@njit(cache=True, inline="always")
-def _forward_any_q(
-    p_stat, r_stat, weights, child, has_child, gather, lam, parent, acc, ainv_out, h_out,
+@njit(cache=True)
+def _forward_groups(
+    blocks, p_stat, r_stat, weights, child, has_child, gather, lam, parent, acc, ainv_out,
+    h_out,
 ):  # pragma: no cover
     """Eliminate one level; add each group's Schur complement to its parent in ``acc``.
 
     Returns the level's ``sum_g log|A_g|``; fills ``ainv_out[g] = A_g^{-1}`` and
-    ``h_out[g] = H_g`` for the adjoint pass and for the conditional modes. The work is done
-    by a version of :func:`_forward_groups` compiled for ``q = 2`` (a random intercept and
-    slope, the growth models of this field), or by the general one. Each version adds about
-    30 s to the one-time compilation (cached on disk), so other ``q`` share the general one.
-    """
-    q = r_stat.shape[2]
-    if q == 2:
-        # (q, q) is a tuple of two run-time int64, typed the same at every call site; a
-        # constant (0, 0) would be typed as literals in some callers and not in others,
-        # compiling the kernel twice
-        return _forward_groups(
-            (q, q), p_stat, r_stat, weights, child, has_child, gather, lam, parent, acc,
-            ainv_out, h_out,
-        )
-    return _forward_groups(
-        (), p_stat, r_stat, weights, child, has_child, gather, lam, parent, acc, ainv_out, h_out,
-    )
-
-
-@njit(cache=True)
-def _forward_groups(
-    q_static, p_stat, r_stat, weights, child, has_child, gather, lam, parent, acc, ainv_out,
-    h_out,
-):  # pragma: no cover
-    """:func:`_forward_any_q` for ``q = len(q_static)``, or ``q`` from the data if that is 0.
-
-    numba compiles one version per tuple length, in which the loops over the ``q`` random
-    effects have a known trip count and are unrolled (1.5 times as fast on the 2x2 blocks of a
-    random intercept and slope as loops over a run-time ``q``). Loops over the ``r`` remaining
+    ``h_out[g] = H_g`` for the adjoint pass and for the conditional modes. ``q`` is
+    ``len(blocks)`` (:data:`INTERCEPT_AND_SLOPE`), or read from the data (:data:`ANY_Q`).
+    numba compiles one version per marker; in the first the loops over the random effects
+    have a known trip count and are unrolled (1.5 times as fast on the 2x2 blocks of a random
+    intercept and slope as loops over a run-time ``q``). Loops over the ``r`` remaining
     columns are innermost and contiguous. The upper triangle of ``acc`` is accumulated and
     mirrored at the end.
     """
-    q = len(q_static) if len(q_static) > 0 else r_stat.shape[2]
+    q = len(blocks) if len(blocks) > 0 else r_stat.shape[2]
     n_groups, r = r_stat.shape[0], r_stat.shape[3]
     sqq = np.empty((q, q))
     sqr = np.empty((q, r))
@@ -274,38 +265,19 @@ def _forward_groups(
     return logdet
 
 
-@njit(cache=True, inline="always")
-def _backward_any_q(
-    p_stat, r_stat, weights, child, has_child, gather, lam, parent, adjoint_parent, ainv, h,
-    logdet_weight, grad_lam, grad_weights, adjoint_child,
+@njit(cache=True)
+def _backward_groups(
+    blocks, p_stat, r_stat, weights, child, has_child, gather, lam, parent, adjoint_parent,
+    ainv, h, logdet_weight, grad_lam, grad_weights, adjoint_child,
 ):  # pragma: no cover
-    """Adjoint of :func:`_forward_any_q`.
+    """Adjoint of :func:`_forward_groups` (``q`` given by ``blocks`` as there).
 
     ``adjoint_parent[parent[g]]`` is d f / d(acc) (symmetric, trace convention) for what the
     group passed up. Adds ``d f / d Lambda`` to ``grad_lam`` and ``d f / d w_s`` to
     ``grad_weights``; when there are children, adds d f / d(child[g]) to ``adjoint_child[g]``
     (zeros on entry; entries that share a column through ``gather`` are summed).
     """
-    q = r_stat.shape[2]
-    if q == 2:
-        _backward_groups(
-            (q, q), p_stat, r_stat, weights, child, has_child, gather, lam, parent,
-            adjoint_parent, ainv, h, logdet_weight, grad_lam, grad_weights, adjoint_child,
-        )
-    else:
-        _backward_groups(
-            (), p_stat, r_stat, weights, child, has_child, gather, lam, parent,
-            adjoint_parent, ainv, h, logdet_weight, grad_lam, grad_weights, adjoint_child,
-        )
-
-
-@njit(cache=True)
-def _backward_groups(
-    q_static, p_stat, r_stat, weights, child, has_child, gather, lam, parent, adjoint_parent,
-    ainv, h, logdet_weight, grad_lam, grad_weights, adjoint_child,
-):  # pragma: no cover
-    """:func:`_backward_any_q` for the ``q`` given as in :func:`_forward_groups`."""
-    q = len(q_static) if len(q_static) > 0 else r_stat.shape[2]
+    q = len(blocks) if len(blocks) > 0 else r_stat.shape[2]
     n_groups, n_strata, r = r_stat.shape[0], r_stat.shape[1], r_stat.shape[3]
     sqq = np.empty((q, q))
     sqr = np.empty((q, r))
@@ -391,17 +363,18 @@ def _backward_groups(
 
 @njit(cache=True, parallel=True)
 def forward_level(
-    p_stat, r_stat, weights, child, has_child, gather, lam, parent, acc, ainv_out, h_out,
-    n_chunks,
+    blocks, p_stat, r_stat, weights, child, has_child, gather, lam, parent, acc, ainv_out,
+    h_out, n_chunks,
 ):  # pragma: no cover
-    """:func:`_forward_any_q` on one thread, or over ``n_chunks`` blocks of groups in threads.
+    """:func:`_forward_groups` on one thread, or over ``n_chunks`` blocks of groups in threads.
 
     Each block accumulates into a private copy of ``acc``; the copies are summed at the end.
     Compiled only into the :data:`THREADED` passes.
     """
     if n_chunks == 1:
-        return _forward_any_q(
-            p_stat, r_stat, weights, child, has_child, gather, lam, parent, acc, ainv_out, h_out,
+        return _forward_groups(
+            blocks, p_stat, r_stat, weights, child, has_child, gather, lam, parent, acc,
+            ainv_out, h_out,
         )
     n_groups = p_stat.shape[0]
     partial = np.zeros((n_chunks, acc.shape[0], acc.shape[1], acc.shape[2]))
@@ -410,8 +383,8 @@ def forward_level(
         first = chunk * n_groups // n_chunks
         last = (chunk + 1) * n_groups // n_chunks
         own_child = child[first:last] if has_child else child
-        logdets[chunk] = _forward_any_q(
-            p_stat[first:last], r_stat[first:last], weights, own_child, has_child, gather, lam,
+        logdets[chunk] = _forward_groups(
+            blocks, p_stat[first:last], r_stat[first:last], weights, own_child, has_child, gather, lam,
             parent[first:last], partial[chunk], ainv_out[first:last], h_out[first:last],
         )
     for chunk in range(n_chunks):
@@ -421,13 +394,13 @@ def forward_level(
 
 @njit(cache=True, parallel=True)
 def backward_level(
-    p_stat, r_stat, weights, child, has_child, gather, lam, parent, adjoint_parent,
+    blocks, p_stat, r_stat, weights, child, has_child, gather, lam, parent, adjoint_parent,
     ainv, h, logdet_weight, grad_lam, grad_weights, adjoint_child, n_chunks,
 ):  # pragma: no cover
-    """:func:`_backward_any_q` on one thread, or over ``n_chunks`` blocks of groups."""
+    """:func:`_backward_groups` on one thread, or over ``n_chunks`` blocks of groups."""
     if n_chunks == 1:
-        _backward_any_q(
-            p_stat, r_stat, weights, child, has_child, gather, lam, parent, adjoint_parent, ainv,
+        _backward_groups(
+            blocks, p_stat, r_stat, weights, child, has_child, gather, lam, parent, adjoint_parent, ainv,
             h, logdet_weight, grad_lam, grad_weights, adjoint_child,
         )
         return
@@ -439,8 +412,8 @@ def backward_level(
         last = (chunk + 1) * n_groups // n_chunks
         own_child = child[first:last] if has_child else child
         own_adjoint = adjoint_child[first:last] if has_child else adjoint_child
-        _backward_any_q(
-            p_stat[first:last], r_stat[first:last], weights, own_child, has_child, gather, lam,
+        _backward_groups(
+            blocks, p_stat[first:last], r_stat[first:last], weights, own_child, has_child, gather, lam,
             parent[first:last], adjoint_parent, ainv[first:last], h[first:last], logdet_weight,
             partial_lam[chunk], partial_weights[chunk], own_adjoint,
         )
@@ -466,7 +439,7 @@ def level_list(levels):  # pragma: no cover
 
 @njit(cache=True)
 def forward_pass(
-    threads, levels, params, weights, t_stack, expand_top, n_fixed, parallel_min_groups,
+    threads, blocks, levels, params, weights, t_stack, expand_top, n_fixed, parallel_min_groups,
     n_threads,
 ):  # pragma: no cover
     """Eliminate every level, innermost first, then profile out ``beta``: one compiled call.
@@ -475,8 +448,9 @@ def forward_pass(
     one compiled version serves every model). Fills each level's factor ``lam`` from
     ``params``, ``acc``, ``ainv`` and ``h``; levels with at least
     ``parallel_min_groups`` groups are split over ``n_threads`` threads when ``threads`` is
-    :data:`THREADED` (with :data:`SERIAL` every level is eliminated on one thread). Returns
-    ``log|L|^2`` followed by what :func:`finish_top` returns.
+    :data:`THREADED` (with :data:`SERIAL` every level is eliminated on one thread); ``blocks``
+    (:func:`blocks_marker`) says which kernels eliminate a level. Returns ``log|L|^2``
+    followed by what :func:`finish_top` returns.
     """
     log_det_l = 0.0
     for index in range(len(levels)):
@@ -489,13 +463,13 @@ def forward_pass(
         # len(threads) is a compile-time constant: numba prunes the branch not taken before
         # typing it, so the serial passes never compile the threaded kernels
         if len(threads) == 0:
-            log_det_l += _forward_any_q(
-                level.p_stat, level.r_stat, weights, level.child, level.has_child, level.gather,
+            log_det_l += _forward_groups(
+                blocks, level.p_stat, level.r_stat, weights, level.child, level.has_child, level.gather,
                 level.lam, level.parent, level.acc, level.ainv, level.h,
             )
         else:
             log_det_l += forward_level(
-                level.p_stat, level.r_stat, weights, level.child, level.has_child, level.gather,
+                blocks, level.p_stat, level.r_stat, weights, level.child, level.has_child, level.gather,
                 level.lam, level.parent, level.acc, level.ainv, level.h, n_chunks,
             )
     t_final, beta, r2, log_det_rx, txx_inverse, positive = finish_top(
@@ -506,7 +480,7 @@ def forward_pass(
 
 @njit(cache=True)
 def backward_pass(
-    threads, levels, weights, t_stack, beta, txx_inverse, expand_top, logdet_weight, rx_weight,
+    threads, blocks, levels, weights, t_stack, beta, txx_inverse, expand_top, logdet_weight, rx_weight,
     r2_weight, n_theta, parallel_min_groups, n_threads,
 ):  # pragma: no cover
     """Gradient of ``a log|L|^2 + b log|R_X|^2 + c r2`` by the adjoint of :func:`forward_pass`.
@@ -525,14 +499,14 @@ def backward_pass(
         level.grad_lam[:] = 0.0
         n_chunks = n_threads if level.p_stat.shape[0] >= parallel_min_groups else 1
         if len(threads) == 0:  # a compile-time constant, as in forward_pass
-            _backward_any_q(
-                level.p_stat, level.r_stat, weights, level.child, level.has_child, level.gather,
+            _backward_groups(
+                blocks, level.p_stat, level.r_stat, weights, level.child, level.has_child, level.gather,
                 level.lam, level.parent, adjoint, level.ainv, level.h, logdet_weight,
                 level.grad_lam, grad_weights, level.adjoint_child,
             )
         else:
             backward_level(
-                level.p_stat, level.r_stat, weights, level.child, level.has_child, level.gather,
+                blocks, level.p_stat, level.r_stat, weights, level.child, level.has_child, level.gather,
                 level.lam, level.parent, adjoint, level.ainv, level.h, logdet_weight,
                 level.grad_lam, grad_weights, level.adjoint_child, n_chunks,
             )

@@ -23,7 +23,7 @@ import numpy as np
 from alliance.mixed import engine
 from alliance.mixed.deviance import SMALLEST_R2, Problem, profiled_deviance
 from alliance.mixed.engine import ADJOIN, DEVIANCE_GRADIENT, ELIMINATE, Outcome
-from alliance.mixed.kernels import SERIAL, THREADED, LevelState, level_list
+from alliance.mixed.kernels import SERIAL, THREADED, LevelState, blocks_marker, level_list
 from alliance.mixed.parameters import ParameterLayout
 from alliance.mixed.statistics import Statistics
 
@@ -146,6 +146,11 @@ class ProfiledDeviance:
         largest = max(level.p.shape[0] for level in self.statistics.levels)
         return THREADED if largest >= _parallel_min_groups() else SERIAL
 
+    @property
+    def blocks(self) -> tuple[()] | tuple[int, int]:
+        """Which compiled kernels eliminate the levels (:func:`~alliance.mixed.kernels.blocks_marker`)."""
+        return blocks_marker([level.q for level in self.statistics.levels])
+
     def problem(self, levels: Sequence[LevelState] | None = None) -> Problem:
         """The model on its data as the entry point reads it (its own buffers by default).
 
@@ -167,7 +172,8 @@ class ProfiledDeviance:
         ``options`` are those of :func:`alliance.mixed.engine.request`.
         """
         outcome = engine.outcome(
-            self.threads, self.problem(levels), engine.request(mode, params, **options)
+            self.threads, self.blocks, self.problem(levels),
+            engine.request(mode, params, **options),
         )
         self.n_evaluations += int(outcome.n_evaluations)
         return outcome

@@ -53,6 +53,11 @@ def _random_terms(design: PowerDesign) -> dict[str, str]:
     return {level: term for level, term in terms.items() if term is not None}
 
 
+def random_effects_per_level(design: PowerDesign) -> tuple[int, ...]:
+    """Random effects of each level of the model (innermost first): which kernels it runs."""
+    return tuple(2 if term.startswith("(time |") else 1 for term in _random_terms(design).values())
+
+
 def model_formula(design: PowerDesign) -> str:
     """The lme4 formula fitted to every replicate (module docstring)."""
     fixed = f"alliance ~ time * ({' + '.join(design.predictor_names)})"
