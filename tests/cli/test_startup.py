@@ -177,3 +177,27 @@ def test_a_fit_with_a_categorical_term_loads_formulaic() -> None:
                           "wai ~ time + C(session > 6) + (1 | therapist/patient)")
     assert code == 0
     assert "formulaic" in modules
+
+
+FREEZE_PROBE = """
+import gc, sys
+from alliance.cli.app import main
+sys.argv = ["alliance", *sys.argv[1:]]
+try:
+    main()
+except SystemExit as exit:
+    code = exit.code
+print(f"{code} {gc.get_freeze_count() > 0}", file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize(("args", "code"), [(("--help",), 0), (("fit", "--bogus"), 2)])
+def test_the_command_leaves_the_final_garbage_collections_out(
+    args: tuple[str, ...], code: int
+) -> None:
+    # the objects that exist when a command ends are frozen, so that the interpreter's last
+    # collections do not walk them (about 0.25 s of every command); the exit code is the
+    # command's
+    done = subprocess.run([sys.executable, "-c", FREEZE_PROBE, *args], capture_output=True,
+                          text=True, check=False)
+    assert done.stderr.strip().splitlines()[-1] == f"{code} True"

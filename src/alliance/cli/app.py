@@ -7,6 +7,7 @@ layer below the command line (each command imports what it uses when it runs), s
 
 from __future__ import annotations
 
+import gc
 from typing import TYPE_CHECKING
 
 import typer
@@ -63,5 +64,15 @@ simulate_command.register(app)
 
 
 def main() -> None:
-    """Entry point of the ``alliance`` console script."""
-    app()
+    """Entry point of the ``alliance`` console script.
+
+    When the command is done the interpreter exits, and its last garbage collections walked
+    every object the libraries had created (numba's type registries, pandas, scipy): about
+    0.25 s of every command, a fifth of a small fit, to reclaim memory the operating system
+    reclaims at exit anyway. ``gc.freeze`` leaves those objects out of the final collections;
+    they are still released by reference counting, and every ``atexit`` handler still runs.
+    """
+    try:
+        app()
+    finally:
+        gc.freeze()
