@@ -53,10 +53,11 @@ stdout = make_console()
 stderr = make_console(stderr=True)
 
 #: Shown while the first fit on a machine compiles the mixed-model kernels (one line at 80
-#: columns; 29 s measured on 2 cores).
-COMPILING = "Compiling the mixed-model kernels once (about 30 s); later runs reuse them."
+#: columns; measured on 2 cores: 17 s for a growth model's, 14 s more for those of every other
+#: model, which the study pipeline compiles too).
+COMPILING = "Compiling the mixed-model kernels once (15 to 30 s); later runs reuse them."
 #: Shown when whether they are compiled cannot be told.
-MAY_COMPILE = "Loading the mixed-model kernels; compiling them once may take about 30 s."
+MAY_COMPILE = "Loading the mixed-model kernels; compiling them once may take 15 to 30 s."
 
 DebugOption = typer.Option(False, "--debug", help="Show the full traceback on errors.")
 SheetOption = typer.Option("--sheet", help="Excel sheet: name or 0-based position "
