@@ -11,8 +11,8 @@ chosen by two markers, each compiled the first time a model needs it and cached 
 ``blocks`` (:func:`alliance.mixed.kernels.blocks_marker`) is ``INTERCEPT_AND_SLOPE`` for a
 random intercept and slope at every level (the growth models: unrolled kernels) and ``ANY_Q``
 for every other model, so that a first fit of a growth model compiles only the kernels it
-runs (about 19 s instead of 27 s on 2 cores); ``threads`` is ``SERIAL``, or ``THREADED`` for
-data with a level of at least ``PARALLEL_MIN_GROUPS`` groups.
+runs (28 s on 2 cores when every version held both, 22 s with its own); ``threads`` is
+``SERIAL``, or ``THREADED`` for data with a level of at least ``PARALLEL_MIN_GROUPS`` groups.
 """
 
 from __future__ import annotations
