@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from alliance.mixed import MixedResult, fit
+from alliance.mixed import MixedResult, fit, inference
+from alliance.mixed.differences import central_hessian
 from alliance.mixed.inference import containment_df, satterthwaite_df
 from alliance.mixed.spec import build_spec
 
@@ -266,3 +267,38 @@ def test_the_hessian_is_computed_once_per_fit_for_any_number_of_contrasts():
     assert after_table > before  # the table did compute the Hessian
     assert result.objective.n_evaluations - after_table <= 2  # the contrast reused it
     assert again[0] == first[1]
+
+
+@pytest.mark.parametrize("data,formula,strata", [
+    ("alliance_sim.csv", "wai ~ time * (burdens + satisfactions) + (time | therapist/patient)",
+     None),
+    ("joint_rater_sim.csv", "wai ~ 0 + rater + rater:time + (0 + rater | therapist/patient)",
+     "rater"),
+    ("pastes.csv", "strength ~ 1 + (1 | batch/cask)", None),
+    ("three levels", None, None),
+])
+def test_the_satterthwaite_hessian_eliminates_only_the_levels_a_column_moves(
+    monkeypatch, three_level_model, data, formula, strata
+):
+    # the columns of an outer level's theta re-eliminate that level and the outer ones only;
+    # the result is the symmetrised central-difference Hessian of the whole gradient
+    if formula is None:
+        formula, frame = three_level_model
+    else:
+        frame = pd.read_csv(REFERENCE / "data" / data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = fit(formula, frame, residual_groups=strata)
+    objective, params = result.objective, result.params
+    scales = inference.parameter_scales(objective, params)
+    whole = central_hessian(lambda point: objective.value_and_gradient(point)[1], params,
+                            inference.HESSIAN_STEP * scales) * np.outer(scales, scales)
+    calls = []
+    whole_gradient = objective.value_and_gradient
+    monkeypatch.setattr(objective, "value_and_gradient",
+                        lambda point: calls.append(1) or whole_gradient(point))
+    found = inference._profiled_hessian(objective, params, scales)
+    np.testing.assert_allclose(found, whole, rtol=0, atol=1e-7 * np.abs(whole).max())
+    layout = objective.layout
+    innermost = layout.levels[0].stop - layout.levels[0].start
+    assert len(calls) == 2 * (innermost + layout.size - layout.n_theta)

@@ -100,3 +100,41 @@ def test_repeated_columns_are_kept_once():
     # repeat the fixed (Intercept) and time
     assert len(patients.expand) == 9
     assert patients.n_rest == 7
+
+
+def nested_objectives(three_level_model: tuple[str, pd.DataFrame]) -> list[ProfiledDeviance]:
+    objectives = [make_objective(*case, True) for case in CASES[3:]]
+    objectives.append(make_objective("pastes.csv", CASES[1][1], None, True))
+    spec = build_spec(*three_level_model)
+    objectives.append(ProfiledDeviance(compute_statistics(spec), ParameterLayout.from_spec(spec),
+                                       True))
+    assert [len(objective.layout.levels) for objective in objectives] == [2, 2, 2, 3]
+    return objectives
+
+
+@pytest.mark.parametrize("which", range(4))
+def test_the_outer_gradient_reuses_the_inner_levels(which, three_level_model):
+    objective = nested_objectives(three_level_model)[which]
+    layout = objective.layout
+    base = interior_point(objective)
+    rng = np.random.default_rng(which)
+    for first_level in range(1, len(layout.levels)):
+        evaluation = objective.forward(base)
+        inner = [np.copy(level.acc) for level in evaluation.workspace[:first_level]]
+        outer = np.zeros(layout.size, dtype=bool)
+        for where in layout.levels[first_level:]:
+            outer[where.start : where.stop] = True
+        # a step in the outer levels' theta only
+        point = base + np.where(outer, rng.uniform(-0.05, 0.05, layout.size), 0.0)
+        found = objective.outer_gradient(point, first_level, evaluation.workspace)
+        _, gradient = objective.value_and_gradient(point)
+        np.testing.assert_allclose(found[outer], gradient[outer], rtol=1e-10,
+                                   atol=1e-10 * np.abs(gradient).max())
+        # the inner levels were read, not eliminated again
+        for before, level in zip(inner, evaluation.workspace[:first_level], strict=True):
+            np.testing.assert_array_equal(level.acc, before)
+        # buffers eliminated at other inner parameters give another (wrong) gradient: the
+        # inner levels are indeed taken from the buffers
+        stale = objective.forward(base + np.where(outer, 0.0, 0.1))
+        wrong = objective.outer_gradient(point, first_level, stale.workspace)
+        assert not np.allclose(wrong[outer], gradient[outer], rtol=1e-6)

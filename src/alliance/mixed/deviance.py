@@ -36,7 +36,11 @@ class Problem(NamedTuple):
     ``expand_top`` maps ``[X, y]`` into the outermost level's reduced coordinates;
     ``n_later_strata`` counts the rows of the strata after the first; ``dof`` is ``n - p``
     (REML) or ``n`` (ML); levels with at least ``parallel_min_groups`` groups are split over
-    ``n_threads`` threads by the threaded passes.
+    ``n_threads`` threads by the threaded passes. The passes eliminate the levels from
+    ``first_level`` outwards (0: all); with ``first_level > 0`` the inner levels' buffers must
+    hold an elimination at the same inner parameters and strata weights, and only the
+    gradient with respect to the outer levels' theta is complete
+    (:func:`alliance.mixed.kernels.backward_pass`).
     """
 
     levels: Any
@@ -49,6 +53,7 @@ class Problem(NamedTuple):
     reml: bool
     parallel_min_groups: int
     n_threads: int
+    first_level: int
 
 
 @njit(cache=True)
@@ -70,7 +75,8 @@ def deviance_gradient(threads, blocks, problem, params):  # pragma: no cover
 
     ``threads`` is :data:`alliance.mixed.kernels.SERIAL` or ``THREADED`` and ``blocks``
     :data:`~alliance.mixed.kernels.INTERCEPT_AND_SLOPE` or ``ANY_Q`` (which passes are
-    compiled in); ``problem`` a :class:`Problem`.
+    compiled in); ``problem`` a :class:`Problem`. With ``problem.first_level > 0`` the value
+    is the outer levels' part only and the gradient is complete for their theta only.
     """
     n_theta = problem.n_theta
     n_strata = params.shape[0] - n_theta + 1
@@ -80,7 +86,7 @@ def deviance_gradient(threads, blocks, problem, params):  # pragma: no cover
         weights[s] = np.exp(-2.0 * rho[s - 1])
     log_det_l, _, beta, r2, log_det_rx, txx_inverse, positive = forward_pass(
         threads, blocks, problem.levels, params, weights, problem.t_stack, problem.expand_top,
-        problem.n_fixed, problem.parallel_min_groups, problem.n_threads,
+        problem.n_fixed, problem.parallel_min_groups, problem.n_threads, problem.first_level,
     )
     gradient = np.zeros(params.shape[0])
     if not positive:
@@ -92,7 +98,7 @@ def deviance_gradient(threads, blocks, problem, params):  # pragma: no cover
     grad_theta, grad_weights = backward_pass(
         threads, blocks, problem.levels, weights, problem.t_stack, beta, txx_inverse,
         problem.expand_top, 1.0, 1.0 if problem.reml else 0.0, problem.dof / r2, n_theta,
-        problem.parallel_min_groups, problem.n_threads,
+        problem.parallel_min_groups, problem.n_threads, problem.first_level,
     )
     for k in range(n_theta):
         gradient[k] = grad_theta[k]

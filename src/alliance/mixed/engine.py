@@ -160,7 +160,7 @@ def run(threads, blocks, problem, request):  # pragma: no cover
         log_det_l, t_final, beta, r2, log_det_rx, txx_inverse, positive = forward_pass(
             threads, blocks, problem.levels, params, request.weights, problem.t_stack,
             problem.expand_top, problem.n_fixed, problem.parallel_min_groups,
-            problem.n_threads,
+            problem.n_threads, problem.first_level,
         )
         return (params, 0.0, no_vector, no_matrix, 0, 0, True, 1, log_det_l, log_det_rx,
                        t_final, beta, r2, txx_inverse, positive, no_vector)
@@ -168,7 +168,7 @@ def run(threads, blocks, problem, request):  # pragma: no cover
     grad_theta, grad_weights = backward_pass(
         threads, blocks, problem.levels, request.weights, problem.t_stack, request.beta,
         request.txx_inverse, problem.expand_top, logdet_weight, rx_weight, r2_weight,
-        problem.n_theta, problem.parallel_min_groups, problem.n_threads,
+        problem.n_theta, problem.parallel_min_groups, problem.n_threads, problem.first_level,
     )
     return (params, 0.0, grad_theta, no_matrix, 0, 0, True, 0, 0.0, 0.0, no_matrix,
                    no_vector, 0.0, no_matrix, True, grad_weights)

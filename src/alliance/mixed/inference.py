@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from alliance.mixed.differences import central_hessian
+from alliance.mixed.differences import central_columns
 from alliance.mixed.objective import Evaluation, ProfiledDeviance
 from alliance.mixed.spec import MixedModelSpec
 
@@ -77,19 +77,45 @@ def _profiled_hessian(objective: ProfiledDeviance, params: np.ndarray,
                       scales: np.ndarray) -> np.ndarray:
     """Hessian of the profiled deviance in ``u``, ``[theta, rho] = params + scales u``.
 
-    Central differences of the exact gradient (one compiled call each,
-    :meth:`ProfiledDeviance.value_and_gradient`) with step ``HESSIAN_STEP`` in ``u``. Like
-    numDeriv in lmerTest, the differences cross a bound (a diagonal theta at 0) rather than stop
-    at it: the deviance is defined for a negative diagonal entry (``Lambda Lambda'`` is still a
-    covariance matrix), and at 0 with the rest of the row at 0 it is even in that entry, so the
-    contrast variances do not move to first order and the df reduce to the residual df, as
-    lmerTest's do (Dyestuff2: 29 under REML).
-    """
-    def gradient(point: np.ndarray) -> np.ndarray:
-        return objective.value_and_gradient(point)[1]
+    Central differences of the exact gradient (one compiled call each) with step
+    ``HESSIAN_STEP`` in ``u``. Like numDeriv in lmerTest, the differences cross a bound (a
+    diagonal theta at 0) rather than stop at it: the deviance is defined for a negative
+    diagonal entry (``Lambda Lambda'`` is still a covariance matrix), and at 0 with the rest
+    of the row at 0 it is even in that entry, so the contrast variances do not move to first
+    order and the df reduce to the residual df, as lmerTest's do (Dyestuff2: 29 under REML).
 
-    # steps of HESSIAN_STEP in u are steps of HESSIAN_STEP * scales in [theta, rho]
-    return central_hessian(gradient, params, HESSIAN_STEP * scales) * np.outer(scales, scales)
+    A level's elimination does not depend on the theta of the levels around it, so the
+    columns of an outer level's theta eliminate only that level and the ones around it again
+    (:meth:`ProfiledDeviance.outer_gradient`; the therapist level of a growth model: 2,000
+    groups against 40,000 patients in a network study) and give the rows of those levels'
+    theta; the rows of the inner levels' theta and of ``rho`` come from those parameters' own
+    columns, which are complete (the Hessian is symmetric). Entries that two columns give are
+    averaged, as a symmetrised central-difference Hessian's are.
+    """
+    layout = objective.layout
+    steps = HESSIAN_STEP * scales
+    owner = np.full(layout.size, -1)  # the level of each theta; -1 for rho
+    for index, where in enumerate(layout.levels):
+        owner[where.start : where.stop] = index
+    quotients = np.full((layout.size, layout.size), np.nan)
+    # outer levels first: each re-eliminates its own level and the outer ones in these
+    # buffers, leaving the inner levels as eliminated at params
+    buffers = objective.forward(params).workspace
+    for index in range(len(layout.levels) - 1, 0, -1):
+        columns = np.flatnonzero(owner == index)
+        rows = np.flatnonzero(owner >= index)
+
+        def outer(point: np.ndarray, first_level: int = index) -> np.ndarray:
+            return objective.outer_gradient(point, first_level, buffers)
+
+        quotients[np.ix_(rows, columns)] = central_columns(outer, params, steps, columns)[rows]
+    complete = np.flatnonzero(owner <= 0)
+    quotients[:, complete] = central_columns(
+        lambda point: objective.value_and_gradient(point)[1], params, steps, complete)
+    mirrored = quotients.T
+    hessian = np.where(np.isnan(quotients), mirrored,
+                       np.where(np.isnan(mirrored), quotients, 0.5 * (quotients + mirrored)))
+    return hessian * np.outer(scales, scales)
 
 
 #: The Hessian part of Satterthwaite's df per objective and optimum: the fixed-effects table,

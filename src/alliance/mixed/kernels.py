@@ -440,7 +440,7 @@ def level_list(levels):  # pragma: no cover
 @njit(cache=True)
 def forward_pass(
     threads, blocks, levels, params, weights, t_stack, expand_top, n_fixed, parallel_min_groups,
-    n_threads,
+    n_threads, first_level,
 ):  # pragma: no cover
     """Eliminate every level, innermost first, then profile out ``beta``: one compiled call.
 
@@ -451,9 +451,14 @@ def forward_pass(
     :data:`THREADED` (with :data:`SERIAL` every level is eliminated on one thread); ``blocks``
     (:func:`blocks_marker`) says which kernels eliminate a level. Returns ``log|L|^2``
     followed by what :func:`finish_top` returns.
+
+    With ``first_level > 0`` the levels inside it are not eliminated again: their buffers must
+    hold an elimination with the same parameters of theirs and the same ``weights`` (what
+    the outer levels receive from them is unchanged), and ``log|L|^2`` is then the outer
+    levels' part only.
     """
     log_det_l = 0.0
-    for index in range(len(levels)):
+    for index in range(first_level, len(levels)):
         level = levels[index]
         level.lam[:] = 0.0
         for k in range(level.rows.shape[0]):
@@ -480,20 +485,23 @@ def forward_pass(
 
 @njit(cache=True)
 def backward_pass(
-    threads, blocks, levels, weights, t_stack, beta, txx_inverse, expand_top, logdet_weight, rx_weight,
-    r2_weight, n_theta, parallel_min_groups, n_threads,
+    threads, blocks, levels, weights, t_stack, beta, txx_inverse, expand_top, logdet_weight,
+    rx_weight, r2_weight, n_theta, parallel_min_groups, n_threads, first_level,
 ):  # pragma: no cover
     """Gradient of ``a log|L|^2 + b log|R_X|^2 + c r2`` by the adjoint of :func:`forward_pass`.
 
-    Runs :func:`top_adjoint`, then the levels outermost first, in one compiled call. Returns
-    d f / d theta and d f / d w_s.
+    Runs :func:`top_adjoint`, then the levels outermost first down to ``first_level``, in one
+    compiled call. Returns d f / d theta and d f / d w_s. With ``first_level > 0`` only the
+    theta of the levels from ``first_level`` outwards are filled (the others are 0) and d f /
+    d w_s lacks the inner levels' part: what the gradient of an outer level's parameters
+    needs, after :func:`forward_pass` with the same ``first_level``.
     """
     n_rest_top = levels[len(levels) - 1].acc.shape[1]
     adjoint, grad_weights = top_adjoint(
         t_stack, beta, txx_inverse, expand_top, n_rest_top, r2_weight, rx_weight
     )
     grad_theta = np.zeros(n_theta)
-    for index in range(len(levels) - 1, -1, -1):
+    for index in range(len(levels) - 1, first_level - 1, -1):
         level = levels[index]
         level.adjoint_child[:] = 0.0
         level.grad_lam[:] = 0.0

@@ -151,10 +151,13 @@ class ProfiledDeviance:
         """Which compiled kernels eliminate the levels (:func:`~alliance.mixed.kernels.blocks_marker`)."""
         return blocks_marker([level.q for level in self.statistics.levels])
 
-    def problem(self, levels: Sequence[LevelState] | None = None) -> Problem:
+    def problem(
+        self, levels: Sequence[LevelState] | None = None, first_level: int = 0
+    ) -> Problem:
         """The model on its data as the entry point reads it (its own buffers by default).
 
-        The threading settings are read at each call.
+        The passes eliminate the levels from ``first_level`` outwards (see
+        :class:`~alliance.mixed.deviance.Problem`). The threading settings are read at each call.
         """
         stats = self.statistics
         return Problem(
@@ -162,17 +165,17 @@ class ProfiledDeviance:
             np.ascontiguousarray(stats.t, dtype=np.float64),
             np.ascontiguousarray(stats.levels[-1].expand, dtype=np.int64), int(stats.n_fixed),
             self._n_later_strata, float(self.residual_df), bool(self.reml),
-            int(_parallel_min_groups()), int(_THREADS),
+            int(_parallel_min_groups()), int(_THREADS), int(first_level),
         )
 
     def run(self, mode: int, params: np.ndarray, levels: Sequence[LevelState] | None = None,
-            **options: Any) -> Outcome:
+            first_level: int = 0, **options: Any) -> Outcome:
         """Ask the compiled entry point (:func:`alliance.mixed.engine.run`); count evaluations.
 
         ``options`` are those of :func:`alliance.mixed.engine.request`.
         """
         outcome = engine.outcome(
-            self.threads, self.blocks, self.problem(levels),
+            self.threads, self.blocks, self.problem(levels, first_level),
             engine.request(mode, params, **options),
         )
         self.n_evaluations += int(outcome.n_evaluations)
@@ -215,6 +218,25 @@ class ProfiledDeviance:
         if not outcome.positive:
             raise np.linalg.LinAlgError("X'V^-1 X is not positive definite")
         return float(outcome.value), outcome.gradient
+
+    def outer_gradient(
+        self, params: np.ndarray, first_level: int, levels: Sequence[LevelState]
+    ) -> np.ndarray:
+        """The exact gradient with respect to the theta of the levels from ``first_level``
+        outwards, eliminating only those levels again.
+
+        A level's elimination depends on its own and inner levels' theta and on the strata
+        weights only, so when ``params`` differs from an earlier elimination in outer levels'
+        theta alone, the inner levels need not be eliminated again. ``levels`` (the workspace
+        of an :class:`Evaluation`) must hold an elimination at parameters equal to ``params``
+        in the inner levels' theta and in ``rho``; its outer levels are overwritten. The other
+        entries of the result are not the gradient: the inner levels' theta get 0 and ``rho``
+        lacks the inner levels' part.
+        """
+        outcome = self.run(DEVIANCE_GRADIENT, params, levels, first_level)
+        if not outcome.positive:
+            raise np.linalg.LinAlgError("X'V^-1 X is not positive definite")
+        return outcome.gradient
 
     def backward(
         self, evaluation: Evaluation, *, log_det_weight: float, rx_weight: float,
