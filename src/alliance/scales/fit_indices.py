@@ -25,8 +25,7 @@ from typing import Any
 
 import numpy as np
 from scipy.optimize import brentq
-from scipy.special import chdtr, chndtr
-from scipy.stats import chi2
+from scipy.special import chdtr, chdtrc, chndtr
 
 from alliance.scales.correlation import smooth_correlation
 
@@ -127,7 +126,7 @@ def fit_indices(
     correction = n - 1 - (2 * p + 5) / 6 - 2 * k / 3
     chi_square = max(objective * correction, 0.0)
     positive = df > 0
-    p_value = float(chi2.sf(chi_square, df)) if positive else math.nan
+    p_value = float(chdtrc(df, chi_square)) if positive else math.nan
     null_df = p * (p - 1) / 2
     m0 = null_objective / null_df
     tli = (m0 - objective / df) / (m0 - 1 / correction) if positive else math.nan

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import f as f_distribution
+from scipy import special
 
 from alliance.errors import DataError, SpecificationError
 from alliance.io.validation import format_names
@@ -199,8 +199,8 @@ def reliability(
     )
     tail = (1 - level) / 2
     dfn, dfd = n - 1, (n - 1) * (k - 1)
-    ci_low = 1 - (1 - alpha) * f_distribution.ppf(1 - tail, dfn, dfd)
-    ci_high = 1 - (1 - alpha) * f_distribution.ppf(tail, dfn, dfd)
+    ci_low = 1 - (1 - alpha) * special.fdtri(dfn, dfd, 1 - tail)
+    ci_high = 1 - (1 - alpha) * special.fdtri(dfn, dfd, tail)
 
     total = np.nanmean(values, axis=1)
     stats = np.empty((k, len(_ITEM_COLUMNS)))

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from alliance.simulate import SimulatedStudy, write_study
 from alliance.simulate.time_codings import SIMULATION_ORIGIN, TENS_OF_SESSIONS
@@ -91,7 +91,7 @@ def factor_effect_intervals(
             ]
         tests = fit_joint(analysis, coding, config.models).difference_tests
         for test in tests.itertuples(index=False):
-            half = stats.t.ppf(0.5 + config.models.confidence / 2, test.df) * test.std_error
+            half = special.stdtrit(test.df, 0.5 + config.models.confidence / 2) * test.std_error
             true = fixed[RATERS[0]][test.effect] - fixed[RATERS[1]][test.effect]
             rows.append((correction, "joint difference", test.effect, true, test.difference,
                          test.difference - half, test.difference + half))

@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from alliance.mixed import MixedResult
 from alliance.study.config import FACTOR_NAMES, RATERS
@@ -109,7 +109,7 @@ def caterpillar(
     null: Mapping[str, NullModel], confidence: float, show_identifiers: bool
 ) -> dict[str, list[dict[str, Any]]]:
     """Ranked therapist random intercepts of each rater's null model."""
-    z = float(stats.norm.ppf(0.5 + confidence / 2.0))
+    z = float(special.ndtri(0.5 + confidence / 2.0))
     out = {}
     for rater in RATERS:
         modes = null[rater].fit.ranef(condvar=True)["therapist"]
@@ -267,9 +267,9 @@ def normal_qq_data(values: np.ndarray) -> dict[str, Any]:
                                                 MAX_QQ - 2 * TAIL_POINTS)).astype(int))
         ranks = np.concatenate([np.arange(TAIL_POINTS), middle,
                                 np.arange(n - TAIL_POINTS, n)])
-    theoretical = stats.norm.ppf((ranks + 1 - a) / (n + 1 - 2 * a))
+    theoretical = special.ndtri((ranks + 1 - a) / (n + 1 - 2 * a))
     low, high = np.quantile(values, [0.25, 0.75]) if n else (np.nan, np.nan)
-    z_low, z_high = stats.norm.ppf([0.25, 0.75])
+    z_low, z_high = special.ndtri(np.array([0.25, 0.75]))
     slope = (high - low) / (z_high - z_low)
     return {"n": n, "thinned": bool(thinned), "theoretical": theoretical.tolist(),
             "sample": values[ranks].tolist(),

@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from alliance.errors import SpecificationError
 from alliance.mixed import MixedResult, fit
@@ -145,5 +145,5 @@ def difference_tests(result: MixedResult, effects: list[str], df_method: str) ->
         "std_error": std_error,
         "statistic": statistic,
         "df": df,
-        "p": 2.0 * stats.t.sf(np.abs(statistic), df),
+        "p": 2.0 * special.stdtr(df, -np.abs(statistic)),
     }, columns=list(TEST_COLUMNS))
