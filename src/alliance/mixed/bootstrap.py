@@ -26,7 +26,7 @@ import pandas as pd
 from alliance.errors import SpecificationError
 from alliance.mixed.compare import interior_start
 from alliance.mixed.fit import fit_spec
-from alliance.mixed.intervals import variance_parameters
+from alliance.mixed.intervals import variance_parameter_values, variance_parameters
 from alliance.mixed.result import MixedResult
 from alliance.mixed.spec import MixedModelSpec
 
@@ -92,7 +92,8 @@ def _replicate(model: _Model, seed: np.random.SeedSequence) -> Replicate:
             warnings.simplefilter("ignore")
             refit = fit_spec(dataclasses.replace(model.spec, y=y), reml=model.reml,
                              df_method="residual", start=model.params)
-        values = _estimates(refit).to_numpy()
+        # the values of _estimates without building a Series per replicate (0.3 ms of 3)
+        values = np.concatenate([refit.beta, variance_parameter_values(refit)])
     except (ArithmeticError, ValueError, np.linalg.LinAlgError) as error:
         size = model.spec.n_fixed + len(model.params) + 1
         return Replicate(np.full(size, np.nan), False, False, f"{type(error).__name__}: {error}")

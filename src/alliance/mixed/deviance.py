@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from numba import njit
 
+from alliance.mixed import record_types
 from alliance.mixed.kernels import backward_pass, forward_pass
 
 #: Floor of the penalized residual sum of squares (the smallest normal double), so that a
@@ -54,6 +55,9 @@ class Problem(NamedTuple):
     parallel_min_groups: int
     n_threads: int
     first_level: int
+
+
+record_types.register(Problem)
 
 
 @njit(cache=True)

@@ -22,6 +22,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from alliance.mixed import record_types
 from alliance.mixed.bfgs import bfgs
 from alliance.mixed.deviance import deviance_gradient
 from alliance.mixed.kernels import backward_pass, forward_pass
@@ -58,6 +59,9 @@ class Request(NamedTuple):
     beta: np.ndarray
     txx_inverse: np.ndarray
     part_weights: tuple[float, float, float]
+
+
+record_types.register(Request)
 
 
 class Outcome(NamedTuple):

@@ -206,6 +206,12 @@ def variance_parameters(result: MixedResult) -> pd.Series:
     return pd.Series(parameters.report(values), index=list(parameters.names), dtype=float)
 
 
+def variance_parameter_values(result: MixedResult) -> np.ndarray:
+    """The values of :func:`variance_parameters`, without their names (for many refits)."""
+    parameters = CovarianceParameters(result)
+    return parameters.report(parameters.from_fit(result.params, result.sigma))
+
+
 def _on_boundary(parameters: CovarianceParameters, values: np.ndarray) -> np.ndarray:
     """SDs at zero (lme4's singularity tolerance) and the correlations that involve them."""
     boundary = np.zeros(parameters.size, dtype=bool)
