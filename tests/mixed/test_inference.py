@@ -297,7 +297,14 @@ def test_the_satterthwaite_hessian_eliminates_only_the_levels_a_column_moves(
     whole_gradient = objective.value_and_gradient
     monkeypatch.setattr(objective, "value_and_gradient",
                         lambda point: calls.append(1) or whole_gradient(point))
-    found = inference._profiled_hessian(objective, params, scales)
+    evaluation = objective.forward(params)
+    before = [[np.copy(getattr(level, name)) for name in ("acc", "ainv", "h")]
+              for level in evaluation.workspace]
+    found = inference._profiled_hessian(objective, evaluation, scales)
+    # the evaluation's buffers hold the elimination at params again
+    for saved, level in zip(before, evaluation.workspace, strict=True):
+        for array, name in zip(saved, ("acc", "ainv", "h"), strict=True):
+            np.testing.assert_array_equal(getattr(level, name), array)
     np.testing.assert_allclose(found, whole, rtol=0, atol=1e-7 * np.abs(whole).max())
     layout = objective.layout
     innermost = layout.levels[0].stop - layout.levels[0].start

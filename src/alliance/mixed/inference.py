@@ -73,7 +73,7 @@ def parameter_scales(objective: ProfiledDeviance, params: np.ndarray) -> np.ndar
     return scales
 
 
-def _profiled_hessian(objective: ProfiledDeviance, params: np.ndarray,
+def _profiled_hessian(objective: ProfiledDeviance, evaluation: Evaluation,
                       scales: np.ndarray) -> np.ndarray:
     """Hessian of the profiled deviance in ``u``, ``[theta, rho] = params + scales u``.
 
@@ -91,24 +91,33 @@ def _profiled_hessian(objective: ProfiledDeviance, params: np.ndarray,
     theta; the rows of the inner levels' theta and of ``rho`` come from those parameters' own
     columns, which are complete (the Hessian is symmetric). Entries that two columns give are
     averaged, as a symmetrised central-difference Hessian's are.
+
+    ``evaluation`` is the elimination at the point (``evaluation.params``); the outer levels'
+    columns work in its buffers, which hold the elimination at that point again on return.
     """
     layout = objective.layout
+    params = evaluation.params
     steps = HESSIAN_STEP * scales
     owner = np.full(layout.size, -1)  # the level of each theta; -1 for rho
     for index, where in enumerate(layout.levels):
         owner[where.start : where.stop] = index
     quotients = np.full((layout.size, layout.size), np.nan)
-    # outer levels first: each re-eliminates its own level and the outer ones in these
-    # buffers, leaving the inner levels as eliminated at params
-    buffers = objective.forward(params).workspace
-    for index in range(len(layout.levels) - 1, 0, -1):
-        columns = np.flatnonzero(owner == index)
-        rows = np.flatnonzero(owner >= index)
+    # outer levels first: each re-eliminates its own level and the outer ones in the
+    # evaluation's buffers, leaving the inner levels as eliminated at params
+    buffers = evaluation.workspace
+    try:
+        for index in range(len(layout.levels) - 1, 0, -1):
+            columns = np.flatnonzero(owner == index)
+            rows = np.flatnonzero(owner >= index)
 
-        def outer(point: np.ndarray, first_level: int = index) -> np.ndarray:
-            return objective.outer_gradient(point, first_level, buffers)
+            def outer(point: np.ndarray, first_level: int = index) -> np.ndarray:
+                return objective.outer_gradient(point, first_level, buffers)
 
-        quotients[np.ix_(rows, columns)] = central_columns(outer, params, steps, columns)[rows]
+            quotients[np.ix_(rows, columns)] = central_columns(
+                outer, params, steps, columns)[rows]
+    finally:
+        if len(layout.levels) > 1:  # the outer levels as eliminated at params again
+            objective.eliminate_again(evaluation, 1)
     complete = np.flatnonzero(owner <= 0)
     quotients[:, complete] = central_columns(
         lambda point: objective.value_and_gradient(point)[1], params, steps, complete)
@@ -154,7 +163,7 @@ def _satterthwaite_basis(
     # the (theta, rho) block from the profiled deviance: at the optimum sigma minimises d for
     # the given (theta, rho), so the Hessian of the profile is the Schur complement
     # H_pp = H_tt - H_ts H_ss^-1 H_st (envelope theorem), i.e. H_tt = H_pp + H_ts H_st / H_ss
-    hessian[:-1, :-1] = _profiled_hessian(objective, params, scales[:-1]) + np.outer(
+    hessian[:-1, :-1] = _profiled_hessian(objective, evaluation, scales[:-1]) + np.outer(
         hessian[:-1, -1], hessian[-1, :-1]) / hessian[-1, -1]
     try:
         asymptotic = 2.0 * np.linalg.inv(hessian)

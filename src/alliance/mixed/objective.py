@@ -238,6 +238,15 @@ class ProfiledDeviance:
             raise np.linalg.LinAlgError("X'V^-1 X is not positive definite")
         return outcome.gradient
 
+    def eliminate_again(self, evaluation: Evaluation, first_level: int) -> None:
+        """Eliminate the levels from ``first_level`` outwards again into ``evaluation``'s
+        buffers, at its parameters: after :meth:`outer_gradient` used them, they hold
+        ``evaluation`` again (the passes are deterministic: the same numbers)."""
+        outcome = self.run(ELIMINATE, evaluation.params, evaluation.workspace, first_level,
+                           weights=evaluation.weights)
+        if not outcome.positive:
+            raise np.linalg.LinAlgError("X'V^-1 X is not positive definite")
+
     def backward(
         self, evaluation: Evaluation, *, log_det_weight: float, rx_weight: float,
         r2_weight: float,
