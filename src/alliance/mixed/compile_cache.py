@@ -113,7 +113,8 @@ def kernels_cached(q_per_level: Sequence[int] = GROWTH_MODEL_Q) -> bool | None:
     fit compiles or loads (the kernels it calls are compiled into it): the kernels are cached
     when the index holds a version for the model's kernels
     (:func:`alliance.mixed.kernels.blocks_marker` of ``q_per_level``, the random effects per
-    level), compiled from the current source, for this CPU, whose data file is present. The index is read through numba's internal caching API (numba 0.68,
+    level), compiled from the current source, for this CPU, whose data file is present. The
+    index is read through numba's internal caching API (numba 0.68,
     ``numba.core.caching.FunctionCache``); numba discards an index written for another numba
     version or an older source, and so does this check.
 
