@@ -153,7 +153,7 @@ def reported_errors(
 
 
 @contextmanager
-def compiling_notice(q_per_level: Sequence[int] = (2, 2)) -> Iterator[bool]:
+def compiling_notice(q_per_level: Sequence[int]) -> Iterator[bool]:
     """Around a command's first fit: say so on stderr if it compiles the mixed-model kernels.
 
     Unless numba's disk cache holds the kernels of a model with ``q_per_level`` random effects
@@ -178,7 +178,7 @@ def compiling_notice(q_per_level: Sequence[int] = (2, 2)) -> Iterator[bool]:
         yield True
 
 
-def compile_kernels_first(q_per_level: Sequence[int] = (2, 2)) -> None:
+def compile_kernels_first(q_per_level: Sequence[int]) -> None:
     """Compile the kernels of a model with ``q_per_level`` random effects per level now, under
     :func:`compiling_notice`, unless cached.
 

@@ -51,16 +51,9 @@ def central_hessian(gradient: Callable[[np.ndarray], np.ndarray], values: np.nda
                     steps: np.ndarray, index: np.ndarray | None = None) -> np.ndarray:
     """Symmetrised central-difference Hessian of the function whose gradient is ``gradient``.
 
-    Parameters
-    ----------
-    gradient : callable
-        ``x -> g(x)``, the exact gradient (all coordinates).
-    values : numpy.ndarray
-        The point ``x``.
-    steps : numpy.ndarray
-        The step ``h_k`` of each coordinate differenced.
-    index : numpy.ndarray, optional
-        The coordinates to difference (all when None); the Hessian is over these only.
+    ``gradient`` and ``values`` as in :func:`central_columns`; ``steps`` holds the step of each
+    coordinate differenced, ``index`` those coordinates (all when None), over which alone the
+    Hessian is taken.
     """
     values = np.asarray(values, dtype=float)
     chosen = np.arange(len(values)) if index is None else np.asarray(index)

@@ -146,9 +146,10 @@ class ProfiledDeviance:
         largest = max(level.p.shape[0] for level in self.statistics.levels)
         return THREADED if largest >= _parallel_min_groups() else SERIAL
 
-    @property
+    @cached_property
     def blocks(self) -> tuple[()] | tuple[int, int]:
-        """Which compiled kernels eliminate the levels (:func:`~alliance.mixed.kernels.blocks_marker`)."""
+        """Which compiled kernels eliminate the levels: the statistics' random effects per
+        level (:func:`~alliance.mixed.kernels.blocks_marker`), which do not change."""
         return blocks_marker([level.q for level in self.statistics.levels])
 
     def problem(
