@@ -89,3 +89,26 @@ def test_smaller_model_comes_first(reml_pair):
         likelihood_ratio_test(reml_pair[1], reml_pair[0])
     with pytest.raises(SpecificationError, match="at least two"):
         lrt(reml_pair[0])
+
+
+@pytest.mark.parametrize(("data", "formula"), [
+    ("alliance_sim.csv", "wai ~ time + (time | therapist/patient)"),
+    ("oxboys.csv", "height ~ age + (age | Subject)"),
+    ("sleepstudy.csv", "Reaction ~ Days + (Days | Subject)"),
+])
+def test_an_ml_refit_starts_from_the_reml_search_curvature(data: str, formula: str) -> None:
+    """The REML search's final quasi-Newton matrix starts the ML refit: the same ML optimum as
+    a search from lme4's start, in fewer evaluations than from an identity matrix."""
+    from alliance.mixed.compare import interior_start, refit_ml
+    from alliance.mixed.fit import fit_spec
+
+    frame = pd.read_csv(REFERENCE / "data" / data)
+    reml = quiet_fit(formula, frame)
+    assert reml.fit_info.inverse_hessian.shape == (len(reml.params),) * 2
+    refit = refit_ml(reml)
+    fresh = quiet_fit(formula, frame, reml=False)
+    identity = fit_spec(reml.spec, reml=False,
+                        start=interior_start(reml.objective.layout, reml.params))
+    assert refit.deviance == pytest.approx(fresh.deviance, rel=1e-9, abs=1e-7)
+    np.testing.assert_allclose(refit.beta, fresh.beta, rtol=1e-5, atol=1e-6)
+    assert refit.fit_info.n_evaluations < identity.fit_info.n_evaluations

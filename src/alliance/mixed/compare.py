@@ -53,7 +53,8 @@ def interior_start(layout: ParameterLayout, params: np.ndarray) -> np.ndarray:
 
 
 def refit_ml(result: MixedResult) -> MixedResult:
-    """The same model fitted by maximum likelihood, started from ``result``'s optimum.
+    """The same model fitted by maximum likelihood, started from ``result``'s optimum and its
+    search's curvature.
 
     A result that is already an ML fit is returned unchanged. Warnings of the refit
     (convergence, boundary) stay in the returned result's ``warnings``.
@@ -63,7 +64,8 @@ def refit_ml(result: MixedResult) -> MixedResult:
     start = interior_start(result.objective.layout, result.params)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return fit_spec(result.spec, reml=False, df_method=result.df_method, start=start)
+        return fit_spec(result.spec, reml=False, df_method=result.df_method, start=start,
+                        inverse_hessian=result.fit_info.inverse_hessian)
 
 
 def _same_data(first: MixedResult, second: MixedResult) -> bool:

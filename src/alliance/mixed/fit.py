@@ -136,15 +136,17 @@ def fit_spec(
     began: float | None = None,
     robust: str | None = None,
     clustering: Clustering | None = None,
+    inverse_hessian: np.ndarray | None = None,
 ) -> MixedResult:
     """Fit an already validated :class:`MixedModelSpec` (used by refits and the bootstrap).
 
     ``robust`` and ``clustering`` (from :func:`alliance.mixed.marginal.column_clustering`;
-    the outermost groups when None) as in :func:`fit`.
+    the outermost groups when None) as in :func:`fit`; ``inverse_hessian``, with ``start``,
+    the starting quasi-Newton matrix of a refit (:func:`alliance.mixed.minimiser.minimise`).
     """
     began = time.perf_counter() if began is None else began
     objective = ProfiledDeviance(compute_statistics(spec), ParameterLayout.from_spec(spec), reml)
-    params, info = minimise(objective, start)
+    params, info = minimise(objective, start, inverse_hessian=inverse_hessian)
     if robust is not None:
         df_method = ROBUST_DF_METHOD
     return assemble(spec, objective, params, info, df_method, confidence, began, clustering)
