@@ -53,7 +53,7 @@ def test_a_config_is_required() -> None:
 
 def test_analyze_writes_the_folder(study: Path, tmp_path: Path,
                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(report, "write_report", lambda results, folder: None)
+    monkeypatch.setattr(report, "write_report", lambda results, folder, drawn=None: None)
     out = tmp_path / "report"
     code, output = invoke(str(study), "--out", str(out))
     assert code == 0, output

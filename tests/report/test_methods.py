@@ -102,7 +102,7 @@ def test_predictor_levels_come_from_the_results(results: dict[str, Any]) -> None
 def test_the_report_equations_place_each_covariate_at_its_level(
     example_results: dict[str, Any],
 ) -> None:
-    html = render_html(example_results, [], [], {})
+    html = render_html(example_results, [], [])
     level3 = html[html.index("<dt>Level 3 (therapists)</dt>"):html.index("</dl>")]
     level2 = html[html.index("<dt>Level 2 (patients)</dt>"):html.index("<dt>Level 3")]
     assert "Severity<sub>ij</sub>" in level2 and "Severity" not in level3

@@ -163,7 +163,7 @@ def test_banner_absent_for_real_data(example_results: dict[str, Any]) -> None:
             "config": {"title": "Alliance <study> in Oslo"}}
     results = {**example_results, "meta": meta}
     results.pop("recovery")
-    html = render_html(results, build_tables(results), [], {})
+    html = render_html(results, build_tables(results), [])
     assert "<h1>Alliance &lt;study&gt; in Oslo</h1>" in html
     assert "simulated-data" not in html
     assert "These data are simulated" not in html
@@ -184,7 +184,7 @@ def test_a_failed_model_is_shown_not_fatal(example_results: dict[str, Any]) -> N
     results = json.loads(json.dumps(example_results))
     results["models"]["growth"]["therapist"] = {"formula": "alliance ~ time", "fit": None,
                                                 "error": "optimizer diverged"}
-    html = render_html(results, build_tables(results), [], {})
+    html = render_html(results, build_tables(results), [])
     assert html.count("the model could not be fitted (optimizer diverged)") >= 2  # note + warning
     assert parse(html).errors == []
 

@@ -36,8 +36,9 @@ def reports(monkeypatch: pytest.MonkeyPatch) -> list[tuple[dict[str, Any], Path]
     import alliance.report
 
     # write_outputs imports the report layer when it runs: replace the function there
-    monkeypatch.setattr(alliance.report, "write_report", lambda results, folder: calls.append(
-        (results, folder)))
+    monkeypatch.setattr(alliance.report, "write_report",
+                        lambda results, folder, drawn_elsewhere=None: calls.append(
+                            (results, folder)))
     return calls
 
 

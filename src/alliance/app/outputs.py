@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from alliance.io import write_csv
+from alliance.report.figure_files import FIGURE_FOLDER
 from alliance.study.output import (
     ANALYSIS_FILE,
     CONFIG_FILE,
@@ -27,18 +29,28 @@ from alliance.study.output import (
 )
 from alliance.study.study_results import StudyResults
 
+if TYPE_CHECKING:
+    from alliance.report.figure_worker import FigureWorker
 
-def write_outputs(results: StudyResults, folder: Path, config_text: str) -> None:
+
+def write_outputs(
+    results: StudyResults, folder: Path, config_text: str, figures: FigureWorker | None = None
+) -> None:
     """Write everything into ``folder``, the report included.
 
-    results.json is written last, with ``outputs``: the sorted relative paths of every file
-    then in the folder (hidden files such as the marker left out) and of results.json itself.
+    With ``figures``, a running :class:`~alliance.report.figure_worker.FigureWorker`, the
+    figures are drawn there while the rest is written here (handed the results now, unless
+    the study already handed it the figures' sections). results.json is written last, with
+    ``outputs``: the sorted relative paths of every file then in the folder (hidden files such
+    as the marker left out) and of results.json itself.
     """
-    # the report layer (matplotlib, the templates) is loaded only now, after the models: not
-    # resident while the largest models are fitted
+    # the report layer (the templates, the Word document) is loaded only now, after the
+    # models: not resident while the largest models are fitted
     from alliance.report import write_report
 
     payload = results_payload(results)
+    if figures is not None and not figures.submitted:
+        figures.submit(payload, folder / FIGURE_FOLDER)
     tables = folder / TABLES_FOLDER
     tables.mkdir(exist_ok=True)
     for name, frame in results.tables().items():
@@ -52,7 +64,7 @@ def write_outputs(results: StudyResults, folder: Path, config_text: str) -> None
                 "python": payload["meta"]["python"], **payload["meta"]["packages"]}
     (folder / VERSIONS_FILE).write_text(json.dumps(versions, indent=2) + "\n", encoding="utf-8")
     (folder / SEED_FILE).write_text(f"{payload['meta']['seed']}\n", encoding="utf-8")
-    write_report(payload, folder)
+    write_report(payload, folder, None if figures is None else figures.result)
     outputs = sorted({*_listing(folder), RESULTS_FILE})
     (folder / RESULTS_FILE).write_text(json.dumps({**payload, "outputs": outputs}, indent=2)
                                        + "\n", encoding="utf-8")

@@ -13,17 +13,22 @@ whatever the design.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from alliance.app.outputs import write_outputs
 from alliance.defaults import STUDY_OUT as DEFAULT_OUT
 from alliance.io.output import staged_folder
+from alliance.report.figure_files import FIGURE_FOLDER
+from alliance.report.figure_worker import FigureWorker
 from alliance.simulate import DEFAULT_SEED, StudyDesign, simulate_study, write_study
 from alliance.study.config import FACTOR_NAMES, StudyConfig, TableSource
 from alliance.study.config_reader import example_config, load_config
+from alliance.study.output import json_ready
 from alliance.study.pipeline import Progress, run_study
 from alliance.study.study_results import StudyResults
 
@@ -46,14 +51,15 @@ def replicate(
 ) -> StudyRun:
     """Simulate the reference study from ``seed`` and run the whole study on it into ``out``."""
     out = Path(out)
-    with staged_folder(out, "replicate", overwrite) as folder:
+    with staged_folder(out, "replicate", overwrite) as folder, FigureWorker() as figures:
         design = StudyDesign.default()
         write_study(simulate_study(design, seed=seed), folder / DATA_FOLDER)
         config = replicate_config(folder, seed, design)
-        results = run_study(config, progress)
+        results = run_study(config, progress, _drawing(figures, folder))
         write_outputs(
             results, folder,
             config.to_toml(header="Configuration of `alliance replicate` (reads data/)."),
+            figures,
         )
     return StudyRun(results, out)
 
@@ -83,15 +89,27 @@ def analyze(
     """Run the study configured in ``config_path`` on the user's files into ``out``."""
     config = load_config(config_path)
     inputs = [Path(config_path), *_data_files(config)]
-    with staged_folder(Path(out), "analyze", overwrite, inputs) as folder:
-        results = run_study(config, progress)
+    with staged_folder(Path(out), "analyze", overwrite, inputs) as folder, \
+            FigureWorker() as figures:
+        results = run_study(config, progress, _drawing(figures, folder))
         write_outputs(
             results, folder,
             rebased(config, Path(out)).to_toml(
                 header=f"Configuration used by `alliance analyze` ({Path(config_path).name}); "
                 "file paths are relative to this folder."),
+            figures,
         )
     return StudyRun(results, Path(out))
+
+
+def _drawing(figures: FigureWorker, folder: Path) -> Callable[[dict[str, Any]], None]:
+    """The pipeline's ``figures_ready``: hand the figures' sections to the worker, to be
+    drawn into ``folder``'s figure folder while the later steps run."""
+
+    def hand_over(sections: dict[str, Any]) -> None:
+        figures.submit(json_ready(sections), folder / FIGURE_FOLDER)
+
+    return hand_over
 
 
 def rebased(config: StudyConfig, base_dir: Path) -> StudyConfig:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import matplotlib as mpl
@@ -26,6 +27,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from alliance.apa import integer
+from alliance.report.figure_files import FigureFile
 from alliance.report.labels import humanize, rater_label, time_coding_label
 from alliance.report.results_reader import (
     MALFORMED,
@@ -47,6 +49,9 @@ THERAPIST_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 RANDOM_EFFECTS = {"patient_intercept": "Patient intercept", "patient_slope": "Patient slope",
                   "therapist_intercept": "Therapist intercept",
                   "therapist_slope": "Therapist slope"}
+#: The sections of the results the figures read; a study run hands just these to its figure
+#: worker before the later steps (:func:`alliance.study.pipeline.run_study`).
+SECTIONS = ("meta", "efa", "figures")
 LEVEL_STYLES = {-1: ("--", "\u22121 SD"), 0: ("-", "Mean"), 1: (":", "+1 SD")}
 WIDTH = 7.5  # inches: the width of the report's text column at 120 dpi
 DPI = 120
@@ -481,3 +486,22 @@ def figure_bytes(figure: Figure, file_format: str) -> bytes:
         figure.savefig(buffer, format=file_format, dpi=DPI, metadata=metadata)
     figure.set_layout_engine("none")
     return buffer.getvalue()
+
+
+def write_figures(results: Mapping[str, Any], folder: Path) -> list[FigureFile]:
+    """Draw every figure of ``results`` into ``folder`` (created if missing) as PNG and SVG.
+
+    Returns the figures in the report's order; an unavailable one has no files.
+    """
+    folder.mkdir(exist_ok=True)
+    written = []
+    for figure in build_figures(results):
+        if figure.figure is None:
+            written.append(FigureFile(figure.key, figure.title, figure.caption, b"",
+                                      figure.unavailable))
+            continue
+        png = figure_bytes(figure.figure, "png")
+        (folder / f"{figure.key}.png").write_bytes(png)
+        (folder / f"{figure.key}.svg").write_bytes(figure_bytes(figure.figure, "svg"))
+        written.append(FigureFile(figure.key, figure.title, figure.caption, png))
+    return written

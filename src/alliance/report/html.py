@@ -16,7 +16,7 @@ import jinja2
 from markupsafe import Markup
 
 from alliance.report.apa_table import Table
-from alliance.report.figures import ReportFigure
+from alliance.report.figure_files import FigureFile
 from alliance.report.labels import humanize, rater_label
 from alliance.report.methods import (
     analysis_paragraph,
@@ -47,7 +47,7 @@ class NumberedFigure:
     """A figure with its APA number (0 when unavailable), file name and PNG data URI."""
 
     number: int
-    figure: ReportFigure
+    figure: FigureFile
     data_uri: str
 
 
@@ -75,15 +75,12 @@ def _numbered_tables(tables: Sequence[Table]) -> list[NumberedTable]:
     return numbered
 
 
-def _numbered_figures(
-    figures: Sequence[ReportFigure], images: Mapping[str, bytes]
-) -> list[NumberedFigure]:
+def _numbered_figures(figures: Sequence[FigureFile]) -> list[NumberedFigure]:
     numbered, number = [], 0
     for figure in figures:
-        png = images.get(figure.key)
-        if figure.figure is not None and png:
+        if figure.png:
             number += 1
-            numbered.append(NumberedFigure(number, figure, data_uri(png)))
+            numbered.append(NumberedFigure(number, figure, data_uri(figure.png)))
         else:
             numbered.append(NumberedFigure(0, figure, ""))
     return numbered
@@ -92,14 +89,13 @@ def _numbered_figures(
 def render_html(
     results: Mapping[str, Any],
     tables: Sequence[Table],
-    figures: Sequence[ReportFigure],
-    images: Mapping[str, bytes],
+    figures: Sequence[FigureFile],
 ) -> str:
-    """The report page for ``results``, its ``tables`` and ``figures`` (``images``: key -> PNG).
+    """The report page for ``results``, its ``tables`` and its ``figures`` as written.
 
     Examples
     --------
-    See :func:`alliance.report.write_report`, which builds the tables, figures and images.
+    See :func:`alliance.report.write_report`, which builds the tables and writes the figures.
     """
     meta = lookup(results, "meta") or {}
     therapist_covariates, patient_covariates, unplaced = predictor_levels(results)
@@ -114,7 +110,7 @@ def render_html(
         "notice_groups": notice_groups,
         "n_notices": sum(len(group.notices) for group in notice_groups),
         "tables": _numbered_tables(tables),
-        "figures": _numbered_figures(figures, images),
+        "figures": _numbered_figures(figures),
         "equations": growth_equations(factor_names(results), therapist_covariates,
                                       patient_covariates),
         "formulas": model_formulas(results),

@@ -4,22 +4,27 @@ Word) and ``figures/*.png|svg``."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from alliance.errors import DataError
 from alliance.report.docx import save_document, tables_document
-from alliance.report.figures import build_figures, figure_bytes
+from alliance.report.figure_files import FIGURE_FOLDER, FigureFile
 from alliance.report.html import render_html
 from alliance.report.table_catalog import build_tables
 
-FIGURE_FOLDER = "figures"
 REPORT_FILE = "report.html"
 DOCX_FILE = "report.docx"
 
 
-def write_report(results: Mapping[str, Any], folder: Path) -> None:
+#: Waits for figures drawn elsewhere and returns them, or None when they must be drawn here.
+DrawnElsewhere = Callable[[], Sequence[FigureFile] | None]
+
+
+def write_report(
+    results: Mapping[str, Any], folder: Path, drawn_elsewhere: DrawnElsewhere | None = None
+) -> None:
     """Render ``results`` (docs/results-schema.md) into ``folder``.
 
     Writes ``folder/report.html`` (self-contained: inline CSS, figures as data URIs), the APA
@@ -33,6 +38,11 @@ def write_report(results: Mapping[str, Any], folder: Path) -> None:
         The study's results, as ``StudyResults.to_dict()`` or a loaded ``results.json``.
     folder
         An existing folder (the caller creates it, and renames it when complete).
+    drawn_elsewhere
+        Called once the tables are written: waits for the figures of ``results`` being drawn
+        into ``folder/figures`` elsewhere (:meth:`alliance.report.figure_worker.FigureWorker.
+        result`) and returns them, or None, and they are drawn here. Without it they are
+        drawn here.
 
     Raises
     ------
@@ -49,21 +59,14 @@ def write_report(results: Mapping[str, Any], folder: Path) -> None:
         raise DataError(
             f"report folder {folder} does not exist; create it before writing the report."
         )
-    figure_folder = folder / FIGURE_FOLDER
-    figure_folder.mkdir(exist_ok=True)
     tables = build_tables(results)
-    figures = build_figures(results)
-    images: dict[str, bytes] = {}
-    for figure in figures:
-        if figure.figure is None:
-            continue
-        png = figure_bytes(figure.figure, "png")
-        (figure_folder / f"{figure.key}.png").write_bytes(png)
-        (figure_folder / f"{figure.key}.svg").write_bytes(figure_bytes(figure.figure, "svg"))
-        images[figure.key] = png
-    html = render_html(results, tables, figures, images)
-    (folder / REPORT_FILE).write_text(html, encoding="utf-8")
     save_document(tables_document(results, tables), folder / DOCX_FILE)
+    figures = drawn_elsewhere() if drawn_elsewhere is not None else None
+    if figures is None:
+        from alliance.report.figures import write_figures  # matplotlib, only when drawing
+
+        figures = write_figures(results, folder / FIGURE_FOLDER)
+    (folder / REPORT_FILE).write_text(render_html(results, tables, figures), encoding="utf-8")
 
 
 def render_from_json(path: Path | str, folder: Path | str) -> None:

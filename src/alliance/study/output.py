@@ -57,7 +57,12 @@ THERAPIST_PREFIX, PATIENT_PREFIX = "th", "pt"
 
 def results_payload(results: StudyResults) -> dict[str, Any]:
     """``results.to_dict()`` as it reads back from results.json (NaN as None, plain types)."""
-    text = json.dumps(_finite(results.to_dict()), default=_plain)
+    return json_ready(results.to_dict())
+
+
+def json_ready(document: dict[str, Any]) -> dict[str, Any]:
+    """``document`` (sections of ``StudyResults.to_dict()``) as it reads back from JSON."""
+    text = json.dumps(_finite(document), default=_plain)
     payload: dict[str, Any] = json.loads(text)
     return payload
 

@@ -4,10 +4,9 @@
 files it was simulated with, :mod:`.truth_check`: nothing is estimated before every check has
 passed), then runs the steps in order: scoring -> therapist factors -> time codings
 -> null models (with bootstrap intervals of their variance shares, seed ``config.seed`` for the
-first rater and ``config.seed + 1`` for the second) -> growth models -> model comparison
-(likelihood-ratio tests of null, unconditional and conditional growth models, :mod:`.comparison`)
--> joint model -> recovery
-(simulated data) -> findings and figure data. It never prints: progress goes to the optional
+first rater and ``config.seed + 1`` for the second) -> growth models and the figures' data ->
+model comparison (likelihood-ratio tests of null, unconditional and conditional growth models,
+:mod:`.comparison`) -> joint model -> recovery (simulated data) -> findings. It never prints: progress goes to the optional
 callback, warnings raised by the steps and every warning of every reported fit are collected into
 ``meta.warnings``.
 """
@@ -80,8 +79,17 @@ PACKAGES = ("numpy", "scipy", "pandas", "formulaic", "numba", "typer", "rich", "
             "matplotlib")
 
 
-def run_study(config: StudyConfig, progress: Progress | None = None) -> StudyResults:
+def run_study(
+    config: StudyConfig,
+    progress: Progress | None = None,
+    figures_ready: Callable[[dict[str, Any]], None] | None = None,
+) -> StudyResults:
     """Run the whole study described by ``config``.
+
+    ``figures_ready``, when given, is called once the figures' data are complete (with the
+    growth models), with the sections of the results that the report's figures read:
+    ``meta`` (its warnings still empty), ``efa`` and ``figures``, as the final results hold
+    them. The figures can then be drawn while the later steps run.
 
     Raises
     ------
@@ -123,6 +131,17 @@ def run_study(config: StudyConfig, progress: Progress | None = None) -> StudyRes
                 for index, rater in enumerate(RATERS)}
     with step(5):
         growth = {rater: fit_growth(analysis, rater, coding, config.models) for rater in RATERS}
+        figures = {
+            "observed_trajectories": observed_trajectories(analysis),
+            "implied_trajectories": implied_trajectories(growth, analysis, coding),
+            "forest": forest(growth),
+            "caterpillar": caterpillar(null, config.models.confidence, config.show_identifiers),
+            "individual_trajectories": individual_trajectories(analysis, config.seed),
+            "residual_diagnostics": residual_diagnostics(growth),
+        }
+        if figures_ready is not None:
+            figures_ready({"meta": _meta(config, coding, data.truth is not None, []),
+                           "efa": factors.efa_dict(), "figures": figures})
     with step(6):
         model_comparison = {rater: compare_models(analysis, rater, coding, null[rater],
                                                   growth[rater], config.models.random_effects)
@@ -154,14 +173,6 @@ def run_study(config: StudyConfig, progress: Progress | None = None) -> StudyRes
         summary = data_summary(data, scored, analysis)
         sentences = findings(summary, factors, null, comparison, config.models.time_coding != "auto",
                              growth, joint, recovery, config.models.confidence)
-        figures = {
-            "observed_trajectories": observed_trajectories(analysis),
-            "implied_trajectories": implied_trajectories(growth, analysis, coding),
-            "forest": forest(growth),
-            "caterpillar": caterpillar(null, config.models.confidence, config.show_identifiers),
-            "individual_trajectories": individual_trajectories(analysis, config.seed),
-            "residual_diagnostics": residual_diagnostics(growth),
-        }
     report("Done", total, total)
     caught.extend(w for w in _model_warnings(null, growth, joint) if w not in caught)
     return StudyResults(
