@@ -53,9 +53,10 @@ def with_progress(task: Callable[[Callable[[str, int, int], None]], StudyRun]) -
     Where the mixed-model kernels are not yet compiled on this machine, they are compiled when
     the pipeline reaches its first model-fitting step, after every check of the configuration
     and the data, with the notice as the bar's description (its clock keeps running). Freed
-    large arrays go back to the system at once (:mod:`alliance.app.memory`).
+    large arrays go back to the system at once, and the objects alive at each step leave the
+    garbage collector's rounds (:mod:`alliance.app.memory`).
     """
-    from alliance.app.memory import return_large_blocks_promptly
+    from alliance.app.memory import freeze_survivors, return_large_blocks_promptly
     from alliance.cli.common import COMPILING, MAY_COMPILE, progress_bar
     from alliance.mixed.compile_cache import GROWTH_MODEL_Q, compile_kernels, kernels_cached
     from alliance.study.pipeline import FIRST_FITTING_STEP, STEPS
@@ -65,6 +66,7 @@ def with_progress(task: Callable[[Callable[[str, int, int], None]], StudyRun]) -
         handle = bar.add_task("Starting", total=len(STEPS))
 
         def update(description: str, completed: int, total: int) -> None:
+            freeze_survivors()
             if description == FIRST_FITTING_STEP:
                 # the growth models' kernels, and those of every other model (null models
                 # with random intercepts, the joint model)
