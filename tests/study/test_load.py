@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -287,7 +288,10 @@ def test_other_rater_values_are_counted_not_quoted(study_copy: Path) -> None:
     pd.Series([3.0, 12.0, 3.0, 7.5]),
     pd.Series([" a", "b ", "a", 3, 3.0, "3"], dtype=object),
     pd.Series(pd.array(["th1", "th2", "th1"], dtype="str"), index=[5, 9, 2]),
+    pd.Series([" th1", "th2\u00a0", "\tth1", "ü 3 "], dtype=object),
     pd.Series([1, 2, 2], dtype="Int64"),
+    pd.Series([4, -2, 4], dtype=np.int32),
+    pd.Series([1e15, 2.0, -0.0]),
 ])
 def test_identifiers_become_text_one_distinct_value_at_a_time(values: pd.Series) -> None:
     """Converting each distinct identifier once gives the text of converting every row."""

@@ -32,8 +32,21 @@ def id_values(frame: pd.DataFrame, column: str, source: str) -> pd.Series:
     # each distinct identifier is converted once (a practice network has a few thousand
     # therapists in hundreds of thousands of rows)
     codes, distinct = pd.factorize(values)
-    texts = np.array([as_text(value) for value in distinct], dtype=object)
-    return pd.Series(texts[codes], index=values.index, name=values.name, dtype=object)
+    return pd.Series(_texts(np.asarray(distinct))[codes], index=values.index,
+                     name=values.name, dtype=object)
+
+
+def _texts(distinct: np.ndarray) -> np.ndarray:
+    """:func:`as_text` of each value; at once for text and for whole numbers (the 40,000
+    patients of a practice network took 0.1 s one by one)."""
+    if distinct.dtype.kind in "iu" or (
+        distinct.dtype.kind == "f" and np.all(np.isfinite(distinct))
+        and np.all(distinct == np.round(distinct)) and np.all(np.abs(distinct) < 2.0**53)
+    ):
+        return distinct.astype(np.int64).astype(str).astype(object)
+    if pd.api.types.infer_dtype(distinct, skipna=False) == "string":
+        return np.char.strip(distinct.astype(str)).astype(object)
+    return np.array([as_text(value) for value in distinct], dtype=object)
 
 
 def as_text(value: Any) -> str:
