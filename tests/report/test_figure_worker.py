@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +68,17 @@ def test_leaving_the_context_stops_the_worker(tmp_path: Path) -> None:
         process = worker._process
         assert process is not None and process.poll() is None
     assert process.poll() is not None
+
+
+@pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="Linux's SCHED_IDLE policy")
+def test_the_worker_runs_only_on_idle_cores() -> None:
+    with FigureWorker() as worker:
+        process = worker._process
+        assert process is not None
+        deadline = time.monotonic() + 30
+        while os.sched_getscheduler(process.pid) != os.SCHED_IDLE:
+            assert time.monotonic() < deadline and process.poll() is None
+            time.sleep(0.01)
 
 
 def test_one_worker_draws_one_set_of_figures(example_results: dict[str, Any],

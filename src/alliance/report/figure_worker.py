@@ -127,9 +127,7 @@ class FigureWorker:
 
 def main() -> None:
     """The worker: draw the figures of the results on stdin, list them on stdout."""
-    if hasattr(os, "nice"):
-        # the study's later steps fit models on every core: drawing uses what they leave
-        os.nice(10)
+    _yield_to_the_study()
     # loaded here, not with the module (the caller imports it too, and draws nothing), and
     # before the message: the caller starts the worker long before it has results, so
     # matplotlib is loaded while it waits
@@ -138,6 +136,18 @@ def main() -> None:
     message = json.loads(sys.stdin.buffer.read())
     written = write_figures(message["results"], Path(message["folder"]))
     sys.stdout.write(json.dumps([figure.to_dict() for figure in written]))
+
+
+def _yield_to_the_study() -> None:
+    """Run only on cores the study leaves idle: the study's later steps fit models on every
+    core, with parallel loops that wait for their slowest thread. Linux's ``SCHED_IDLE``
+    policy lets the worker run only when a core has nothing else to do, and gives the core
+    back at once when a thread of the study wakes; ``nice`` where there is no such policy."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    except (AttributeError, OSError):
+        if hasattr(os, "nice"):
+            os.nice(19)
 
 
 if __name__ == "__main__":
