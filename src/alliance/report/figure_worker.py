@@ -4,8 +4,10 @@ Drawing the eight figures as PNG and SVG is a second or more of matplotlib's Pyt
 (about 2.5 s at practice-network size, with the figures' constrained layout), which holds the
 interpreter lock: a thread would not run it alongside anything. A study run therefore starts
 a worker (:class:`FigureWorker`) before its first step, so that the worker's imports overlap
-reading the data, hands it the results when they are complete (:meth:`FigureWorker.submit`)
-and writes its tables, exports and the Word document while the worker draws.
+reading the data, and hands it the sections of the results the figures read as soon as the
+growth models are fitted (:meth:`FigureWorker.submit`). The worker draws on the cores the
+later steps leave idle while they run; the run collects the files (:meth:`FigureWorker.result`)
+when it writes the report page.
 
 The worker is a fresh interpreter running this module (``python -m
 alliance.report.figure_worker``), not a ``multiprocessing`` child: such a child would import
