@@ -138,3 +138,25 @@ def test_the_outer_gradient_reuses_the_inner_levels(which, three_level_model):
         stale = objective.forward(base + np.where(outer, 0.0, 0.1))
         wrong = objective.outer_gradient(point, first_level, stale.workspace)
         assert not np.allclose(wrong[outer], gradient[outer], rtol=1e-6)
+
+
+def test_a_fitted_model_keeps_one_set_of_buffers() -> None:
+    """The result's elimination takes over its search's buffers, and Satterthwaite's df are
+    computed in them: no second set the size of the data's groups stays alive."""
+    import warnings
+
+    from alliance.mixed import fit
+
+    frame = pd.read_csv(Path(__file__).resolve().parents[1] / "reference" / "data"
+                        / "sleepstudy.csv")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = fit("Reaction ~ Days + (Days | Subject)", frame)
+    assert result.objective._search_buffers is None
+    before = [np.copy(level.h) for level in result.evaluation.workspace]
+    assert np.isfinite(result.fixed_effects["df"]).all()
+    assert result.objective._search_buffers is None
+    for saved, level in zip(before, result.evaluation.workspace, strict=True):
+        np.testing.assert_array_equal(level.h, saved)
+    result.objective.value_and_gradient(result.params)  # a later search makes new ones
+    assert result.objective._search_buffers is not None

@@ -92,8 +92,9 @@ def _profiled_hessian(objective: ProfiledDeviance, evaluation: Evaluation,
     columns, which are complete (the Hessian is symmetric). Entries that two columns give are
     averaged, as a symmetrised central-difference Hessian's are.
 
-    ``evaluation`` is the elimination at the point (``evaluation.params``); the outer levels'
-    columns work in its buffers, which hold the elimination at that point again on return.
+    ``evaluation`` is the elimination at the point (``evaluation.params``); every column works
+    in its buffers (a fitted model keeps one set, see :meth:`ProfiledDeviance.forward`), which
+    hold the elimination at that point again on return.
     """
     layout = objective.layout
     params = evaluation.params
@@ -103,8 +104,10 @@ def _profiled_hessian(objective: ProfiledDeviance, evaluation: Evaluation,
         owner[where.start : where.stop] = index
     quotients = np.full((layout.size, layout.size), np.nan)
     # outer levels first: each re-eliminates its own level and the outer ones in the
-    # evaluation's buffers, leaving the inner levels as eliminated at params
+    # evaluation's buffers, leaving the inner levels as eliminated at params; then the
+    # complete columns, which eliminate every level there
     buffers = evaluation.workspace
+    complete = np.flatnonzero(owner <= 0)
     try:
         for index in range(len(layout.levels) - 1, 0, -1):
             columns = np.flatnonzero(owner == index)
@@ -115,12 +118,11 @@ def _profiled_hessian(objective: ProfiledDeviance, evaluation: Evaluation,
 
             quotients[np.ix_(rows, columns)] = central_columns(
                 outer, params, steps, columns)[rows]
-    finally:
-        if len(layout.levels) > 1:  # the outer levels as eliminated at params again
-            objective.eliminate_again(evaluation, 1)
-    complete = np.flatnonzero(owner <= 0)
-    quotients[:, complete] = central_columns(
-        lambda point: objective.value_and_gradient(point)[1], params, steps, complete)
+        quotients[:, complete] = central_columns(
+            lambda point: objective.value_and_gradient(point, buffers)[1], params, steps,
+            complete)
+    finally:  # every level as eliminated at params again
+        objective.eliminate_again(evaluation, 0)
     mirrored = quotients.T
     hessian = np.where(np.isnan(quotients), mirrored,
                        np.where(np.isnan(mirrored), quotients, 0.5 * (quotients + mirrored)))

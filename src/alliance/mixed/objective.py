@@ -114,8 +114,8 @@ class ProfiledDeviance:
         self.n_evaluations = 0
         self._n_later_strata = np.asarray(statistics.n_per_stratum[1:], dtype=float)
         # buffers reused by searches and value_and_gradient, whose evaluations never leave
-        # this object; forward() eliminates into buffers of its own
-        self._levels = _workspace(statistics, layout)[1]
+        # this object: made when first needed, handed to the first forward() after them
+        self._search_buffers: tuple[tuple[LevelState, ...], Sequence[LevelState]] | None = None
 
     @cached_property
     def parameter_scale(self) -> np.ndarray:
@@ -161,8 +161,12 @@ class ProfiledDeviance:
         :class:`~alliance.mixed.deviance.Problem`). The threading settings are read at each call.
         """
         stats = self.statistics
+        if levels is None:
+            if self._search_buffers is None:
+                self._search_buffers = _workspace(stats, self.layout)
+            levels = self._search_buffers[1]
         return Problem(
-            self._levels if levels is None else levels, self.layout.n_theta,
+            levels, self.layout.n_theta,
             np.ascontiguousarray(stats.t, dtype=np.float64),
             np.ascontiguousarray(stats.levels[-1].expand, dtype=np.int64), int(stats.n_fixed),
             self._n_later_strata, float(self.residual_df), bool(self.reml),
@@ -189,9 +193,18 @@ class ProfiledDeviance:
         return stats.n_obs - stats.n_fixed if self.reml else stats.n_obs
 
     def forward(self, params: np.ndarray) -> Evaluation:
-        """Eliminate every level; profile out ``beta`` and ``sigma``."""
+        """Eliminate every level; profile out ``beta`` and ``sigma``.
+
+        The evaluation takes the searches' buffers if there are any (the result of a fit is
+        eliminated into what its search used): a fitted model keeps one set of buffers the
+        size of its data's groups, not two (76 MiB at practice-network size for the joint
+        model). A later search makes new ones.
+        """
         params = np.array(params, dtype=float)
-        buffers, workspace = _workspace(self.statistics, self.layout)
+        if self._search_buffers is None:
+            buffers, workspace = _workspace(self.statistics, self.layout)
+        else:
+            (buffers, workspace), self._search_buffers = self._search_buffers, None
         weights = self.layout.strata_weights(params)
         outcome = self.run(ELIMINATE, params, workspace, weights=weights)
         if not outcome.positive:
@@ -213,9 +226,13 @@ class ProfiledDeviance:
     def __call__(self, params: np.ndarray) -> float:
         return self.deviance_of(self.forward(params))
 
-    def value_and_gradient(self, params: np.ndarray) -> tuple[float, np.ndarray]:
-        """Deviance and its exact gradient with respect to ``[theta, rho]``."""
-        outcome = self.run(DEVIANCE_GRADIENT, params)
+    def value_and_gradient(
+        self, params: np.ndarray, levels: Sequence[LevelState] | None = None
+    ) -> tuple[float, np.ndarray]:
+        """Deviance and its exact gradient with respect to ``[theta, rho]``, in the searches'
+        buffers or in ``levels`` (an :class:`Evaluation`'s workspace, which
+        :meth:`eliminate_again` restores)."""
+        outcome = self.run(DEVIANCE_GRADIENT, params, levels)
         if not outcome.positive:
             raise np.linalg.LinAlgError("X'V^-1 X is not positive definite")
         return float(outcome.value), outcome.gradient
