@@ -101,3 +101,17 @@ def test_a_study_run_loads_no_matplotlib_of_its_own() -> None:
     loaded = subprocess.run([sys.executable, "-c", program], check=True, capture_output=True,
                             text=True).stdout.strip()
     assert loaded == "[]"
+
+
+def test_the_worker_loads_only_what_drawing_needs() -> None:
+    """No pandas, scipy or numba in the worker: it stays small (about 100 MiB resident)
+    beside a study run."""
+    import subprocess
+
+    program = ("import sys, alliance.report.figure_worker; "
+               "from alliance.report.figures import write_figures; "
+               "print(sorted({m.split('.')[0] for m in sys.modules} "
+               "& {'pandas', 'scipy', 'numba'}))")
+    loaded = subprocess.run([sys.executable, "-c", program], check=True, capture_output=True,
+                            text=True).stdout.strip()
+    assert loaded == "[]"

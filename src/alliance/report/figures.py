@@ -21,7 +21,6 @@ from typing import Any
 
 import matplotlib as mpl
 import numpy as np
-import pandas as pd
 from matplotlib import patheffects
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -153,26 +152,26 @@ def observed_figure(results: Mapping[str, Any]) -> ReportFigure:
     rows = lookup(results, "figures", "observed_trajectories")
     if not rows:
         return ReportFigure(key, title, "", None, "No observed trajectories in these results.")
-    frame = pd.DataFrame(rows)
-    sd = pd.to_numeric(frame["sd"], errors="coerce")  # None (one rating) -> NaN: no error bar
-    frame["se"] = sd / np.sqrt(frame["n"].astype(float))
+    rater_of = [row["rater"] for row in rows]
+    session, mean, n = (_column(rows, name) for name in ("session", "mean", "n"))
+    se = _column(rows, "sd") / np.sqrt(n)  # a None SD (one rating) -> NaN: no error bar
     figure, axes = new_figure(3.2)
     ax: Axes = axes[0, 0]
-    names = list(dict.fromkeys(frame["rater"]))
-    span = float(frame["session"].max() - frame["session"].min()) or 1.0
+    names = list(dict.fromkeys(rater_of))
+    span = float(session.max() - session.min()) or 1.0
     for index, rater in enumerate(names):
-        part = frame[frame["rater"] == rater].sort_values("session")
+        part = _rows_of(rater_of, rater, session)
         dodge = (index - (len(names) - 1) / 2) * 0.008 * span
-        ax.errorbar(part["session"] + dodge, part["mean"], yerr=part["se"], fmt="-" + marker(rater),
+        ax.errorbar(session[part] + dodge, mean[part], yerr=se[part], fmt="-" + marker(rater),
                     color=colour(rater, index), markersize=4, capsize=2.5, linewidth=1.2,
                     label=rater_label(rater))
-    ax.set_xticks(sorted(frame["session"].unique()))
+    ax.set_xticks(np.unique(session))
     ax.set_xlabel("Session")
     ax.set_ylabel("Alliance (mean \u00b1 SE)")
     ax.legend(loc="lower right")
     caption = (
         "Mean alliance rating at each assessed session with one standard error either side; "
-        f"administrations per point: {int(frame['n'].min())} to {int(frame['n'].max())}."
+        f"administrations per point: {int(n.min())} to {int(n.max())}."
     )
     return ReportFigure(key, title, caption, figure)
 
@@ -183,21 +182,20 @@ def implied_figure(results: Mapping[str, Any]) -> ReportFigure:
     rows = lookup(results, "figures", "implied_trajectories")
     if not rows:
         return ReportFigure(key, title, "", None, "No model-implied trajectories in these results.")
-    frame = pd.DataFrame(rows)
-    names = rater_order(results, dict.fromkeys(frame["rater"]))
-    factors = [name for name in factor_names(results) if name in set(frame["factor"])] or list(
-        dict.fromkeys(frame["factor"])
-    )
+    keys = [(row["rater"], row["factor"], row["factor_level"]) for row in rows]
+    session, alliance = _column(rows, "session"), _column(rows, "alliance")
+    names = rater_order(results, dict.fromkeys(key[0] for key in keys))
+    listed = list(dict.fromkeys(key[1] for key in keys))
+    factors = [name for name in factor_names(results) if name in listed] or listed
     figure, axes = new_figure(2.6 * len(names) + 0.3, len(names), len(factors), sharex=True,
                               sharey=True)
     for row, rater in enumerate(names):
         for column, factor in enumerate(factors):
             ax: Axes = axes[row, column]
-            part = frame[(frame["rater"] == rater) & (frame["factor"] == factor)]
             for level, (style, label) in LEVEL_STYLES.items():
-                line = part[part["factor_level"] == level].sort_values("session")
-                if not line.empty:
-                    ax.plot(line["session"], line["alliance"], style, color=colour(rater, row),
+                line = _rows_of(keys, (rater, factor, level), session)
+                if len(line):
+                    ax.plot(session[line], alliance[line], style, color=colour(rater, row),
                             linewidth=1.6, label=label)
             ax.set_title(f"{rater_label(rater)} \u2014 {humanize(factor)}")
             if row == len(names) - 1:
@@ -220,24 +218,25 @@ def forest_figure(results: Mapping[str, Any]) -> ReportFigure:
     rows = lookup(results, "figures", "forest")
     if not rows:
         return ReportFigure(key, title, "", None, "No factor effects in these results.")
-    frame = pd.DataFrame(rows)
-    outcomes = [name for name in ("level", "growth") if name in set(frame["outcome"])]
-    names = list(dict.fromkeys(frame["rater"]))
-    factors = [name for name in factor_names(results) if name in set(frame["factor"])] or list(
-        dict.fromkeys(frame["factor"])
-    )
+    outcomes = [name for name in ("level", "growth") if any(row["outcome"] == name
+                                                           for row in rows)]
+    names = list(dict.fromkeys(row["rater"] for row in rows))
+    listed = list(dict.fromkeys(row["factor"] for row in rows))
+    factors = [name for name in factor_names(results) if name in listed] or listed
     figure, axes = new_figure(1.0 + 0.55 * len(factors) * len(outcomes) + 0.6 * len(outcomes),
                               len(outcomes), 1, sharey=True)
     positions = np.arange(len(factors))[::-1].astype(float)
     for row, outcome in enumerate(outcomes):
         ax: Axes = axes[row, 0]
         for index, rater in enumerate(names):
-            selected = (frame["outcome"] == outcome) & (frame["rater"] == rater)
-            part = frame[selected].set_index("factor").reindex(factors)
+            # the last row of each factor, NaN where a factor has none
+            found = {row["factor"]: row for row in rows
+                     if row["outcome"] == outcome and row["rater"] == rater}
+            part = [found.get(factor, {}) for factor in factors]
             offset = (index - (len(names) - 1) / 2) * 0.22
-            estimate = part["estimate"].to_numpy(dtype=float)
-            error = np.vstack([estimate - part["ci_low"].to_numpy(dtype=float),
-                               part["ci_high"].to_numpy(dtype=float) - estimate])
+            estimate, low, high = (_column(part, name) for name in ("estimate", "ci_low",
+                                                                    "ci_high"))
+            error = np.vstack([estimate - low, high - estimate])
             ax.errorbar(estimate, positions + offset, xerr=error, fmt=marker(rater),
                         color=colour(rater, index), capsize=3, markersize=5,
                         label=rater_label(rater))
@@ -267,11 +266,12 @@ def caterpillar_figure(results: Mapping[str, Any]) -> ReportFigure:
     figure, axes = new_figure(3.0, 1, len(names), sharey=True)
     for index, rater in enumerate(names):
         ax: Axes = axes[0, index]
-        frame = pd.DataFrame(data[rater]).sort_values("rank")
-        estimate = frame["estimate"].to_numpy(dtype=float)
-        error = np.vstack([estimate - frame["ci_low"].to_numpy(dtype=float),
-                           frame["ci_high"].to_numpy(dtype=float) - estimate])
-        ax.errorbar(frame["rank"], estimate, yerr=error, fmt=marker(rater),
+        rank = _column(data[rater], "rank")
+        order = np.argsort(rank, kind="stable")
+        estimate, low, high = (_column(data[rater], name)[order]
+                               for name in ("estimate", "ci_low", "ci_high"))
+        error = np.vstack([estimate - low, high - estimate])
+        ax.errorbar(rank[order], estimate, yerr=error, fmt=marker(rater),
                     color=colour(rater, index), markersize=2.5, elinewidth=0.7, capsize=0)
         ax.axhline(0, color="#555555", linewidth=0.8, linestyle="--")
         ax.set_title(rater_label(rater))
@@ -297,12 +297,16 @@ def individual_figure(results: Mapping[str, Any]) -> ReportFigure:
     figure, axes = new_figure(3.2, 1, len(names), sharey=True)
     for index, rater in enumerate(names):
         ax: Axes = axes[0, index]
-        frame = pd.DataFrame(data[rater]["points"], columns=["therapist", "patient", "session",
-                                                             "alliance"])
-        for _, line in frame.groupby(["therapist", "patient"], sort=True):
-            line = line.sort_values("session")
-            position = (int(line["therapist"].iloc[0]) - 1) % len(THERAPIST_COLOURS)
-            ax.plot(line["session"], line["alliance"], "-",
+        points = data[rater]["points"]
+        therapist, patient, session, alliance = (
+            _column(points, name) for name in ("therapist", "patient", "session", "alliance"))
+        # one line per patient, patients in the order of (therapist, patient)
+        order = np.lexsort((session, patient, therapist))
+        pairs = np.column_stack([therapist[order], patient[order]])
+        starts = np.flatnonzero(np.r_[True, np.any(pairs[1:] != pairs[:-1], axis=1)])
+        for line in np.split(order, starts[1:]):
+            position = (int(therapist[line[0]]) - 1) % len(THERAPIST_COLOURS)
+            ax.plot(session[line], alliance[line], "-",
                     marker=THERAPIST_MARKERS[position], color=THERAPIST_COLOURS[position],
                     markersize=3, linewidth=0.9, alpha=0.85)
         ax.set_title(rater_label(rater))
@@ -421,6 +425,18 @@ def random_effects_figure(results: Mapping[str, Any]) -> ReportFigure:
                                   "evenly spaced ranks between them")
     )
     return ReportFigure(key, title, caption, figure)
+
+
+def _column(rows: Iterable[Mapping[str, Any]], name: str) -> np.ndarray:
+    """``name`` of each row as floats; NaN where it is missing or None."""
+    return np.array([np.nan if row.get(name) is None else float(row[name]) for row in rows],
+                    dtype=float)
+
+
+def _rows_of(keys: list[Any], wanted: Any, order_by: np.ndarray) -> np.ndarray:
+    """Indices of the rows whose key is ``wanted``, in the order of ``order_by``."""
+    rows = np.array([index for index, key in enumerate(keys) if key == wanted], dtype=np.int64)
+    return rows[np.argsort(order_by[rows], kind="stable")]
 
 
 def _qq_panel(ax: Axes, entry: Mapping[str, Any], color: str, symbol: str) -> None:
