@@ -78,7 +78,7 @@ class FigureWorker:
         ``folder``; returns as soon as the worker has read them."""
         if self.submitted:
             raise RuntimeError("a FigureWorker draws one set of figures")
-        self._folder = Path(folder)
+        self._folder = Path(folder).absolute()  # the same folder whatever either's directory
         if self._process is None or self._process.stdin is None:
             return
         message = json.dumps({"folder": str(self._folder), "results": results}).encode()
