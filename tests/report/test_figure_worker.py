@@ -54,6 +54,15 @@ def test_a_failed_worker_leaves_the_drawing_here(example_results: dict[str, Any]
     assert (folder / "report.html").read_bytes() == (expected / "report.html").read_bytes()
 
 
+def test_a_worker_that_prints_something_else_is_reported(example_results: dict[str, Any],
+                                                         tmp_path: Path) -> None:
+    chatty = (sys.executable, "-c", "import sys; sys.stdin.read(); print('hello')")
+    with FigureWorker(chatty) as worker:
+        worker.submit(example_results, tmp_path / FIGURE_FOLDER)
+        with pytest.warns(RuntimeWarning, match="not JSON: b'hello"):
+            assert worker.result() is None
+
+
 def test_a_worker_that_cannot_start_is_reported(example_results: dict[str, Any],
                                                 tmp_path: Path) -> None:
     with FigureWorker((str(tmp_path / "no-such-interpreter"),)) as worker:

@@ -97,7 +97,10 @@ class FigureWorker:
         if self._process is not None and self._process.stdout is not None and not self._failure:
             output = self._process.stdout.read()  # its only pipe: stderr goes to a file
             if self._process.wait() == 0:
-                listed = json.loads(output)
+                try:
+                    listed = json.loads(output)
+                except ValueError:  # something else wrote to its stdout
+                    self._failure = f"its list of figures is not JSON: {output[:80]!r}"
             else:
                 self._errors.seek(0)
                 lines = self._errors.read().decode(errors="replace").strip().splitlines()
