@@ -24,6 +24,7 @@ from alliance.mixed.deparse import r_deparse
 from alliance.mixed.formula import parse_formula
 from alliance.mixed.model_matrix import (
     column_terms,
+    formulaic_terms,
     numeric_terms,
     plain_variables,
     required_variables,
@@ -208,23 +209,10 @@ PLAIN_SIDES = (
 def formulaic_reading(text: str) -> tuple[tuple[tuple[str, ...], ...], set[str], set[str]]:
     """formulaic's terms (intercept as the term without variables), required and plain
     variables of a side written out term by term, as the engine read them before."""
-    from formulaic import Formula
-
-    terms = []
-    required: set[str] = set()
-    plain: set[str] = set()
-    for term in Formula(text):
-        names = []
-        for factor in term.factors:
-            method = str(factor.eval_method.value)
-            if method == "literal" and str(factor.expr) == "1":
-                continue
-            assert method == "lookup", (text, factor)
-            names.append(str(factor.expr))
-        terms.append(tuple(names))
-        required.update(names)
-        plain.update(names)
-    return tuple(terms), required, plain
+    terms = formulaic_terms(text)
+    assert terms is not None, text
+    names = {name for term in terms for name in term}
+    return terms, names, set(names)
 
 
 @pytest.mark.parametrize("side", PLAIN_SIDES)

@@ -105,8 +105,12 @@ def numeric_terms(text: str) -> tuple[tuple[str, ...], ...] | None:
     with the parse; the tuples cannot be altered by a caller.
     """
     columns = column_terms(text)
-    if columns is not None:
-        return columns
+    return columns if columns is not None else formulaic_terms(text)
+
+
+def formulaic_terms(text: str) -> tuple[tuple[str, ...], ...] | None:
+    """formulaic's reading of :func:`numeric_terms`: the variables of each term, or None if a
+    term has a factor other than a variable (what :func:`column_terms` reads without it)."""
     terms = []
     for term in parsed(text):
         names = []

@@ -6,9 +6,9 @@ passed), then runs the steps in order: scoring -> therapist factors -> time codi
 -> null models (with bootstrap intervals of their variance shares, seed ``config.seed`` for the
 first rater and ``config.seed + 1`` for the second) -> growth models and the figures' data ->
 model comparison (likelihood-ratio tests of null, unconditional and conditional growth models,
-:mod:`.comparison`) -> joint model -> recovery (simulated data) -> findings. It never prints: progress goes to the optional
-callback, warnings raised by the steps and every warning of every reported fit are collected into
-``meta.warnings``.
+:mod:`.comparison`) -> joint model -> recovery (simulated data) -> findings. It never prints:
+progress goes to the optional callback, warnings raised by the steps and every warning of every
+reported fit are collected into ``meta.warnings``.
 """
 
 from __future__ import annotations
